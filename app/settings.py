@@ -1,0 +1,44 @@
+"""One settings object for the whole app, read from `WOZ_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# In the project's workplace the MultiWOZ files lie beside the repository; elsewhere they are downloaded.
+SIBLING_MULTIWOZ_DB = REPO_ROOT.parent / "shared" / "multiwoz" / "db"
+
+
+def _default_data_dir() -> Path | None:
+    return SIBLING_MULTIWOZ_DB if SIBLING_MULTIWOZ_DB.is_dir() else None
+
+
+class Settings(BaseSettings):
+    """Everything configurable; each field `x` is set by the environment variable `WOZ_X`."""
+
+    model_config = SettingsConfigDict(env_prefix="WOZ_", extra="ignore")
+
+    home: Path = Field(REPO_ROOT / "data", description="Folder the app creates for its database and downloads.")
+    db_url: str | None = Field(None, description="SQLAlchemy URL; default: a SQLite file in `home`.")
+    data_dir: Path | None = Field(
+        default_factory=_default_data_dir,
+        description="Local folder holding MultiWOZ *_db.json files, tried before any download.",
+    )
+    download_timeout_s: float = Field(30.0, gt=0)
+    find_limit: int = Field(5, ge=1, le=100, description="Rows a Find call returns (the count covers all).")
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.home / 'woz.sqlite3'}"
+
+    @property
+    def download_dir(self) -> Path:
+        return self.home / "downloads"

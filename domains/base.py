@@ -1,0 +1,141 @@
+"""The vocabulary for declaring a domain once; everything else is derived from these declarations."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
+
+from domains import values
+
+SlotKind = Literal["category", "text", "time", "day", "count"]
+# How a Find constraint on the slot matches a database row (MultiWOZ evaluator semantics).
+Match = Literal["exact", "fuzzy", "at_or_after", "at_or_before"]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One argument of an API, named as in MultiWOZ 2.2."""
+
+    name: str
+    description: str
+    kind: SlotKind = "text"
+    allowed: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    match: Match = "exact"
+    low: int = 1
+    high: int = 20
+    belief: bool = True  # False for slots that are arguments but not belief-state slots (train id)
+
+    def normalise(self, value: object) -> str | int:
+        """The canonical value, or ValueError saying what is allowed."""
+        if self.kind == "category":
+            return values.category(value, self.allowed, self.aliases)
+        if self.kind == "time":
+            return values.clock(value)
+        if self.kind == "day":
+            return values.weekday(value)
+        if self.kind == "count":
+            return values.count(value, self.low, self.high)
+        return values.clean_text(value)
+
+    @property
+    def json_type(self) -> str:
+        return "integer" if self.kind == "count" else "string"
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return self.allowed or (values.WEEKDAYS if self.kind == "day" else ())
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A MultiWOZ database file and the SHA-256 digests of its accepted published versions."""
+
+    name: str
+    sha256: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+    hint: str
+
+
+Decision = Accepted | Refused
+
+
+class BookingRule(Protocol):
+    """Deterministic availability of one domain's bookings.
+
+    `booked` holds the details of this dialogue's earlier bookings of the same entity: dialogues are
+    isolated, so each one sees the same baseline availability minus only what it booked itself.
+    """
+
+    def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
+        ...
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A MultiWOZ domain: its slots, APIs, data and booking rule."""
+
+    name: str
+    description: str
+    slots: tuple[Slot, ...]
+    data: DataFile
+    to_rows: Callable[[Any], list[dict[str, Any]]]  # raw JSON -> records keyed by slot names
+    key: Callable[[dict[str, Any]], str]  # stable, unique key of a record
+    find_api: str | None = None
+    find_description: str = ""
+    book_api: str | None = None
+    book_description: str = ""
+    book_required: tuple[str, ...] = ()  # informable slots a booking must give (the entity to book)
+    book_optional: tuple[str, ...] = ()  # informable slots a booking may give (narrowing an ambiguous train)
+    book_slots: tuple[Slot, ...] = ()
+    booking: BookingRule | None = None
+    order_by: str | None = None  # slot ordering Find results (trains by departure time)
+
+    def slot(self, name: str) -> Slot:
+        return next(s for s in self.slots + self.book_slots if s.name == name)
+
+    @property
+    def searchable(self) -> tuple[Slot, ...]:
+        return self.slots if self.find_api else ()
+
+    @property
+    def belief_slots(self) -> tuple[str, ...]:
+        """Belief-state keys in the MultiWOZ 2.2 style: `hotel-area`, `hotel-bookday`, ..."""
+        informable = [f"{self.name}-{s.name}" for s in self.slots if s.belief]
+        return tuple(informable + [f"{self.name}-book{s.name}" for s in self.book_slots if s.belief])
+
+
+def stable_hash(*parts: object) -> int:
+    """A hash that is the same in every process (Python's hash() is salted per run)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def frozen(mapping: dict[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(mapping)
+
+
+AREA = Slot(
+    "area", "Part of Cambridge.", "category", ("centre", "north", "south", "east", "west"),
+    frozen({"center": "centre", "city centre": "centre", "city center": "centre", "town centre": "centre",
+            "central": "centre", "downtown": "centre"}),
+)
+PRICERANGE = Slot(
+    "pricerange", "Price range.", "category", ("cheap", "moderate", "expensive"),
+    frozen({"inexpensive": "cheap", "budget": "cheap", "moderately priced": "moderate",
+            "mid-range": "moderate", "mid range": "moderate", "pricey": "expensive", "upscale": "expensive"}),
+)
+BOOK_DAY = Slot("day", "Day of the booking (a weekday name).", "day")
+BOOK_PEOPLE = Slot("people", "Number of people.", "count", low=1, high=20)

@@ -1,0 +1,100 @@
+"""Hotels and guesthouses in Cambridge; rooms are booked per night."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domains.base import (
+    AREA,
+    BOOK_DAY,
+    BOOK_PEOPLE,
+    PRICERANGE,
+    Accepted,
+    DataFile,
+    Decision,
+    Domain,
+    Refused,
+    Slot,
+    frozen,
+    stable_hash,
+)
+from domains.values import WEEKDAYS
+
+_YES_NO = frozen({"free": "yes", "true": "yes", "y": "yes", "included": "yes", "none": "no", "false": "no", "n": "no"})
+_STARS = frozen({
+    alias: str(n) for n, word in enumerate(("zero", "one", "two", "three", "four", "five"))
+    for alias in (word, f"{n} star", f"{n} stars", f"{n}-star", f"{word} star", f"{word} stars")
+})
+PEOPLE_PER_ROOM = 2
+
+
+def _rows(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for record in raw:
+        row = dict(record)
+        if "n" in row:  # the convlab copy misspells one hotel's "takesbookings" as "n"
+            row["takesbookings"] = row.pop("n")
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class RoomInventory:
+    """Each hotel has 5-10 rooms; some nights are fully booked, others partly (fixed per hotel and weekday)."""
+
+    def rooms(self, hotel: str) -> int:
+        return 5 + stable_hash("rooms", hotel) % 6
+
+    def free(self, hotel: str, night: str, booked: list[dict[str, Any]]) -> int:
+        draw = stable_hash("hotel-night", hotel, night) % 100
+        baseline = 0 if draw < 12 else 1 + draw % self.rooms(hotel)
+        taken = sum(b["rooms"] for b in booked if night in b["nights"])
+        return max(0, baseline - taken)
+
+    def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
+        hotel, day, stay = entity["name"], request["day"], request["stay"]
+        rooms = -(-request["people"] // PEOPLE_PER_ROOM)
+        start = WEEKDAYS.index(day)
+        nights = [WEEKDAYS[(start + i) % 7] for i in range(stay)]
+        possible = next((i for i, night in enumerate(nights) if self.free(hotel, night, booked) < rooms), stay)
+        if possible == stay:
+            return Accepted({"name": hotel, "day": day, "stay": stay, "people": request["people"],
+                             "rooms": rooms, "nights": nights})
+        plural = "s" if rooms > 1 else ""
+        reason = f"no {rooms} room{plural} free at {hotel} for {stay} night{'s' if stay > 1 else ''} from {day}"
+        if possible:
+            nights_free = f"{possible} nights are" if possible > 1 else "1 night is"
+            return Refused(reason, f"only {nights_free} available from {day}")
+        other = [d for d in WEEKDAYS if d != day and self.free(hotel, d, booked) >= rooms]
+        return Refused(reason, f"rooms are free from {other[0]}" if other else "try another hotel")
+
+
+DOMAIN = Domain(
+    name="hotel",
+    description="Places to stay in Cambridge.",
+    slots=(
+        AREA,
+        PRICERANGE,
+        Slot("type", "Kind of place.", "category", ("hotel", "guesthouse"),
+             frozen({"guest house": "guesthouse", "guesthouses": "guesthouse", "hotels": "hotel", "b&b": "guesthouse",
+                     "bed and breakfast": "guesthouse"})),
+        Slot("stars", "Star rating.", "category", ("0", "1", "2", "3", "4", "5"), _STARS),
+        Slot("parking", "Free parking (yes or no).", "category", ("yes", "no"), _YES_NO),
+        Slot("internet", "Free wifi (yes or no).", "category", ("yes", "no"), _YES_NO),
+        Slot("name", "Name of the hotel.", match="fuzzy"),
+    ),
+    data=DataFile("hotel_db.json", (
+        "7f7d0fa564f6735b6a168a3ab72c7ca6f1180c49fa8a285bd9ebf7dac10e5e45",
+        "972bbd65beada7c64f0b87322c694fd9173b46cf8e61ca3bbe951717ac1d1662",
+    )),
+    to_rows=_rows,
+    key=lambda row: row["name"],
+    find_api="FindHotel",
+    find_description="Search hotels and guesthouses; every argument is optional.",
+    book_api="BookHotel",
+    book_description="Book rooms at a hotel (two people per room) for consecutive nights.",
+    book_required=("name",),
+    book_slots=(BOOK_DAY, BOOK_PEOPLE, Slot("stay", "Number of nights.", "count", low=1, high=14)),
+    booking=RoomInventory(),
+)

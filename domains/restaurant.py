@@ -1,0 +1,69 @@
+"""Restaurants in Cambridge; tables are booked per day and time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domains.base import (
+    AREA,
+    BOOK_DAY,
+    BOOK_PEOPLE,
+    PRICERANGE,
+    Accepted,
+    DataFile,
+    Decision,
+    Domain,
+    Refused,
+    Slot,
+    stable_hash,
+)
+from domains.values import minutes
+
+PEOPLE_PER_TABLE = 4
+NEARBY_STEPS = (-30, 30, -60, 60, -90, 90, -120, 120)  # minutes around a refused time, nearest first
+
+
+@dataclass(frozen=True)
+class TableInventory:
+    """Each restaurant has 4-11 tables; some times of some days are full (fixed per restaurant, day, time)."""
+
+    def free(self, restaurant: str, day: str, time: str, booked: list[dict[str, Any]]) -> int:
+        tables = 4 + stable_hash("tables", restaurant) % 8
+        draw = stable_hash("restaurant-slot", restaurant, day, time) % 100
+        baseline = 0 if draw < 12 else 1 + draw % tables
+        taken = sum(b["tables"] for b in booked if b["day"] == day and b["time"] == time)
+        return max(0, baseline - taken)
+
+    def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
+        name, day, time, people = entity["name"], request["day"], request["time"], request["people"]
+        tables = -(-people // PEOPLE_PER_TABLE)
+        if self.free(name, day, time, booked) >= tables:
+            return Accepted({"name": name, "day": day, "time": time, "people": people, "tables": tables})
+        start = minutes(time)
+        nearby = [f"{m // 60:02d}:{m % 60:02d}" for m in (start + step for step in NEARBY_STEPS) if 0 <= m < 24 * 60]
+        free = [t for t in nearby if self.free(name, day, t, booked) >= tables][:3]
+        hint = f"free on {day} at {', '.join(free)}" if free else f"no table nearby on {day}; try another day"
+        return Refused(f"no table for {people} at {name} on {day} at {time}", hint)
+
+
+DOMAIN = Domain(
+    name="restaurant",
+    description="Places to eat in Cambridge.",
+    slots=(
+        AREA,
+        PRICERANGE,
+        Slot("food", "Cuisine, such as italian, chinese, british or modern european.", match="fuzzy"),
+        Slot("name", "Name of the restaurant.", match="fuzzy"),
+    ),
+    data=DataFile("restaurant_db.json", ("7864b4e36027af0907d6afe9ed962fecd6c6966cd626b8ae9341708a04ea201a",)),
+    to_rows=lambda raw: [dict(record) for record in raw],
+    key=lambda row: row["name"],
+    find_api="FindRestaurant",
+    find_description="Search restaurants; every argument is optional.",
+    book_api="BookRestaurant",
+    book_description="Book a table at a restaurant.",
+    book_required=("name",),
+    book_slots=(BOOK_DAY, BOOK_PEOPLE, Slot("time", "Time of the booking, 24-hour HH:MM.", "time")),
+    booking=TableInventory(),
+)
