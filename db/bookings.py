@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,11 @@ from domains.base import Accepted, Domain, stable_hash
 REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 REFERENCE_LENGTH = 8
 AMBIGUOUS_SHOWN = 5
+# Built once: constructing statements costs more than running them on tables this small.
+_BOOKED = select(Booking.details).where(
+    Booking.dialogue_id == bindparam("dialogue_id"), Booking.domain == bindparam("domain"),
+    Booking.entity_key == bindparam("entity_key"))
+_INSERT = insert(Booking)
 
 
 @dataclass(frozen=True)
@@ -55,19 +61,17 @@ class BookingDesk:
             return [StoredBooking(b.reference, b.domain, b.entity_key, b.details) for b in rows]
 
     def _booked(self, dialogue_id: str, domain: str, entity_key: str) -> list[dict[str, Any]]:
-        query = select(Booking.details).where(
-            Booking.dialogue_id == dialogue_id, Booking.domain == domain, Booking.entity_key == entity_key)
-        with Session(self.engine) as session:
-            return list(session.scalars(query))
+        with self.engine.connect() as connection:
+            return list(connection.scalars(_BOOKED, {"dialogue_id": dialogue_id, "domain": domain,
+                                                     "entity_key": entity_key}))
 
     def _entity(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
         if not domain.find_api:  # nothing to choose from by name (taxi): the service assigns a car
-            fleet = self.catalogue.find(domain, {}, limit=None).rows
-            return fleet[stable_hash(dialogue_id, *sorted(map(str, request.items()))) % len(fleet)]
+            return self.catalogue.pick(domain, stable_hash(dialogue_id, *sorted(map(str, request.items()))))
         given = {k: request[k] for k in domain.book_required + domain.book_optional if request.get(k) is not None}
         found = self.catalogue.find(domain, given, limit=AMBIGUOUS_SHOWN + 1)
-        exact = [row for row in found.rows if all(str(row.get(k, "")).lower() == str(given[k])
-                                                   for k in domain.book_required)]
+        # "cityroomz" also fuzzily matches longer names, and leaveat 05:16 also later trains: exact wins.
+        exact = [row for row in found.rows if all(str(row.get(k, "")).lower() == str(v) for k, v in given.items())]
         if found.count == 1 or len(exact) == 1:
             return exact[0] if len(exact) == 1 else found.rows[0]
         described = ", ".join(f"{k}={v!r}" for k, v in given.items())
@@ -87,9 +91,10 @@ class BookingDesk:
         for _attempt in range(10):  # 36^8 references: a clash is rare, but the unique index has the last word
             reference = new_reference()
             try:
-                with Session(self.engine) as session, session.begin():
-                    session.add(Booking(reference=reference, dialogue_id=dialogue_id, domain=domain.name,
-                                        entity_key=entity_key, details=details))
+                with self.engine.begin() as connection:  # Core insert: a third of the ORM's cost per booking
+                    connection.execute(_INSERT, {
+                        "reference": reference, "dialogue_id": dialogue_id, "domain": domain.name,
+                        "entity_key": entity_key, "details": details, "created_at": datetime.now(UTC)})
                 return reference
             except IntegrityError:
                 continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, Engine, Table, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, or_, select
 
 from db.schema import domain_table
 from domains.base import Domain, Slot
@@ -24,26 +24,32 @@ class FindResult:
 
 
 class Catalogue:
-    """Queries one database; caches each fuzzy column's distinct values (the data never changes)."""
+    """Queries one database. Caches each column's distinct values and each statement: the data never changes."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._vocabulary: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._sizes: dict[str, int] = {}
+        self._queries: dict[tuple[str, tuple[tuple[str, bool], ...], int | None], Select] = {}
 
     def find(self, domain: Domain, constraints: Mapping[str, Any], limit: int | None) -> FindResult:
         """Rows matching every constraint; the caller drops `dontcare` and empty values first."""
-        table = domain_table(domain)
-        conditions = [self._condition(domain, table, domain.slot(name), value) for name, value in constraints.items()]
-        order = [table.c[domain.order_by]] if domain.order_by else []
-        query = (
-            select(table.c.key, table.c.record, func.count().over().label("total"))
-            .where(*conditions)
-            .order_by(*order, table.c.row)
-            .limit(limit)
-        )
+        slots = [domain.slot(name) for name in sorted(constraints)]
+        shape = tuple((slot.name, self._has_unknown(domain, slot)) for slot in slots)
+        params = {slot.name: self._parameter(domain, slot, constraints[slot.name]) for slot in slots}
         with self.engine.connect() as connection:
-            found = connection.execute(query).all()
+            found = connection.execute(self._query(domain, shape, limit), params).all()
         return FindResult(found[0].total if found else 0, [{**r.record, "key": r.key} for r in found])
+
+    def pick(self, domain: Domain, seed: int) -> dict[str, Any]:
+        """One row chosen by `seed` (the same seed always gives the same row): how a taxi gets its car."""
+        table = domain_table(domain)
+        with self.engine.connect() as connection:
+            if domain.name not in self._sizes:
+                self._sizes[domain.name] = connection.scalar(select(func.count()).select_from(table))
+            found = connection.execute(select(table.c.key, table.c.record)
+                                       .where(table.c.row == seed % self._sizes[domain.name])).one()
+        return {**found.record, "key": found.key}
 
     def close_matches(self, domain: Domain, slot: Slot, value: str, limit: int = 3) -> list[str]:
         """Known values that look like `value`, to suggest when nothing matched."""
@@ -58,15 +64,40 @@ class Catalogue:
                 self._vocabulary[key] = tuple(connection.scalars(select(column).distinct().where(column.is_not(None))))
         return self._vocabulary[key]
 
-    def _condition(self, domain: Domain, table: Table, slot: Slot, value: Any) -> ColumnElement[bool]:
-        column = table.c[slot.name]
-        if slot.match == "at_or_after":
-            return column >= minutes(value)
-        if slot.match == "at_or_before":
-            return column <= minutes(value)
+    def _query(self, domain: Domain, shape: tuple[tuple[str, bool], ...], limit: int | None) -> Select:
+        """The statement for one combination of constrained slots, built once: values are bound per call."""
+        key = (domain.name, shape, limit)
+        if key not in self._queries:
+            table = domain_table(domain)
+            conditions = [_condition(table.c[name], domain.slot(name), unknown) for name, unknown in shape]
+            order = [table.c[domain.order_by]] if domain.order_by else []
+            self._queries[key] = (
+                select(table.c.key, table.c.record, func.count().over().label("total"))
+                .where(*conditions)
+                .order_by(*order, table.c.row)
+                .limit(limit)
+            )
+        return self._queries[key]
+
+    def _parameter(self, domain: Domain, slot: Slot, value: Any) -> Any:
+        if slot.kind == "time":
+            return minutes(value)
         if slot.match == "fuzzy":
             # Resolve against the column's distinct values, then match exactly: same result, one indexed query.
             found = process.extract(value, self.vocabulary(domain, slot), scorer=fuzz.partial_ratio,
                                     score_cutoff=FUZZY_CUTOFF, limit=None)
-            return column.in_([match for match, _score, _index in found] + [UNKNOWN])
-        return or_(column == str(value), column == UNKNOWN)
+            return [match for match, _score, _index in found]
+        return str(value)
+
+    def _has_unknown(self, domain: Domain, slot: Slot) -> bool:
+        return slot.kind != "time" and UNKNOWN in self.vocabulary(domain, slot)
+
+
+def _condition(column: ColumnElement[Any], slot: Slot, unknown: bool) -> ColumnElement[bool]:
+    value = bindparam(slot.name, expanding=slot.match == "fuzzy")
+    if slot.match == "at_or_after":
+        return column >= value
+    if slot.match == "at_or_before":
+        return column <= value
+    condition = column.in_(value) if slot.match == "fuzzy" else column == value
+    return or_(condition, column == UNKNOWN) if unknown else condition

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+CHECKPOINT_EVERY_S = 1.0
 
 
 def make_engine(url: str) -> Engine:
@@ -23,6 +29,8 @@ def make_engine(url: str) -> Engine:
         poolclass=StaticPool if in_memory else None,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
+    if not in_memory:
+        _start_checkpointer(engine)
     return engine
 
 
@@ -32,4 +40,22 @@ def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 - DB-API objec
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Checkpoints (which fsync) run on a background thread instead of inside some unlucky booking's commit.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
+
+
+def _start_checkpointer(engine: Engine) -> None:
+    stop = threading.Event()
+
+    def checkpoint_forever() -> None:
+        while not stop.wait(CHECKPOINT_EVERY_S):
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+            except SQLAlchemyError as error:  # a busy or vanished database: try again next round
+                log.debug("WAL checkpoint skipped: %s", error)
+
+    threading.Thread(target=checkpoint_forever, name="sqlite-checkpoint", daemon=True).start()
+    # Disposing the engine (tests make many) ends its thread.
+    event.listen(engine, "engine_disposed", lambda _engine: stop.set())

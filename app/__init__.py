@@ -1,0 +1,1 @@
+"""The agent, its model backends, settings, the UI and the command-line doors."""

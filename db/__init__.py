@@ -1,0 +1,1 @@
+"""Database access: engine, schema, the MultiWOZ importer, Find queries and bookings."""

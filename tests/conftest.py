@@ -1,0 +1,66 @@
+"""Shared fixtures: the raw MultiWOZ files and one imported database per test session."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from app.settings import SIBLING_MULTIWOZ_DB, Settings
+from app.tools import Toolbox
+from db.engine import make_engine
+from db.importer import CONVLAB_DB_DIR, ConvlabSdist, LocalFolder, ensure_imported
+from domains import all_domains
+
+TEST_CACHE = Path.home() / ".cache" / "coalm-woz-tests"
+
+
+@pytest.fixture(scope="session")
+def raw_db_dir() -> Path:
+    """The five MultiWOZ *_db.json files: the workplace copy, or else extracted from the PyPI sdist."""
+    if SIBLING_MULTIWOZ_DB.is_dir():
+        return SIBLING_MULTIWOZ_DB
+    folder = TEST_CACHE / "multiwoz-db"
+    if not folder.is_dir():
+        ConvlabSdist(TEST_CACHE, timeout_s=60).fetch([d.data for d in all_domains()])  # downloads and verifies
+        with tarfile.open(TEST_CACHE / "convlab-3.0.1.tar.gz") as tar:
+            folder.mkdir(parents=True)
+            for domain in all_domains():
+                member = tar.extractfile(CONVLAB_DB_DIR + domain.data.name)
+                (folder / domain.data.name).write_bytes(member.read())
+    return folder
+
+
+@pytest.fixture(scope="session")
+def raw_records(raw_db_dir: Path) -> dict[str, list[dict]]:
+    return {d.name: json.loads((raw_db_dir / d.data.name).read_text()) for d in all_domains()}
+
+
+@pytest.fixture(scope="session")
+def engine(raw_db_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'woz.sqlite3'}")
+    ensure_imported(engine, [LocalFolder(raw_db_dir)])
+    return engine
+
+
+@pytest.fixture(scope="session")
+def toolbox(engine) -> Toolbox:
+    return Toolbox(engine, find_limit=5)
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, raw_db_dir: Path) -> Settings:
+    return Settings(home=tmp_path / "home", data_dir=raw_db_dir)
+
+
+@pytest.fixture()
+def corrupt_copy(tmp_path: Path, raw_db_dir: Path) -> Path:
+    """A copy of the files with one byte of the hotel file changed."""
+    folder = tmp_path / "corrupt"
+    shutil.copytree(raw_db_dir, folder)
+    hotel = folder / "hotel_db.json"
+    hotel.write_bytes(hotel.read_bytes().replace(b'"north"', b'"nurth"', 1))
+    return folder
