@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,7 +31,18 @@ class Settings(BaseSettings):
     download_timeout_s: float = Field(30.0, gt=0)
     find_limit: int = Field(5, ge=1, le=100, description="Rows a Find call returns (the count covers all).")
 
-    @field_validator("data_dir", mode="before")
+    backend: Literal["transformers", "openai", "scripted"] = "transformers"
+    format: Literal["coalm", "tools"] = Field("coalm", description="Prompt format: CoALM's ReAct text or JSON tools.")
+    model: str = Field("uiuc-convai/CoALM-8B", description="Hub id or local folder; or the served model name.")
+    base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://localhost:8000/v1 (vLLM).")
+    api_key: str | None = Field(None, description="Key for the server; vLLM needs none.")
+    timeout_s: float = Field(60.0, gt=0, description="Longest wait for the model server between streamed pieces.")
+    script: Path | None = Field(None, description="JSON list of model outputs for the scripted backend.")
+    max_steps: int = Field(4, ge=1, le=20, description="Model calls per turn before the polite fallback reply.")
+    max_prompt_tokens: int = Field(3584, ge=256, description="Prompt budget; 3584 + 512 to answer fits 4096.")
+    max_new_tokens: int = Field(512, ge=16, le=4096)
+
+    @field_validator("data_dir", "script", "base_url", "api_key", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -34,6 +34,7 @@ class ToolResult:
     ok: bool
     result: dict[str, Any] | None = None
     error: str | None = None
+    arguments: dict[str, Any] | None = None  # the arguments as validated and normalised, when they were valid
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": True, "result": self.result} if self.ok else {"ok": False, "error": self.error}
@@ -144,7 +145,7 @@ class Toolbox:
             return ToolResult(False, error=f"{name}: arguments must be keyword arguments, not {arguments!r:.60}")
         try:
             given = tool.arguments.model_validate(arguments).model_dump(exclude_none=True)
-            return ToolResult(True, result=self._run(tool, given, dialogue_id))
+            return ToolResult(True, result=self._run(tool, given, dialogue_id), arguments=given)
         except ValidationError as error:
             return ToolResult(False, error=describe_validation_error(tool, error))
         except ValueError as error:

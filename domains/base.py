@@ -102,6 +102,7 @@ class Domain:
     book_slots: tuple[Slot, ...] = ()
     booking: BookingRule | None = None
     order_by: str | None = None  # slot ordering Find results (trains by departure time)
+    hidden_fields: tuple[str, ...] = ("location", "id")  # record fields not worth a model's tokens
 
     def slot(self, name: str) -> Slot:
         return next(s for s in self.slots + self.book_slots if s.name == name)

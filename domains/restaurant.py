@@ -66,4 +66,5 @@ DOMAIN = Domain(
     book_required=("name",),
     book_slots=(BOOK_DAY, BOOK_PEOPLE, Slot("time", "Time of the booking, 24-hour HH:MM.", "time")),
     booking=TableInventory(),
+    hidden_fields=("location", "id", "introduction", "signature"),
 )

@@ -1,0 +1,47 @@
+"""What every model backend provides: stream a completion for a request, and count a prompt's tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class BackendError(Exception):
+    """The model could not answer. The message is for people: it says what happened and what to set."""
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A complete native tool call (OpenAI-style servers send these instead of text)."""
+
+    name: str
+    arguments: dict[str, Any] | str
+
+
+Delta = TextDelta | ToolCallDelta
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    messages: list[dict[str, Any]]  # chat messages; tool-call arguments as dicts (backends adapt them)
+    tools: list[dict[str, Any]] | None = None  # OpenAI-style function specs, for native tool calling
+    stop: tuple[str, ...] = ()
+    max_new_tokens: int = 256
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    label: str  # shown to people: "transformers uiuc-convai/CoALM-8B on cuda"
+
+    def stream(self, request: ModelRequest) -> Iterator[Delta]:
+        """Yield the completion as it is produced; raise BackendError when the model cannot answer."""
+        ...
+
+    def count_tokens(self, request: ModelRequest) -> int:
+        ...
