@@ -38,6 +38,16 @@ class ToolCallFinished(Event):
     error: str | None
     elapsed_ms: float
 
+    def outcome(self) -> str:
+        """One line for people: "3 found", "booked, reference K2BO09VQ", "refused: ...", "error: ..."."""
+        if not self.ok or self.result is None:
+            return f"error: {self.error}"
+        if "count" in self.result:
+            return f"{self.result['count']} found"
+        if self.result.get("status") == "booked":
+            return f"booked, reference {self.result['reference']}"
+        return f"refused: {self.result.get('reason')} ({self.result.get('hint')})"
+
 
 @dataclass(frozen=True)
 class BeliefUpdated(Event):

@@ -64,3 +64,43 @@ def corrupt_copy(tmp_path: Path, raw_db_dir: Path) -> Path:
     hotel = folder / "hotel_db.json"
     hotel.write_bytes(hotel.read_bytes().replace(b'"north"', b'"nurth"', 1))
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model_dir: Path):
+    """`transformers serve` of the tiny model on loopback: a real OpenAI-compatible server, streaming over HTTP."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    executable = Path(sys.executable).parent / "transformers"
+    process = subprocess.Popen([str(executable), "serve", str(tiny_model_dir), "--host", "127.0.0.1", "--port",
+                                str(port)], env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("transformers serve did not start") from None
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
