@@ -14,6 +14,8 @@ _FENCE = re.compile(r"^\s*```[\w-]*\s*$", re.MULTILINE)
 CALL_START = re.compile(r"[A-Za-z_][\w.]*\s*\(")
 _REPLY_MARKERS = {"system", "response", "assistant"}
 MAX_SHOWN = 120
+# What ast.parse raises on hostile text: bad syntax, null bytes, nesting too deep, huge literals.
+_UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def parse_calls(source: str) -> tuple[list[Call], list[str]]:
     source = source.strip().rstrip(".;")
     try:
         tree = ast.parse(source, mode="eval").body
-    except SyntaxError:
+    except _UNPARSABLE:
         return _scan_calls(source)
     nodes = tree.elts if isinstance(tree, ast.Tuple | ast.List) else [tree]
     if not all(isinstance(node, ast.Call) for node in nodes):
@@ -105,8 +107,9 @@ def _scan_calls(source: str) -> tuple[list[Call], list[str]]:
             break
         try:
             node = ast.parse(source[match.start():end + 1], mode="eval").body
-        except SyntaxError as error:
-            problems.append(f"could not read the action {_shown(source[match.start():end + 1])}: {error.msg}")
+        except _UNPARSABLE as error:
+            reason = (getattr(error, "msg", None) or str(error) or type(error).__name__)[:MAX_SHOWN]
+            problems.append(f"could not read the action {_shown(source[match.start():end + 1])}: {reason}")
         else:
             found, trouble = _collect([node])
             calls += found
@@ -146,7 +149,7 @@ def _arguments(name: str, node: ast.Call) -> tuple[dict[str, Any], list[str]]:
         else:
             try:
                 arguments[keyword.arg] = ast.literal_eval(keyword.value)
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            except (*_UNPARSABLE, TypeError):
                 problems.append(f"{name}: the value of {keyword.arg} must be a plain value, not an expression")
     return arguments, problems
 

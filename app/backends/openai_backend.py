@@ -32,10 +32,12 @@ class OpenAIBackend:
         if request.stop:
             options["stop"] = list(request.stop[:MAX_STOP_STRINGS])
         calls: dict[int, dict[str, str]] = {}
+        received = False
         try:
             stream = self.client.chat.completions.create(
                 model=self.model, messages=_wire_messages(request.messages), stream=True, **options)
             for chunk in stream:
+                received = True
                 for choice in chunk.choices:
                     if choice.delta.content:
                         yield TextDelta(choice.delta.content)
@@ -49,6 +51,8 @@ class OpenAIBackend:
             raise BackendError(f"the model server at {self.base_url} did not answer within {self.timeout_s:g} s "
                                "(set WOZ_TIMEOUT_S to wait longer)") from error
         except openai.APIConnectionError as error:
+            if received:
+                raise BackendError(f"the answer from {self.base_url} broke off: {_cause(error)}") from error
             raise BackendError(f"cannot reach the model server at {self.base_url} ({_cause(error)}); is it running? "
                                "Set WOZ_BASE_URL to its address") from error
         except openai.APIStatusError as error:
