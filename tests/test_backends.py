@@ -43,8 +43,9 @@ def test_turn_with_the_tiny_model_through_transformers(tiny_backend, toolbox, fo
 
 
 def test_greedy_generation_is_deterministic_and_streams_in_pieces(tiny_backend):
-    pieces = [d.text for d in tiny_backend.stream(REQUEST)]
-    assert len(pieces) > 3 and "".join(pieces) == text_of(tiny_backend)
+    long = ModelRequest(REQUEST.messages, max_new_tokens=300)  # long enough to span several 20 ms hand-overs
+    pieces = [d.text for d in tiny_backend.stream(long)]
+    assert len(pieces) > 3 and "".join(pieces) == text_of(tiny_backend, long)
     assert tiny_backend.count_tokens(REQUEST) > 5
 
 
