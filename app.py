@@ -1,33 +1,28 @@
-"""Entry point. Until the chat UI lands, it prepares the database and prints what it holds."""
+"""Launch the demo: `python app.py [--backend ...] [--format ...] [--model ...] [--base-url ...] [--port N]`."""
 
 from __future__ import annotations
 
+import argparse
 import logging
-import sys
 
-from app.settings import Settings
-from app.tools import Toolbox
-from db.importer import DataUnavailable
+from app.runtime import add_model_flags, settings_from
+from app.ui.demo import DemoApp
+from app.ui.layout import build_ui
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings()
-    try:
-        toolbox = Toolbox.open(settings)
-    except DataUnavailable as error:
-        print(error, file=sys.stderr)
-        return 1
-    print(f"Database: {settings.database_url}")
-    for name, tool in toolbox.tools.items():
-        if tool.kind == "find":
-            count = toolbox.call(name, {}, "summary").result["count"]
-            print(f"  {tool.domain.name:<11} {count:>5} rows   {tool.signature()}")
-        else:
-            print(f"  {'':<11} {'':>5}        {tool.signature()}")
-    print('Try the APIs: echo \'{"name": "FindHotel", "arguments": {"area": "north"}}\' | python -m app.tools')
-    return 0
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_model_flags(parser)
+    parser.add_argument("--port", type=int, help="(WOZ_PORT, default 7860)")
+    parser.add_argument("--host", help="(WOZ_HOST, default 127.0.0.1)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_from(args, **{k: v for k in ("port", "host") if (v := getattr(args, k))})
+    app = DemoApp(settings).start()
+    demo = build_ui(app)
+    demo.queue(default_concurrency_limit=settings.remote_concurrency).launch(
+        server_name=settings.host, server_port=settings.port, show_error=False)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -42,7 +42,13 @@ class Settings(BaseSettings):
     max_prompt_tokens: int = Field(3584, ge=256, description="Prompt budget; 3584 + 512 to answer fits 4096.")
     max_new_tokens: int = Field(512, ge=16, le=4096)
 
-    @field_validator("data_dir", "script", "base_url", "api_key", mode="before")
+    port: int = Field(7860, ge=1, le=65535)
+    host: str = Field("127.0.0.1", description="Interface to serve on; 0.0.0.0 to let other machines in.")
+    max_user_chars: int = Field(2000, ge=10, description="Longer user messages are refused with a message.")
+    admin_token: str | None = Field(None, description="When set, exporting all ratings requires it.")
+    remote_concurrency: int = Field(8, ge=1, description="Turns run at once against a model server.")
+
+    @field_validator("data_dir", "script", "base_url", "api_key", "admin_token", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

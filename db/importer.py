@@ -179,6 +179,12 @@ def ensure_imported(engine: Engine, sources: list[Source]) -> ImportReport:
     return ImportReport(counts, label)
 
 
+def imported_sources(engine: Engine) -> list[str]:
+    """Where the loaded data came from, for people to see."""
+    with Session(engine) as session:
+        return sorted(set(session.scalars(select(ImportedFile.source))))
+
+
 def _is_loaded(engine: Engine, domain: Domain) -> bool:
     with Session(engine) as session:
         record = session.get(ImportedFile, domain.name)

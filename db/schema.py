@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from domains import all_domains
@@ -74,3 +74,39 @@ def create_all(engine) -> None:  # noqa: ANN001 - an Engine
     for domain in all_domains():
         domain_table(domain)
     Base.metadata.create_all(engine)
+
+
+class DialogueRecord(Base):
+    """A dialogue as last saved (after every turn), so ratings always point at what the annotator saw."""
+
+    __tablename__ = "dialogues"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MessageRating(Base):
+    __tablename__ = "message_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialogue_id: Mapped[str] = mapped_column(String(200), index=True)
+    turn: Mapped[int]
+    message: Mapped[str] = mapped_column(Text)
+    feedback: Mapped[str] = mapped_column(String(100))  # like, dislike, or a flag such as "wrong api call"
+    annotator: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class DialogueRating(Base):
+    __tablename__ = "dialogue_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialogue_id: Mapped[str] = mapped_column(String(200), index=True)
+    task_completed: Mapped[str] = mapped_column(String(10))  # yes, partly, no
+    naturalness: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    annotator: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

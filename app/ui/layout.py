@@ -1,0 +1,99 @@
+"""The page: chat on the left, live panels on the right, rating and export below."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from app.ui import view
+from app.ui.demo import DemoApp, example_openers
+
+CSS = """
+#belief-state .belief-domain { margin-bottom: .6em; }
+#belief-state table { width: 100%; border-collapse: collapse; font-size: .9em; }
+#belief-state td { padding: 2px 6px; border-bottom: 1px solid var(--border-color-primary); }
+#belief-state tr.changed td { background: rgba(255, 200, 0, .28); font-weight: 600; }
+.belief-empty { opacity: .6; }
+"""
+
+
+def _on_zero_gpu(handler):  # noqa: ANN001, ANN202 - wraps a generator function
+    """On a ZeroGPU Space, a GPU is attached for the duration of each turn; elsewhere nothing changes."""
+    if not os.environ.get("SPACES_ZERO_GPU"):
+        return handler
+    import spaces  # present on Spaces
+
+    return spaces.GPU(duration=120)(handler)
+
+
+def build_ui(app: DemoApp) -> gr.Blocks:
+    respond, retry = _on_zero_gpu(app.respond), _on_zero_gpu(app.retry)
+    # A local model runs one turn at a time (they would only queue inside it); a server takes several.
+    limit = 1 if app.local_model else app.settings.remote_concurrency
+    with gr.Blocks(title="CoALM MultiWOZ demo") as demo:
+        state = gr.State(None)
+        annotator_memory = gr.BrowserState("", storage_key="coalm-woz-annotator")
+        gr.Markdown("# CoALM finds and books: hotels, restaurants, trains, taxis, attractions")
+        header = gr.Markdown(app.header(), elem_id="header")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="chat", height=560, label="Chat", feedback_options=view.FEEDBACK_OPTIONS)
+                with gr.Row():
+                    message = gr.Textbox(elem_id="message", placeholder="Ask for a hotel, a train, a table…",
+                                         show_label=False, scale=5, autofocus=True)
+                    send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
+                with gr.Row():
+                    new = gr.Button("New dialogue", elem_id="new-dialogue", size="sm")
+                    stop = gr.Button("Stop", elem_id="stop", size="sm")
+                    retry_button = gr.Button("Retry", elem_id="retry", size="sm", visible=False, variant="secondary")
+                    download = gr.DownloadButton("Download dialogue (JSON)", elem_id="download", size="sm")
+                gr.Markdown("**Try:**")
+                with gr.Row():
+                    openers = [gr.Button(text, size="sm", elem_id=f"opener-{i}")
+                               for i, text in enumerate(example_openers())]
+            with gr.Column(scale=2):
+                gr.Markdown("### Belief state")
+                belief = gr.HTML(view.belief_html(app.new_dialogue()), elem_id="belief")
+                gr.Markdown("### API calls")
+                calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="api-calls", wrap=True, interactive=False)
+                gr.Markdown("### Database results")
+                rows = gr.Dataframe(elem_id="db-results", wrap=True, interactive=False)
+                gr.Markdown("### Bookings")
+                booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True, interactive=False)
+        with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
+            with gr.Row():
+                annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
+                completed = gr.Radio(["yes", "partly", "no"], label="Task completed?", elem_id="task-completed")
+                naturalness = gr.Radio([1, 2, 3, 4, 5], label="Naturalness (1-5)", elem_id="naturalness")
+            comment = gr.Textbox(label="Comment", lines=2, elem_id="comment")
+            submit_rating = gr.Button("Save rating", elem_id="save-rating")
+            rating_status = gr.Markdown(elem_id="rating-status")
+        with gr.Accordion("Export all dialogues and ratings (admin)", open=False, elem_id="export-panel"):
+            token = gr.Textbox(label="Admin token" + ("" if app.settings.admin_token else " (none set)"),
+                               type="password", elem_id="admin-token")
+            export = gr.Button("Export CSV and JSONL", elem_id="export")
+            export_status = gr.Markdown(elem_id="export-status")
+            export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files")
+
+        outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download]
+        turn_options = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
+                        "show_progress": "hidden"}
+        runs = [message.submit(respond, [message, state], **turn_options),
+                send.click(respond, [message, state], **turn_options),
+                retry_button.click(retry, [state], **turn_options)]
+        for button in openers:
+            runs.append(button.click(lambda text=button.value: text, None, message, queue=False)
+                        .then(respond, [message, state], **turn_options))
+        stop.click(None, cancels=runs).then(app.render, [state], outputs)
+        new.click(lambda: app.render(app.new_dialogue()), None, outputs, cancels=runs)
+        chatbot.like(app.rate_message, [state, annotator], download)
+        submit_rating.click(app.rate_dialogue, [state, completed, naturalness, comment, annotator],
+                            [rating_status, download])
+        export.click(app.export, [token], [export_status, export_files])
+        annotator.change(lambda name: name, annotator, annotator_memory)
+        demo.load(lambda name: name, annotator_memory, annotator)
+        timer = gr.Timer(2)
+        timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading")), None, [header, timer])
+    demo.css = CSS
+    return demo
