@@ -7,7 +7,7 @@ import logging
 
 from app.runtime import add_model_flags, settings_from
 from app.ui.demo import DemoApp
-from app.ui.layout import build_ui
+from app.ui.layout import CSS, build_ui
 
 
 def main() -> None:
@@ -21,7 +21,7 @@ def main() -> None:
     app = DemoApp(settings).start()
     demo = build_ui(app)
     demo.queue(default_concurrency_limit=settings.remote_concurrency).launch(
-        server_name=settings.host, server_port=settings.port, show_error=False)
+        server_name=settings.host, server_port=settings.port, show_error=False, css=CSS)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from app.settings import Settings
 from app.ui.demo import DemoApp
 from tests.test_agent_dialogues import TRIP
 
-CHAT, INPUT, BELIEF, CALLS, ROWS, BOOKINGS, STATE, RETRY, DOWNLOAD = range(9)
+CHAT, INPUT, BELIEF, CALLS, ROWS, BOOKINGS, STATE, RETRY, DOWNLOAD, STATUS = range(10)
 
 
 def started(tmp_path, raw_db_dir, outputs, **more) -> DemoApp:
@@ -52,7 +52,11 @@ def test_panels_follow_a_multi_domain_dialogue(tmp_path, raw_db_dir):
     assert step["metadata"]["status"] == "done" and step["metadata"]["duration"] > 0
     assert step["content"].startswith("2 found: city centre north b and b, worth house")
     assert chat[3] == {"role": "assistant", "content": TRIP[1].removeprefix("System: ")}
-    assert final[INPUT] == "" and final[RETRY]["visible"] is False
+    assert every[0][INPUT] == "" and every[0][CHAT][-2:] == [{"role": "user", "content": users[0]},
+                                                             {"role": "assistant", "content": "…"}]
+    assert all(isinstance(o[INPUT], type(gr.skip())) for o in every[1:])  # typing during the turn is not wiped
+    assert final[RETRY]["visible"] is False and final[STATUS] == "✅ Ready"
+    assert all(o[STATUS].startswith("⏳") for o in every[:-1])  # nobody is left wondering whether it is working
     assert "<tr class='changed'><td>area</td><td>north</td></tr>" in final[BELIEF]
     assert final[CALLS].values.tolist() == [[1, "FindHotel(area='north', pricerange='cheap', type='guesthouse')",
                                              "2 found", final[CALLS].iloc[0]["ms"]]]
@@ -105,6 +109,7 @@ def test_error_mid_turn_offers_retry_and_keeps_the_dialogue(tmp_path, raw_db_dir
     state = first[STATE]
     _, failed = last(app.respond("and the west?", state))  # the script is finished: the backend errors
     assert failed[RETRY]["visible"] is True and "no more outputs" in failed[CHAT][-1]["content"]
+    assert "Retry" in failed[STATUS]
     assert state.turns[0].response == "7 in the east." and state.belief == {"hotel-area": "east"}
     app.agent.backend.outputs += ["System: 4 in the west."]
     _, fixed = last(app.retry(state))
@@ -131,7 +136,8 @@ def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
                   admin_token="s3cret")
     _, final = last(app.respond("trains on monday", None))
     state = final[STATE]
-    assert app.rate_message(state, "ann", gr.LikeData(None, {"index": 2, "value": "x", "liked": True}))
+    # Index 1 is the first message (the tool step) of the assistant bubble, as the chat reports it.
+    assert app.rate_message(state, "ann", gr.LikeData(None, {"index": 1, "value": "x", "liked": True}))
     app.rate_message(state, "ann", gr.LikeData(None, {"index": 1, "value": "x", "liked": "Wrong API call"}))
     status, download = app.rate_dialogue(state, "partly", 4, "ok but slow", "ann")
     assert status.startswith("✅")
@@ -143,6 +149,7 @@ def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
     ratings = pd.read_csv(next(f for f in files if f.endswith("ratings.csv")))
     assert sorted(ratings["feedback"].dropna()) == ["like", "wrong api call"]
     assert ratings.loc[ratings.feedback == "like", "message"].item() == "Many trains."
+    assert ratings.loc[ratings.feedback == "wrong api call", "message"].item() == "Many trains."
     assert ratings.loc[ratings.kind == "dialogue", "comment"].item() == "ok but slow"
     jsonl = Path(next(f for f in files if f.endswith(".jsonl")))
     exported = [json.loads(line) for line in jsonl.read_text().splitlines()]

@@ -98,6 +98,9 @@ class DemoApp:
                        f"{self.settings.max_user_chars}.")
             yield self.render(dialogue, keep_input=message)
             return
+        # Show the message at once and empty the box once; later updates leave the box alone, so whatever the
+        # person types while the agent answers is not wiped.
+        yield self.render(dialogue, partial="…", running=True, pending_user=text, keep_input="")
         yield from self._turn(dialogue, text, lambda agent: agent.run_turn(dialogue, text))
 
     def retry(self, dialogue: Dialogue | None) -> Iterator[tuple[Any, ...]]:
@@ -109,9 +112,8 @@ class DemoApp:
 
     def _turn(self, dialogue: Dialogue, text: str, events: Callable[[Agent], Iterator[Event]]
               ) -> Iterator[tuple[Any, ...]]:
-        waiting = Dialogue(**{**dialogue.model_dump(), "turns": [*dialogue.turns, Turn(user=text)]})
         while self.status.state == "loading":
-            yield self.render(waiting, partial=f"⏳ {self.status.message}", running=True)
+            yield self.render(dialogue, partial=f"⏳ {self.status.message}", running=True, pending_user=text)
             time.sleep(WAIT_FOR_MODEL_S)
         if self.agent is None or self.status.state == "failed":
             if not (dialogue.turns and dialogue.turns[-1].status == "error" and dialogue.turns[-1].user == text):
@@ -143,13 +145,16 @@ class DemoApp:
         return self.render(dialogue)
 
     def render(self, dialogue: Dialogue, partial: str | None = None, running: bool = False, panels: bool = True,
-               keep_input: str = "") -> tuple[Any, ...]:
-        """Outputs in the order of layout.CHAT_OUTPUTS."""
-        messages, _turns = view.chat_messages(dialogue, partial, running)
+               keep_input: str | None = None, pending_user: str | None = None) -> tuple[Any, ...]:
+        """Outputs in the order of layout's `outputs`; the message box is left as it is unless `keep_input`."""
+        shown = dialogue
+        if pending_user is not None:
+            shown = dialogue.model_copy(update={"turns": [*dialogue.turns, Turn(user=pending_user, status="error")]})
+        messages, _turns = view.chat_messages(shown, partial, running)
         failed = bool(dialogue.turns) and dialogue.turns[-1].status == "error" and not running
         skip = gr.skip()
         return (
-            messages, keep_input,
+            messages, gr.skip() if keep_input is None else keep_input,
             view.belief_html(dialogue) if panels else skip,
             view.api_calls(dialogue) if panels else skip,
             view.database_rows(dialogue) if panels else skip,
@@ -157,6 +162,8 @@ class DemoApp:
             dialogue,
             gr.update(visible=failed),
             self.download_file(dialogue) if panels and not running else skip,
+            "⏳ The agent is working… (**Stop** interrupts it)" if running else
+            "⚠️ The last turn did not finish: **Retry** runs it again." if failed else "✅ Ready",
         )
 
     def _save(self, dialogue: Dialogue) -> None:
@@ -185,11 +192,12 @@ class DemoApp:
             return gr.skip()
         feedback = {True: "like", False: "dislike"}.get(like.liked) if isinstance(like.liked, bool) \
             else str(like.liked).lower()
-        content = messages[index]["content"]
-        title = messages[index].get("metadata", {}).get("title")
-        self.store.rate_message(dialogue.id, turns[index], f"{title}: {content}" if title else content, feedback,
-                                annotator.strip())
-        gr.Info(f"Saved: {feedback}")
+        # The chat groups a turn's steps and reply into one bubble and reports the group's first message:
+        # the rating is about the bubble, so record its reply (its last message).
+        while index + 1 < len(messages) and messages[index + 1]["role"] == "assistant":
+            index += 1
+        self.store.rate_message(dialogue.id, turns[index], messages[index]["content"], feedback, annotator.strip())
+        gr.Info(f"Saved: {feedback}", duration=2)
         return self.download_file(dialogue)
 
     def rate_dialogue(self, dialogue: Dialogue | None, completed: str | None, naturalness: int | None,

@@ -43,6 +43,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                     message = gr.Textbox(elem_id="message", placeholder="Ask for a hotel, a train, a table…",
                                          show_label=False, scale=5, autofocus=True)
                     send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
+                turn_status = gr.Markdown("✅ Ready", elem_id="turn-status")
                 with gr.Row():
                     new = gr.Button("New dialogue", elem_id="new-dialogue", size="sm")
                     stop = gr.Button("Stop", elem_id="stop", size="sm")
@@ -56,11 +57,13 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                 gr.Markdown("### Belief state")
                 belief = gr.HTML(view.belief_html(app.new_dialogue()), elem_id="belief")
                 gr.Markdown("### API calls")
-                calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="api-calls", wrap=True, interactive=False)
+                calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="api-calls", wrap=True, interactive=False,
+                                     column_widths=["9%", "51%", "29%", "11%"], max_height=300)
                 gr.Markdown("### Database results")
-                rows = gr.Dataframe(elem_id="db-results", wrap=True, interactive=False)
+                rows = gr.Dataframe(elem_id="db-results", wrap=True, interactive=False, max_height=300)
                 gr.Markdown("### Bookings")
-                booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True, interactive=False)
+                booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True, interactive=False,
+                                      column_widths=["17%", "13%", "22%", "32%", "16%"])
         with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
             with gr.Row():
                 annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
@@ -76,7 +79,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
             export_status = gr.Markdown(elem_id="export-status")
             export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files")
 
-        outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download]
+        outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
         turn_options = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         "show_progress": "hidden"}
         runs = [message.submit(respond, [message, state], **turn_options),
@@ -86,7 +89,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
             runs.append(button.click(lambda text=button.value: text, None, message, queue=False)
                         .then(respond, [message, state], **turn_options))
         stop.click(None, cancels=runs).then(app.render, [state], outputs)
-        new.click(lambda: app.render(app.new_dialogue()), None, outputs, cancels=runs)
+        new.click(lambda: app.render(app.new_dialogue(), keep_input=""), None, outputs, cancels=runs)
         chatbot.like(app.rate_message, [state, annotator], download)
         submit_rating.click(app.rate_dialogue, [state, completed, naturalness, comment, annotator],
                             [rating_status, download])
@@ -95,5 +98,4 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         demo.load(lambda name: name, annotator_memory, annotator)
         timer = gr.Timer(2)
         timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading")), None, [header, timer])
-    demo.css = CSS
     return demo

@@ -1,0 +1,155 @@
+"""The real page in Debian's chromium (Playwright): chat, steps, panels, ratings, export, isolation, screenshot.
+
+Skipped when chromium or playwright is missing, unless WOZ_REQUIRE_BROWSER=1 (CI sets it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pandas as pd
+import pytest
+
+from app.settings import REPO_ROOT
+from tests.test_agent_dialogues import TRIP
+
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
+SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
+USERS = ["I need a cheap guesthouse in the north", "Book worth house for 2 people, 2 nights from thursday",
+         "I also need a train from london kings cross on friday after 9am", "Yes, 2 seats please",
+         "And a taxi from the station to the hotel at 10:15"]
+
+
+def _browser_missing() -> str | None:
+    if shutil.which("chromium") is None:
+        return "Debian's chromium is not installed (apt-get install chromium)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+missing = _browser_missing()
+if missing and os.environ.get("WOZ_REQUIRE_BROWSER") == "1":
+    raise RuntimeError(f"browser tests are required here but {missing}")
+pytestmark = pytest.mark.skipif(missing is not None, reason=str(missing))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, raw_db_dir):
+    home = tmp_path_factory.mktemp("app-home")
+    script = home / "script.json"
+    script.write_text(json.dumps(TRIP))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein"}
+    process = subprocess.Popen([sys.executable, "app.py", "--backend", "scripted", "--script", str(script),
+                                "--port", str(port)], cwd=REPO_ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("python app.py did not start") from None
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def send(page, text: str, wait_for: str) -> None:
+    page.fill("#message textarea", text)
+    page.press("#message textarea", "Enter")
+    page.wait_for_function("text => document.querySelector('#chat').innerText.includes(text)", arg=wait_for,
+                           timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#turn-status').innerText.includes('Ready')", timeout=30_000)
+
+
+def test_a_whole_trip_in_the_browser(server, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1500, "height": 1250}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(server, wait_until="load")
+    page.wait_for_selector("#message textarea")
+    assert "ready" in page.inner_text("#header") and "scripted" in page.inner_text("#header")
+
+    send(page, USERS[0], "City Centre North B and B and Worth House")
+    chat = page.inner_text("#chat")
+    assert "FindHotel(area='north', pricerange='cheap', type='guesthouse')" in chat  # the tool step
+    assert "north" in page.inner_text("#belief-state") and "changed" in page.inner_html("#belief-state")
+    assert "FindHotel" in page.inner_text("#api-calls") and "2 found" in page.inner_text("#api-calls")
+    assert "worth house" in page.inner_text("#db-results")
+
+    send(page, USERS[1], "Worth House is booked")
+    page.wait_for_function("() => /[A-Z0-9]{8}/.test(document.querySelector('#bookings').innerText)")
+    reference = re.search(r"\b[A-Z0-9]{8}\b", page.inner_text("#bookings"))[0]
+    assert reference in page.inner_text("#api-calls")
+
+    page.locator("#chat button[aria-label='Like']").last.click()
+    page.wait_for_timeout(1000)
+
+    for text, expected in zip(USERS[2:], ["Shall I book it?", "47.20 pounds", "pick you up at 10:15"], strict=True):
+        send(page, text, expected)
+    bookings = page.inner_text("#bookings")
+    assert "train" in bookings and "taxi" in bookings and "TR5686" in bookings
+    page.screenshot(path=str(tmp_path / "trip.png"), full_page=True)
+    if os.environ.get("WOZ_UPDATE_SCREENSHOT") == "1":
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copy(tmp_path / "trip.png", SCREENSHOT)
+
+    page.click("#rating-panel button:has-text('Rate this dialogue')")
+    page.fill("#annotator textarea", "Ada")
+    page.click("#task-completed label:has-text('yes')")
+    page.click("#naturalness label:has-text('4')")
+    page.fill("#comment textarea", "smooth trip")
+    page.click("#save-rating")
+    page.wait_for_function("() => document.querySelector('#rating-status').innerText.includes('Saved')")
+
+    page.click("#export-panel button:has-text('Export all dialogues')")
+    page.fill("#admin-token input", "letmein")
+    page.click("#export")
+    page.wait_for_function("() => document.querySelector('#export-status').innerText.includes('Exported')")
+    with page.expect_download() as download:
+        page.click("#export-files a[download='ratings.csv']")
+    ratings = pd.read_csv(download.value.path())
+    verdict = ratings[ratings.kind == "dialogue"]
+    assert verdict["comment"].tolist() == ["smooth trip"] and verdict["annotator"].tolist() == ["Ada"]
+    assert verdict["naturalness"].tolist() == [4] and verdict["task_completed"].tolist() == ["yes"]
+    liked = ratings[ratings.kind == "message"]
+    assert liked["feedback"].tolist() == ["like"] and "Worth House is booked" in liked["message"].item()
+
+    # A second browser (another person) sees none of this dialogue; the annotator name is remembered per browser.
+    other = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+    other.goto(server, wait_until="load")
+    other.wait_for_selector("#message textarea")
+    other.wait_for_timeout(1000)
+    assert "Worth House" not in other.inner_text("#chat") and reference not in other.inner_text("#bookings")
+    assert "hotel" not in other.inner_text("#belief") and "Nothing understood yet" in other.inner_text("#belief")
+    page.reload(wait_until="load")
+    page.click("#rating-panel button:has-text('Rate this dialogue')")
+    page.wait_for_function("() => document.querySelector('#annotator textarea')?.value === 'Ada'", timeout=15_000)
+    context.close()
