@@ -107,10 +107,11 @@ class Agent:
         step.calls.append(CallRecord(name=call.name, arguments=arguments, ok=outcome.ok, result=outcome.result,
                                      error=outcome.error, elapsed_ms=elapsed_ms))
         yield ToolCallFinished(call_id, call.name, arguments, outcome.ok, outcome.result, outcome.error, elapsed_ms)
-        if not outcome.ok:
-            return
-        if outcome.result.get("status") == "booked":
+        if outcome.ok and outcome.result.get("status") == "booked":
             dialogue.bookings.append(outcome.result)
+        if not outcome.arguments:  # an unknown tool, or nothing valid in the call
+            return
+        # Even a call that could not run (a booking missing the number of people) shows what was understood.
         changed = belief.apply(dialogue.belief, belief.slot_updates(self.toolbox.tools[call.name], outcome.arguments))
         if changed:
             turn.changed = sorted({*turn.changed, *changed})

@@ -34,7 +34,7 @@ class ToolResult:
     ok: bool
     result: dict[str, Any] | None = None
     error: str | None = None
-    arguments: dict[str, Any] | None = None  # the arguments as validated and normalised, when they were valid
+    arguments: dict[str, Any] | None = None  # the valid arguments, normalised (all of them when ok)
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": True, "result": self.result} if self.ok else {"ok": False, "error": self.error}
@@ -118,6 +118,21 @@ def describe_validation_error(tool: Tool, error: ValidationError) -> str:
     return f"{tool.name}: " + "; ".join(problems)
 
 
+def _valid_part(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments that are valid on their own: what the caller understood, even when the call as a whole
+    cannot run (a booking still missing the number of people)."""
+    valid = {}
+    for slot, _required in tool.params:
+        if slot.name in arguments:
+            try:
+                value = _normaliser(slot, tool.kind == "find")(arguments[slot.name])
+            except ValueError:
+                continue
+            if value is not None:
+                valid[slot.name] = value
+    return valid
+
+
 class Toolbox:
     """Runs API calls for dialogues against one database. Never raises for bad input: errors are results."""
 
@@ -147,7 +162,8 @@ class Toolbox:
             given = tool.arguments.model_validate(arguments).model_dump(exclude_none=True)
             return ToolResult(True, result=self._run(tool, given, dialogue_id), arguments=given)
         except ValidationError as error:
-            return ToolResult(False, error=describe_validation_error(tool, error))
+            return ToolResult(False, error=describe_validation_error(tool, error),
+                              arguments=_valid_part(tool, arguments))
         except ValueError as error:
             return ToolResult(False, error=f"{name}: {error}")
         except SQLAlchemyError as error:

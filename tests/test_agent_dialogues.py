@@ -182,3 +182,12 @@ def test_forty_turn_dialogue_stays_within_the_prompt_budget(toolbox):
     last_prompt = backend.requests[-1].messages[0]["content"]
     assert "message 38:" in last_prompt and "message 0:" not in last_prompt  # oldest dropped, newest kept
     assert len(dialogue.turns) == 40 and all(t.status == "done" for t in dialogue.turns)
+
+
+def test_a_call_that_cannot_run_still_records_what_was_understood(toolbox):
+    agent, _ = scripted_agent(toolbox, ["Action: BookHotel(name='cityroomz', day='monday', people='lots')",
+                                        "System: How many people?"])
+    dialogue = Dialogue()
+    run(agent, dialogue, "book cityroomz from monday")
+    assert dialogue.belief == {"hotel-name": "cityroomz", "hotel-bookday": "monday"}
+    assert toolbox.bookings(dialogue.id) == []

@@ -52,9 +52,9 @@ class TransformersBackend:
                                "(WOZ_MODEL) or serve it elsewhere (WOZ_BACKEND=openai, WOZ_BASE_URL)") from error
         except (OSError, ValueError) as error:  # hub unreachable, not cached, gated, not a model folder
             raise BackendError(
-                f"cannot load {self.model_id!r}: {_first_line(error)}. If the Hugging Face Hub is unreachable and "
-                "the model is not cached, set WOZ_MODEL to a local folder holding the weights, or run the model on "
-                "a server and use WOZ_BACKEND=openai with WOZ_BASE_URL"
+                f"cannot load {self.model_id!r}: {_first_line(error).rstrip('.')}. If the Hugging Face Hub is "
+                "unreachable and the model is not cached, set WOZ_MODEL to a local folder holding the weights, "
+                "or run the model on a server and use WOZ_BACKEND=openai with WOZ_BASE_URL"
             ) from error
         model.eval()
         self.label = f"transformers {self.model_id} on {model.device}"
