@@ -13,6 +13,7 @@ MARKER = re.compile(r"(?:^|(?<=\s))(User|Thought|Action|Observation|System|Respo
 _FENCE = re.compile(r"^\s*```[\w-]*\s*$", re.MULTILINE)
 CALL_START = re.compile(r"[A-Za-z_][\w.]*\s*\(")
 _REPLY_MARKERS = {"system", "response", "assistant"}
+_JSON_START = re.compile(r"^(\{|\[\s*\{)")
 MAX_SHOWN = 120
 # What ast.parse raises on hostile text: bad syntax, null bytes, nesting too deep, huge literals.
 _UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
@@ -64,7 +65,7 @@ def parse_json_calls(text: str) -> Parsed:
     if _looks_like_call(cleaned):
         calls, problems = parse_calls(cleaned)
         return Parsed(calls=calls, problems=problems)
-    if not cleaned.startswith(("{", "[")):
+    if not _JSON_START.match(cleaned):  # "[name] is near the centre" is a reply, not a list of calls
         return Parsed(reply=cleaned or None)
     calls, problems, decoder, position = [], [], json.JSONDecoder(), 0
     while (start := cleaned.find("{", position)) != -1:

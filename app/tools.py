@@ -164,8 +164,8 @@ class Toolbox:
         except ValidationError as error:
             return ToolResult(False, error=describe_validation_error(tool, error),
                               arguments=_valid_part(tool, arguments))
-        except ValueError as error:
-            return ToolResult(False, error=f"{name}: {error}")
+        except ValueError as error:  # valid arguments the service could not act on (no such hotel, no time)
+            return ToolResult(False, error=f"{name}: {error}", arguments=given)
         except SQLAlchemyError as error:
             log.exception("database error in %s", name)
             return ToolResult(False, error=f"{name}: the database failed ({type(error).__name__}); try again")

@@ -64,6 +64,8 @@ def test_unreadable_actions_become_problems(text, problem):
     ('{"name": "A", "parameters": {}}; {"name": "B", "parameters": {}}', [Call("A", {}), Call("B", {})], None),
     ("[FindHotel(area='north')]", [Call("FindHotel", {"area": "north"})], None),
     ("Sure, which area?", [], "Sure, which area?"),
+    ("[name] is in the centre.", [], "[name] is in the centre."),
+    ('[{"name": "A", "parameters": {}}]', [Call("A", {})], None),
 ])
 def test_json_tool_calls(text, calls, reply):
     parsed = parse_json_calls(text)

@@ -1,0 +1,1 @@
+"""MultiWOZ evaluation: test data, label versions, metrics (JGA, Inform, Success, BLEU), the gold oracle."""

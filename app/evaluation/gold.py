@@ -1,0 +1,34 @@
+"""The oracle: each turn, the calls implied by the gold belief state and the human (delexicalised) response.
+
+It drives the real loop, parser, tools and belief tracker, so its scores are the ceiling of the pipeline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.evaluation.labels import app_key, canonical, domain_of
+from domains import all_domains
+
+
+def gold_outputs(gold_state: dict[str, str], belief: dict[str, str], response: str, format_name: str
+                 ) -> list[str | dict[str, Any]]:
+    """Model outputs for one turn: the calls that move `belief` to `gold_state` (label names), then the reply."""
+    target = {app_key(k): v for k, v in gold_state.items()}
+    changed = {domain_of(k) for k, v in target.items() if canonical(k, v) != canonical(k, belief.get(k, ""))}
+    calls = []
+    for domain in all_domains():
+        if domain.name not in changed:
+            continue
+        informable = {s.name: target[key] for s in domain.slots if (key := f"{domain.name}-{s.name}") in target}
+        booking = {s.name: target[key] for s in domain.book_slots if (key := f"{domain.name}-book{s.name}") in target}
+        if domain.find_api and informable:
+            calls.append((domain.find_api, informable))
+        if domain.book_api and (booking or not domain.find_api):
+            wanted = domain.book_required + domain.book_optional
+            calls.append((domain.book_api, {**{k: v for k, v in informable.items() if k in wanted}, **booking}))
+    if format_name == "tools":
+        return ([{"tool_calls": [{"name": n, "arguments": json.dumps(a)} for n, a in calls]}] if calls else []) \
+            + [response]
+    action = ", ".join(f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})" for name, arguments in calls)
+    return ([f"Action: {action}"] if calls else []) + [f"System: {response}"]

@@ -1,0 +1,85 @@
+"""One comparable form for belief states: the label files' slot names and canonical values."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from domains import all_domains
+from domains.values import clock, is_dontcare
+
+BOOK_NAMES = {"bookday": "book day", "bookpeople": "book people", "bookstay": "book stay", "booktime": "book time"}
+_EMPTY = {"", "none", "not mentioned"}
+_WORDS = {"guest house": "guesthouse", "center": "centre", "concert hall": "concerthall",
+          "swimming pool": "swimmingpool", "nightclubs": "nightclub"}
+
+
+@cache
+def domain_names() -> frozenset[str]:
+    return frozenset(d.name for d in all_domains())
+
+
+def label_key(belief_key: str) -> str:
+    """`hotel-bookday` (the app's names) -> `hotel-book day` (the label files' names)."""
+    domain, slot = belief_key.split("-", 1)
+    return f"{domain}-{BOOK_NAMES.get(slot, slot)}"
+
+
+def app_key(label: str) -> str:
+    domain, slot = label.split("-", 1)
+    reverse = {v: k for k, v in BOOK_NAMES.items()}
+    return f"{domain}-{reverse.get(slot, slot.replace(' ', ''))}"
+
+
+def canonical(slot: str, value: Any) -> str | None:
+    """The form compared for JGA: lowercase, no apostrophes, one spelling per word, zero-padded times.
+    None for empty values."""
+    text = " ".join(str(value).lower().replace("'", "").split())
+    if text in _EMPTY:
+        return None
+    if is_dontcare(text):
+        return "dontcare"
+    if slot.endswith(("leaveat", "arriveby", "book time")):
+        try:
+            return clock(text)
+        except ValueError:
+            return text
+    text = _WORDS.get(text, text)
+    return text.removeprefix("the ")
+
+
+def canonical_state(state: dict[str, Any], keys_are_app_names: bool = False) -> dict[str, str]:
+    out = {}
+    for key, value in state.items():
+        key = label_key(key) if keys_are_app_names else key
+        if key.split("-", 1)[0] not in domain_names():
+            continue
+        if (text := canonical(key, value)) is not None:
+            out[key] = text
+    return out
+
+
+def metadata_state(metadata: dict[str, Any]) -> dict[str, str]:
+    """A MultiWOZ 2.1 `metadata` block as a label-style state."""
+    state = {}
+    for domain, parts in metadata.items():
+        for slot, value in parts.get("semi", {}).items():
+            state[f"{domain}-{slot.lower()}"] = value
+        for slot, value in parts.get("book", {}).items():
+            if slot != "booked":
+                state[f"{domain}-book {slot}"] = value
+    return {k: v for k, v in state.items() if str(v).lower() not in _EMPTY}
+
+
+def domain_of(key: str) -> str:
+    return key.split("-", 1)[0]
+
+
+def mwzeval_state(belief: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The app's belief state in the standard evaluator's input format: {"hotel": {"bookday": "friday"}}."""
+    state: dict[str, dict[str, str]] = {}
+    for key, value in belief.items():
+        domain, slot = key.split("-", 1)
+        state.setdefault(domain, {})[slot] = value
+    return state
+
