@@ -16,7 +16,7 @@ import pandas as pd
 from app.agent import Agent, Limits
 from app.backends.scripted import ScriptedBackend
 from app.evaluation import data
-from app.evaluation.runner import VenueLookup, predictions, run_all, score
+from app.evaluation.runner import VenueLookup, predictions, read_results, run_all, score
 from app.formats import make_format
 from app.runtime import add_model_flags, build_agent, settings_from
 from app.settings import REPO_ROOT, Settings
@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     run_all(tests, make_agent, args.labels, args.out / "results.jsonl", args.workers,
             progress=lambda items, total: tqdm(items, total=total, unit="dialogue", desc="evaluating"))
     wanted = {t.id for t in tests}
-    records = [r for line in (args.out / "results.jsonl").read_text().splitlines()
-               if (r := json.loads(line))["id"] in wanted]
+    records = [r for r in read_results(args.out / "results.jsonl") if r["id"] in wanted]
     metrics, rows = score({t.id: t for t in tests}, records, args.labels, VenueLookup(toolbox))
     metrics["backend"] = "gold" if gold else make_agent().backend.label
     metrics["format"] = settings.format

@@ -119,6 +119,8 @@ def test_harness_end_to_end_and_resume(tmp_path):
     out = tmp_path / "run"
     first = evaluate("--backend", "gold", "--dialogues", "SNG0073", out=out)
     assert first.returncode == 0, first.stderr
+    with (out / "results.jsonl").open("a") as results:
+        results.write('{"id": "pmul4648", "turns": [')  # a crash in the middle of writing a line
     second = evaluate("--backend", "gold", "--dialogues", "SNG0073", "PMUL4648", "MUL1489", out=out)
     assert second.returncode == 0, second.stderr
     ids = [json.loads(line)["id"] for line in (out / "results.jsonl").read_text().splitlines()]

@@ -59,7 +59,9 @@ def run_dialogue(test: TestDialogue, agent: Agent, labels: LabelVersion, run_id:
 def run_all(tests: list[TestDialogue], make_agent: AgentFactory, labels: LabelVersion, results: Path,
             workers: int = 1, progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None) -> None:
     """Append each finished dialogue to `results` (JSON lines); dialogues already there are skipped (resume)."""
-    done = {json.loads(line)["id"] for line in results.read_text().splitlines()} if results.exists() else set()
+    kept = read_results(results)
+    results.write_text("".join(json.dumps(record) + "\n" for record in kept))  # drops a line cut by a crash
+    done = {record["id"] for record in kept}
     todo = [t for t in tests if t.id not in done]
     run_id, lock = uuid.uuid4().hex[:8], threading.Lock()
     with ThreadPoolExecutor(max_workers=workers) as pool, results.open("a") as out:
@@ -70,6 +72,17 @@ def run_all(tests: list[TestDialogue], make_agent: AgentFactory, labels: LabelVe
             with lock:
                 out.write(json.dumps(record) + "\n")
                 out.flush()
+
+
+def read_results(results: Path) -> list[dict[str, Any]]:
+    """The finished dialogues in a results file; a last line cut short by a crash is skipped."""
+    records = []
+    for line in results.read_text().splitlines() if results.exists() else []:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
 
 
 @dataclass
@@ -134,7 +147,8 @@ def score(tests: dict[str, TestDialogue], records: list[dict[str, Any]], labels:
     metrics = {
         "labels": labels, "dialogues": len(records),
         "inform": _pct(informs), "success": _pct(successes),
-        "bleu": round(sacrebleu.corpus_bleu(hypotheses, [references]).score, 2) if hypotheses else 0.0,
+        # force: MultiWOZ text is tokenised ("hotel ."), references and hypotheses alike, as in mwzeval.
+        "bleu": round(sacrebleu.corpus_bleu(hypotheses, [references], force=True).score, 2) if hypotheses else 0.0,
         "state": states.summary(),
         "per_domain": {d: {"inform": _pct(domain_inform[d]), "success": _pct(domain_success[d]),
                            "dialogues": len(domain_inform[d]), **_state_of(states, d)} for d in sorted(domain_inform)},
