@@ -22,6 +22,7 @@ from app.events import (
 )
 from app.formats.base import PromptFormat
 from app.parsing import Call
+from app.settings import Settings
 from app.tools import Toolbox
 
 FALLBACK_REPLY = ("I'm sorry, I couldn't finish that just now. Could you say it again, perhaps with a little "
@@ -33,6 +34,10 @@ class Limits:
     max_steps: int = 4
     max_prompt_tokens: int = 3584
     max_new_tokens: int = 512
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens)
 
 
 class Agent:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from app.agent import Agent, Limits
-from app.backends.scripted import ScriptedBackend
 from app.evaluation import data
+from app.evaluation.gold import GoldBackend
 from app.evaluation.runner import VenueLookup, predictions, read_results, run_all, score
 from app.formats import make_format
 from app.runtime import add_model_flags, build_agent, settings_from
@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
-    add_model_flags(parser)
-    parser._option_string_actions["--backend"].choices = ["transformers", "openai", "scripted", "gold"]
+    add_model_flags(parser, extra_backends=("gold",))
     parser.add_argument("--labels", choices=["2.4", "2.1"], default="2.4", help="belief labels JGA is scored on")
     parser.add_argument("--limit", type=int, help="only the first N test dialogues")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
@@ -84,16 +83,9 @@ def _select(tests: list[data.TestDialogue], args: argparse.Namespace) -> list[da
 
 def _factory(settings: Settings, toolbox: Toolbox, gold: bool):  # noqa: ANN202 - a () -> Agent
     if gold:  # a fresh oracle per dialogue; it is fed each turn's outputs by the runner
-        return lambda: Agent(_gold_backend(), make_format(settings.format, toolbox.tools), toolbox,
-                             Limits(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens))
+        return lambda: Agent(GoldBackend(), make_format(settings.format, toolbox.tools), toolbox, Limits.of(settings))
     shared = build_agent(settings, toolbox)  # one model for every dialogue
     return lambda: Agent(shared.backend, shared.format, toolbox, shared.limits)
-
-
-def _gold_backend() -> ScriptedBackend:
-    backend = ScriptedBackend([], piece_chars=10_000)
-    backend.label = "gold"
-    return backend
 
 
 def _charts(metrics: dict, out: Path) -> None:

@@ -11,10 +11,12 @@ from app.formats import make_format
 from app.settings import Settings
 from app.tools import Toolbox
 
+BACKENDS = ("transformers", "openai", "scripted")
 
-def add_model_flags(parser: argparse.ArgumentParser) -> None:
+
+def add_model_flags(parser: argparse.ArgumentParser, extra_backends: tuple[str, ...] = ()) -> None:
     """--backend, --format, --model, --base-url, --script; each falls back to its WOZ_ variable."""
-    parser.add_argument("--backend", choices=["transformers", "openai", "scripted"], help="(WOZ_BACKEND)")
+    parser.add_argument("--backend", choices=[*BACKENDS, *extra_backends], help="(WOZ_BACKEND)")
     parser.add_argument("--format", choices=["coalm", "tools"], help="prompt format (WOZ_FORMAT)")
     parser.add_argument("--model", help="hub id, local folder, or served model name (WOZ_MODEL)")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL (WOZ_BASE_URL)")
@@ -29,5 +31,4 @@ def settings_from(args: argparse.Namespace, **more: Any) -> Settings:
 
 def build_agent(settings: Settings, toolbox: Toolbox | None = None) -> Agent:
     toolbox = toolbox or Toolbox.open(settings)
-    return Agent(make_backend(settings), make_format(settings.format, toolbox.tools), toolbox,
-                 Limits(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens))
+    return Agent(make_backend(settings), make_format(settings.format, toolbox.tools), toolbox, Limits.of(settings))

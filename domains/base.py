@@ -124,6 +124,13 @@ def stable_hash(*parts: object) -> int:
     return int.from_bytes(digest, "big")
 
 
+def baseline_free(capacity: int, full_percent: int, *key: object) -> int:
+    """Units free before this dialogue booked anything: none in `full_percent` of cases, else 1..capacity,
+    fixed by `key` (the entity and its period), so every run and every dialogue sees the same."""
+    draw = stable_hash(*key) % 100
+    return 0 if draw < full_percent else 1 + draw % capacity
+
+
 def frozen(mapping: dict[str, str]) -> Mapping[str, str]:
     return MappingProxyType(mapping)
 

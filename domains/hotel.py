@@ -16,6 +16,7 @@ from domains.base import (
     Domain,
     Refused,
     Slot,
+    baseline_free,
     frozen,
     stable_hash,
 )
@@ -27,6 +28,7 @@ _STARS = frozen({
     for alias in (word, f"{n} star", f"{n} stars", f"{n}-star", f"{word} star", f"{word} stars")
 })
 PEOPLE_PER_ROOM = 2
+FULL_PERCENT = 12  # share of hotel nights fully booked before anyone asks
 
 
 def _rows(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -47,8 +49,7 @@ class RoomInventory:
         return 5 + stable_hash("rooms", hotel) % 6
 
     def free(self, hotel: str, night: str, booked: list[dict[str, Any]]) -> int:
-        draw = stable_hash("hotel-night", hotel, night) % 100
-        baseline = 0 if draw < 12 else 1 + draw % self.rooms(hotel)
+        baseline = baseline_free(self.rooms(hotel), FULL_PERCENT, "hotel-night", hotel, night)
         taken = sum(b["rooms"] for b in booked if night in b["nights"])
         return max(0, baseline - taken)
 

@@ -16,11 +16,13 @@ from domains.base import (
     Domain,
     Refused,
     Slot,
+    baseline_free,
     stable_hash,
 )
 from domains.values import minutes
 
 PEOPLE_PER_TABLE = 4
+FULL_PERCENT = 12  # share of restaurant time slots fully booked before anyone asks
 NEARBY_STEPS = (-30, 30, -60, 60, -90, 90, -120, 120)  # minutes around a refused time, nearest first
 
 
@@ -30,8 +32,7 @@ class TableInventory:
 
     def free(self, restaurant: str, day: str, time: str, booked: list[dict[str, Any]]) -> int:
         tables = 4 + stable_hash("tables", restaurant) % 8
-        draw = stable_hash("restaurant-slot", restaurant, day, time) % 100
-        baseline = 0 if draw < 12 else 1 + draw % tables
+        baseline = baseline_free(tables, FULL_PERCENT, "restaurant-slot", restaurant, day, time)
         taken = sum(b["tables"] for b in booked if b["day"] == day and b["time"] == time)
         return max(0, baseline - taken)
 

@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from app.dialogue import CallRecord
+from app.tools import all_tools
 
 # Result fields whose values become placeholders, as in the standard evaluator's delexicalised references.
 PLACEHOLDERS = {"name": "name", "address": "address", "phone": "phone", "postcode": "postcode",
@@ -46,8 +47,6 @@ def active_domains(calls: list[CallRecord], changed: list[str], previous: list[s
 
 
 def _domain(call: CallRecord) -> str | None:
-    from app.tools import all_tools
-
     tool = all_tools().get(call.name)
     return tool.domain.name if tool else None
 

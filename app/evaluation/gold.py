@@ -7,8 +7,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.backends.scripted import ScriptedBackend
 from app.evaluation.labels import app_key, canonical, domain_of
 from domains import all_domains
+
+
+class GoldBackend(ScriptedBackend):
+    """A scripted model whose script the runner writes before each turn from the gold annotations."""
+
+    def __init__(self) -> None:
+        super().__init__([], piece_chars=10_000)
+        self.label = "gold"
+
+    def prepare(self, gold_state: dict[str, str], belief: dict[str, str], response: str, format_name: str) -> None:
+        self.outputs[:] = gold_outputs(gold_state, belief, response, format_name)
 
 
 def gold_outputs(gold_state: dict[str, str], belief: dict[str, str], response: str, format_name: str

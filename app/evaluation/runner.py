@@ -15,11 +15,10 @@ from typing import Any
 import sacrebleu
 
 from app.agent import Agent
-from app.backends.scripted import ScriptedBackend
 from app.dialogue import Dialogue
 from app.evaluation.data import LabelVersion, TestDialogue
 from app.evaluation.delex import active_domains, api_values, delexicalise
-from app.evaluation.gold import gold_outputs
+from app.evaluation.gold import GoldBackend
 from app.evaluation.labels import canonical_state, mwzeval_state
 from app.evaluation.metrics import GoalSpec, StateScores, inform_success
 from app.tools import Toolbox
@@ -31,13 +30,11 @@ AgentFactory = Callable[[], Agent]
 
 def run_dialogue(test: TestDialogue, agent: Agent, labels: LabelVersion, run_id: str) -> dict[str, Any]:
     """One test dialogue: for each user turn the agent sees the human history so far and answers once."""
-    gold = isinstance(agent.backend, ScriptedBackend) and agent.backend.label == "gold"
     dialogue = Dialogue(id=f"eval-{test.id}-{run_id}")
     records, active = [], []
     for turn in test.turns:
-        if gold:
-            agent.backend.outputs[:] = gold_outputs(turn.states[labels], dialogue.belief, turn.system_delex,
-                                                    agent.format.name)
+        if isinstance(agent.backend, GoldBackend):
+            agent.backend.prepare(turn.states[labels], dialogue.belief, turn.system_delex, agent.format.name)
         started = time.perf_counter()
         for _event in agent.run_turn(dialogue, turn.user):
             pass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import gradio as gr
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.agent import Agent
 from app.backends import BackendError
@@ -47,8 +48,8 @@ class DemoApp:
         Whatever fails is shown on the page with what to set; the app itself always starts."""
         try:
             toolbox = Toolbox.open(self.settings)
-        except DataUnavailable as error:
-            self.status = Status("failed", str(error))
+        except (DataUnavailable, SQLAlchemyError, ImportError) as error:  # ImportError: no driver for WOZ_DB_URL
+            self.status = Status("failed", f"the database is not available: {error}")
             return self
         self.data_source = ", ".join(imported_sources(toolbox.catalogue.engine))
         self.store = AnnotationStore(toolbox.catalogue.engine)
