@@ -171,3 +171,10 @@ def test_empty_messages_do_nothing(tmp_path, raw_db_dir, text):
     app = started(tmp_path, raw_db_dir, ["System: hi"])
     _, final = last(app.respond(text, None))
     assert final[STATE].turns == []
+
+
+def test_unusable_database_keeps_the_page_up(tmp_path):
+    app = DemoApp(Settings(home=tmp_path, db_url="sqlite:////proc/no-such-dir/woz.db")).start()
+    assert app.status.state == "failed" and "database is not available" in app.header()
+    _, final = last(app.respond("hello", None))
+    assert "database is not available" in final[CHAT][-1]["content"] and final[RETRY]["visible"] is True

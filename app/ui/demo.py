@@ -48,7 +48,7 @@ class DemoApp:
         Whatever fails is shown on the page with what to set; the app itself always starts."""
         try:
             toolbox = Toolbox.open(self.settings)
-        except (DataUnavailable, SQLAlchemyError, ImportError) as error:  # ImportError: no driver for WOZ_DB_URL
+        except (DataUnavailable, SQLAlchemyError, ImportError, OSError) as error:  # ImportError: no DB driver
             self.status = Status("failed", f"the database is not available: {error}")
             return self
         self.data_source = ", ".join(imported_sources(toolbox.catalogue.engine))
