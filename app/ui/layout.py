@@ -82,6 +82,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
         turn_options = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         "show_progress": "hidden"}
+        # Gradio ignores a second Enter while this session's turn runs (trigger_mode "once"): turns of one
+        # dialogue never overlap, the text stays in the box, and the status line says when to send it.
         runs = [message.submit(respond, [message, state], **turn_options),
                 send.click(respond, [message, state], **turn_options),
                 retry_button.click(retry, [state], **turn_options)]
