@@ -122,10 +122,12 @@ def test_a_whole_trip_in_the_browser(server, browser, tmp_path):
         shutil.copy(tmp_path / "trip.png", SCREENSHOT)
 
     page.click("#rating-panel button:has-text('Rate this dialogue')")
+    page.wait_for_timeout(500)  # let the panel's components mount before typing, as a person would
     page.fill("#annotator textarea", "Ada")
     page.click("#task-completed label:has-text('yes')")
     page.click("#naturalness label:has-text('4')")
     page.fill("#comment textarea", "smooth trip")
+    page.wait_for_function("() => document.querySelector('#annotator textarea').value === 'Ada'")
     page.click("#save-rating")
     page.wait_for_function("() => document.querySelector('#rating-status').innerText.includes('Saved')")
 
