@@ -12,6 +12,7 @@ from app.agent import Agent
 from app.backends import BackendError
 from app.dialogue import Dialogue
 from app.events import BeliefUpdated, ErrorEvent, Event, ResponseChunk, Thought, ToolCallFinished, ToolCallStarted
+from app.parsing import call_text
 from app.runtime import add_model_flags, build_agent, settings_from
 from db.importer import DataUnavailable
 
@@ -27,8 +28,7 @@ def render(event: Event, out: TextIO, replying: bool) -> bool:
     if isinstance(event, Thought):
         out.write(f"  thought: {event.text}\n")
     elif isinstance(event, ToolCallStarted):
-        arguments = ", ".join(f"{k}={v!r}" for k, v in event.arguments.items())
-        out.write(f"  -> {event.name}({arguments})\n")
+        out.write(f"  -> {call_text(event.name, event.arguments)}\n")
     elif isinstance(event, ToolCallFinished):
         out.write(f"  <- {event.outcome()} ({event.elapsed_ms:.1f} ms)\n")
     elif isinstance(event, BeliefUpdated):

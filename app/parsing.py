@@ -33,6 +33,11 @@ class Parsed:
     problems: list[str] = field(default_factory=list)
 
 
+def call_text(name: str, arguments: dict[str, Any]) -> str:
+    """A call written the way the parser reads it back: `FindHotel(area='north', stars=4)`."""
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
+
+
 def parse_coalm(text: str) -> Parsed:
     """Thought / Action / System lines in CoALM's ReAct format, tolerant of the ways models get it wrong."""
     text = _FENCE.sub("", text or "")

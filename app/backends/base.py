@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -33,7 +33,6 @@ class ModelRequest:
     tools: list[dict[str, Any]] | None = None  # OpenAI-style function specs, for native tool calling
     stop: tuple[str, ...] = ()
     max_new_tokens: int = 256
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Backend(Protocol):

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.backends.scripted import ScriptedBackend
 from app.evaluation.labels import app_key, canonical, domain_of
+from app.parsing import call_text
 from domains import all_domains
 
 
@@ -42,5 +43,5 @@ def gold_outputs(gold_state: dict[str, str], belief: dict[str, str], response: s
     if format_name == "tools":
         return ([{"tool_calls": [{"name": n, "arguments": json.dumps(a)} for n, a in calls]}] if calls else []) \
             + [response]
-    action = ", ".join(f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})" for name, arguments in calls)
+    action = ", ".join(call_text(name, arguments) for name, arguments in calls)
     return ([f"Action: {action}"] if calls else []) + [f"System: {response}"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -72,7 +71,3 @@ def brief_observation(call: CallRecord) -> dict[str, Any]:
     if not call.ok or call.result is None or "results" not in call.result:
         return observation(call)
     return {"count": call.result["count"], "first": [row["key"] for row in call.result["results"][:3]]}
-
-
-def as_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

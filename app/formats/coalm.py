@@ -10,9 +10,9 @@ from pathlib import Path
 from string import Template
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.dialogue import CallRecord, Turn
+from app.dialogue import Turn
 from app.formats.base import ReplyStream, brief_observation, observation
-from app.parsing import MARKER, Parsed, parse_coalm
+from app.parsing import MARKER, Parsed, call_text, parse_coalm
 from app.tools import Tool
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
@@ -27,10 +27,6 @@ def tool_line(number: int, tool: Tool) -> str:
     required = [slot.name for slot, needed in tool.params if needed]
     parts = [tool.description] + ([f"Required: {', '.join(required)}."] if required else []) + notes
     return f"{number}. {tool.signature()}: {' '.join(parts[:2])}" + "".join(f"\n   {n}" for n in parts[2:])
-
-
-def call_text(call: CallRecord) -> str:
-    return f"{call.name}({', '.join(f'{k}={v!r}' for k, v in call.arguments.items())})"
 
 
 class CoalmFormat:
@@ -59,7 +55,8 @@ class CoalmFormat:
         for turn in turns:
             lines.append(f"User: {turn.user}")
             for call in turn.calls:
-                lines += [f"Action: {call_text(call)}", f"Observation: {brief_observation(call)!r}"]
+                lines.append(f"Action: {call_text(call.name, call.arguments)}")
+                lines.append(f"Observation: {brief_observation(call)!r}")
             lines.append(f"System: {turn.response}")
         return "\n".join(lines) or "(none)"
 
@@ -69,7 +66,7 @@ class CoalmFormat:
             if step.thought:
                 lines.append(f"Thought: {step.thought}")
             for call in step.calls:
-                lines += [f"Action: {call_text(call)}", f"Observation: {observation(call)!r}"]
+                lines += [f"Action: {call_text(call.name, call.arguments)}", f"Observation: {observation(call)!r}"]
             lines += [f"Observation: {{'error': {problem!r}}}" for problem in step.problems]
         return "\n".join(lines)
 

@@ -10,16 +10,13 @@ import pandas as pd
 from app.belief import by_domain
 from app.dialogue import Dialogue, Turn
 from app.events import ToolCallFinished
+from app.parsing import call_text
 from domains import all_domains, domain
 
 CALL_COLUMNS = ["turn", "call", "outcome", "ms"]
 BOOKING_COLUMNS = ["reference", "domain", "booked", "details", "status"]
 FLAGS = ("Wrong API call", "Made up information", "Ignored the user")
 FEEDBACK_OPTIONS = ("Like", "Dislike", *FLAGS)
-
-
-def call_text(name: str, arguments: dict[str, Any]) -> str:
-    return f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
 
 
 def chat_messages(dialogue: Dialogue, partial: str | None = None, running: bool = False
