@@ -95,20 +95,22 @@ class Evidence:
 
     said: tuple[str, ...]  # the agent's replies, in order
     found: tuple[tuple[int, Found], ...]  # (index of the next reply, what a Find returned)
-    refused: frozenset[str]  # domains where a booking was refused
+    refused: dict[str, int]  # domain -> bookings refused
     bookings: tuple[StoredBooking, ...]
 
     @classmethod
     def of(cls, transcript: Transcript, bookings: Iterable[StoredBooking]) -> Evidence:
-        said, found, refused = [], [], set()
+        said: list[str] = []
+        found: list[tuple[int, Found]] = []
+        refused: dict[str, int] = {}
         for event in transcript.events:
             if event.kind in SAID_KINDS:
                 said.append(event.text)
             elif isinstance(event, ToolAnswered) and isinstance(event.result, Found):
                 found.append((len(said), event.result))
             elif isinstance(event, ToolAnswered) and isinstance(event.result, Refused):
-                refused.add(event.result.domain)
-        return cls(tuple(said), tuple(found), frozenset(refused), tuple(bookings))
+                refused[event.result.domain] = refused.get(event.result.domain, 0) + 1
+        return cls(tuple(said), tuple(found), refused, tuple(bookings))
 
     @property
     def text(self) -> str:
@@ -150,7 +152,7 @@ class GoalChecker:
             booked = not booking_problems
             problems += booking_problems
         source = booking.details if booking is not None and row is None else row
-        requested = {attribute: _said(source, attribute, evidence.text) for attribute in part.reqt}
+        requested = {attribute: said_attribute(source, attribute, evidence.text) for attribute in part.reqt}
         if part.books:
             requested["reference"] = booking is not None and booking.reference.lower() in evidence.text
         return DomainVerdict(domain=part.domain, venue=row["key"] if row else None, inform=inform, booked=booked,
@@ -162,24 +164,32 @@ class GoalChecker:
         if field is None:
             return None
         booking = _last_booking(part.domain, evidence.bookings)
-        if booking is not None:
-            found = self.venues.toolbox.catalogue.find(part.declared, {field: booking.details[field]}, None)
-            return next((r for r in found.rows if r["key"] == booking.entity_key), None)
-        offered = None
-        for index, reply in enumerate(evidence.said):
-            lowered = reply.lower()
-            for seen, result in evidence.found:
-                if result.domain != part.domain or seen > index:
-                    continue
-                named = [r for r in result.rows if _mentions(lowered, str(r.get(field, "")))]
-                offered = named[-1] if named else offered
-        return offered
+        if booking is not None:  # what the agent found, else the table (a venue booked without a Find)
+            seen = [row for _index, result in evidence.found for row in result.rows]
+            value = part.declared.slot(field).normalise(booking.details[field])
+            seen += self.venues.toolbox.catalogue.find(part.declared, {field: value}, None).rows
+            return next((r for r in seen if r["key"] == booking.entity_key), None)
+        return offered_venue(part, evidence)
+
+
+def offered_venue(part: DomainGoal, evidence: Evidence) -> dict[str, Any] | None:
+    """The last venue a reply named, among the rows the agent's Finds had returned by then."""
+    field = venue_field(part.declared)
+    offered = None
+    for index, reply in enumerate(evidence.said):
+        rows = [r for seen, result in evidence.found if result.domain == part.domain and seen <= index
+                for r in result.rows]
+        named = [r for r in rows if mentions(reply, str(r.get(field, "")), exact=True)] \
+            or [r for r in rows if mentions(reply, str(r.get(field, "")))]
+        offered = named[-1] if named else offered
+    return offered
 
 
 def _booking_problems(part: DomainGoal, booking: StoredBooking | None, evidence: Evidence,
                       venues: dict[str, dict[str, Any] | None]) -> list[str]:
     if booking is None:
-        return ["nothing was booked"]
+        refusals = evidence.refused.get(part.domain, 0)
+        return ["nothing was booked" + (f" ({refusals} attempts refused)" if refusals else "")]
     problems = []
     count = sum(b.domain == part.domain for b in evidence.bookings)
     if count > 1:
@@ -217,14 +227,14 @@ def _last_booking(domain: str, bookings: tuple[StoredBooking, ...]) -> StoredBoo
     return next((b for b in reversed(bookings) if b.domain == domain), None)
 
 
-def _said(source: dict[str, Any] | None, attribute: str, text: str) -> bool:
+def said_attribute(source: dict[str, Any] | None, attribute: str, text: str) -> bool:
     """Was the venue's value of `attribute` said? Yes/no values count when the attribute is named; unknown ones
-    ("?") cannot be said and count as given."""
+    ("?", or a field the record lacks) cannot be said and count as given."""
     if source is None:
         return False
     value = source.get(FIELD_OF_ATTRIBUTE.get(attribute, attribute))
     if value is None:
-        return False
+        return FIELD_OF_ATTRIBUTE.get(attribute, attribute) not in source  # a venue without a phone: nothing to say
     value = str(value).lower()
     if value == UNKNOWN:
         return True
@@ -233,8 +243,15 @@ def _said(source: dict[str, Any] | None, attribute: str, text: str) -> bool:
     return _squeezed(value) in _squeezed(text)
 
 
-def _mentions(text: str, name: str) -> bool:
-    return bool(name) and fuzz.partial_ratio(name.lower(), text) >= FUZZY_CUTOFF
+def mentions(text: str, name: str, exact: bool = False) -> bool:
+    """Is `name` in `text`: as whole words, or else (not `exact`) loosely, as the Find matches names?
+    Whole words first, so "worth house" is not read in "warkworth house"."""
+    if not name:
+        return False
+    text, name = text.lower(), name.lower()
+    if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+        return True
+    return not exact and fuzz.partial_ratio(name, text) >= FUZZY_CUTOFF
 
 
 def _same_place(got: str, wanted: str) -> bool:

@@ -66,7 +66,7 @@ class Goal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str  # lowercase dialogue id, as the evaluator names it: "sng0073"
-    domains: tuple[DomainGoal, ...]  # in the order the corpus dialogue takes them up
+    domains: tuple[DomainGoal, ...]  # in the order the corpus dialogue takes them up, trips last
     message: tuple[str, ...]  # the goal's instructions to the user, as plain sentences
     first_user_turn: str  # the corpus dialogue's first user turn
 
@@ -95,7 +95,8 @@ def goal_of(name: str, record: dict[str, Any]) -> Goal:
     goal = record["goal"]
     listed = [d for d in goal if d in declared and goal[d]]
     order = _corpus_order(record["log"]) + listed  # domains the humans never named keep the goal's order
-    wanted = sorted(listed, key=order.index)
+    # A trip (taxi: no Find) goes between the other domains' venues, so it comes after them.
+    wanted = sorted(listed, key=lambda d: (declared[d].find_api is None, order.index(d)))
     message = goal.get("message", [])
     return Goal(
         id=name.removesuffix(".json").lower(),
