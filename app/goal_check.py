@@ -149,7 +149,7 @@ class GoalChecker:
         booking = _last_booking(part.domain, evidence.bookings)
         if part.books:
             booking_problems = _booking_problems(part, booking, evidence, venues)
-            booked = not booking_problems
+            booked = not booking_problems and inform  # the right slots at the wrong venue are no booking
             problems += booking_problems
         source = booking.details if booking is not None and row is None else row
         requested = {attribute: said_attribute(source, attribute, evidence.text) for attribute in part.reqt}

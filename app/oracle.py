@@ -57,7 +57,7 @@ class GoalOracle:
         part = next((d for d in self.goal.domains if d.domain not in self.finished), None)
         if part is None:
             return "You are welcome. Is there anything else I can help with?"
-        answers = self._answers(part.domain)
+        answers = self._answers(part)
         calls = self._find(part, answers) if venue_field(part.declared) else []
         if calls or calls is None:
             return calls or self._finish(part, None, None)
@@ -70,13 +70,12 @@ class GoalOracle:
             venue = self._booked_venue(part, answers, booking) or venue
         return self._finish(part, venue, booking)
 
-    def _answers(self, domain: str) -> list[tuple[ToolCalled, Any]]:
-        """This turn's calls of `domain`'s APIs, with their results."""
+    def _answers(self, part: DomainGoal) -> list[tuple[ToolCalled, Any]]:
+        """This turn's calls of the domain's APIs, with their results."""
         turn = self.transcript.last_turn()
         if turn is None:
             return []
-        apis = {name for name in (self.goal.domain(domain).declared.find_api, self.goal.domain(domain).declared.book_api)
-                if name}
+        apis = {name for name in (part.declared.find_api, part.declared.book_api) if name}
         answered = {e.call_id: e.result for e in turn.events if isinstance(e, ToolAnswered)}
         return [(e, answered.get(e.call_id)) for e in turn.events if isinstance(e, ToolCalled) and e.name in apis]
 
@@ -97,10 +96,12 @@ class GoalOracle:
             return []
         field = venue_field(part.declared)
         named = str(part.info.get(field, "")) if field else ""
-        # A named venue first: the fuzzy Find also returns look-alikes ("j restaurant" for "midsummer house restaurant").
-        return sorted(found[-1].rows, key=lambda row: str(row.get(field, "")) != named) if named else list(found[-1].rows)
+        # A named venue first: the fuzzy Find also returns look-alikes ("j restaurant" for "midsummer house
+        # restaurant"), and the booking desk takes the first row it sees by that name.
+        return sorted(found[-1].rows, key=lambda row: str(row.get(field, "")) != named)
 
-    def _book(self, part: DomainGoal, answers: list[tuple[ToolCalled, Any]]) -> tuple[list[PlannedCall], Booked | None]:
+    def _book(self, part: DomainGoal, answers: list[tuple[ToolCalled, Any]]
+              ) -> tuple[list[PlannedCall], Booked | None]:
         api = part.declared.book_api
         results = [result for called, result in answers if called.name == api]
         if results and isinstance(results[-1], Booked):

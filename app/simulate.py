@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,7 @@ def _agents(backend: str, settings: Settings, toolbox: Toolbox) -> tuple[AgentFo
 
     if backend in ORACLES:
         prompt_format = make_format(settings.format, toolbox.tools)
-        limits = Limits(ORACLE_STEPS, settings.max_prompt_tokens, settings.max_new_tokens)
+        limits = replace(Limits.of(settings), max_steps=ORACLE_STEPS)
         mistake = ORACLES[backend]
         return (lambda t: Agent(GoalOracle(t, mistake), prompt_format, toolbox, limits)), backend
     shared = build_agent(settings, toolbox)

@@ -50,7 +50,7 @@ class AgendaUser:
             part = self.goal.domains[self.current]
             state = self.progress.setdefault(part.domain, _Progress())
             stated = state.switched_info or not part.fail_info  # the real constraints have been said
-            if state.turns and (stated and self._done(part, evidence, booked) or state.turns >= self.patience):
+            if state.turns and ((stated and self._done(part, evidence, booked)) or state.turns >= self.patience):
                 self.current += 1
                 thanks = "Thank you. "
                 continue
