@@ -125,3 +125,23 @@ def _dialogue(goal, user, toolbox, max_turns: int = 6) -> Transcript:
     for _event in run_dialogue(agent, user, transcript, max_turns=max_turns):
         pass
     return transcript
+
+
+@needs_test_data
+def test_a_real_small_model_plays_the_user_against_the_agent(smollm_dir: Path, toolbox):
+    """SmolLM2-135M-Instruct as the AutoTOD user for two generated turns: real text through the chat template,
+    the agent answers each, and the checker gives a verdict on what happened."""
+    from app.backends.transformers_backend import TransformersBackend
+    from app.evaluation.runner import VenueLookup
+    from app.goal_check import GoalChecker
+
+    goal = next(g for g in load_goals(TEST_DIR) if g.id == "sng0073")
+    model = TransformersBackend(str(smollm_dir))
+    transcript = _dialogue(goal, LLMUser(goal, model, "autotod"), toolbox, max_turns=3)
+    said = [e.text for e in transcript.events if isinstance(e, UserSaid)]
+    assert said[0] == goal.first_user_turn
+    assert 1 <= len(said) - 1 <= 2 and all(text.strip() and END not in text for text in said[1:])
+    assert "<|im_start|>" not in " ".join(said)  # decoded text, not template tokens
+    assert len(transcript.turns()) == len(said) and all(t.reply is not None for t in transcript.turns())
+    verdict = GoalChecker(VenueLookup(toolbox)).check(goal, transcript, toolbox.bookings(transcript.id))
+    assert verdict.domains[0].domain == "taxi" and verdict.domains[0].booked  # the oracle booked the taxi
