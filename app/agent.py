@@ -124,6 +124,9 @@ class _TurnRun:
             except BackendError as error:
                 yield from self._failed(str(error))
                 return
+            # Model text is made valid here, once, before anything reads it (a server may send "\ud800").
+            text = valid_text(text)
+            native = [ToolCallDelta(valid_data(d.name), valid_data(d.arguments)) for d in native]
             parsed = self.agent.format.parse(text, native)
             replied = parsed.reply is not None and not parsed.calls and not parsed.problems
             if parsed.thought:
