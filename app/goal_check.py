@@ -84,9 +84,9 @@ class Verdict(BaseModel):
         return all(d.passed for d in self.domains) and not self.extra_bookings
 
     def summary(self) -> dict[str, Any]:
+        domains = [d.model_dump(mode="json") | {"passed": d.passed} for d in self.domains]
         return {"goal": self.goal, "inform": self.inform, "success": self.success, "book": self.book,
-                "complete": self.complete, "domains": [d.model_dump() | {"passed": d.passed} for d in self.domains],
-                "extra_bookings": list(self.extra_bookings)}
+                "complete": self.complete, "domains": domains, "extra_bookings": list(self.extra_bookings)}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import gradio as gr
 
 from app.ui import view
 from app.ui.demo import DemoApp, example_openers
+from app.ui.goal_play import GoalPanel
 
 CSS = """
 #belief-state .belief-domain { margin-bottom: .6em; }
@@ -64,6 +65,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                 gr.Markdown("### Bookings")
                 booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True, interactive=False,
                                       column_widths=["17%", "13%", "22%", "32%", "16%"])
+        goal_panel = GoalPanel(app, state)
         with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
             with gr.Row():
                 annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
@@ -80,6 +82,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
             export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files")
 
         outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
+        goal_panel.wire(demo, outputs, download)
         turn_options = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         "show_progress": "hidden"}
         # Gradio ignores a second Enter while this session's turn runs (trigger_mode "once"): turns of one
