@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,8 +17,7 @@ from app.goals import load_goals
 from app.settings import REPO_ROOT
 from app.ui.goal_play import VERDICT_KEY, task_card
 from domains import domain
-from tests.test_browser import browser as _browser  # noqa: F401 - the `browser` fixture, shared
-from tests.test_browser import missing
+from tests.test_browser import CHROMIUM_FLAGS, missing
 from tests.test_ui_handlers import STATE, last, started
 
 TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
@@ -100,9 +100,19 @@ def goal_server(tmp_path_factory, raw_db_dir, toolbox):
     process.wait(timeout=20)
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
 @pytest.mark.skipif(missing is not None, reason=str(missing))
-def test_playing_a_goal_in_the_browser_ends_with_its_verdict(goal_server, browser):
-    page = browser.new_context(viewport={"width": 1400, "height": 1400}).new_page()
+def test_playing_a_goal_in_the_browser_ends_with_its_verdict(goal_server, chromium):
+    page = chromium.new_context(viewport={"width": 1400, "height": 1400}).new_page()
     page.goto(goal_server, wait_until="load")
     page.click("#goal-panel button:has-text('Play a goal')")
     page.wait_for_timeout(500)  # let the panel mount, as a person would
