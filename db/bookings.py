@@ -45,6 +45,8 @@ class BookingDesk:
 
     def book(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
         """A result dict with status "booked" or "refused"; ValueError when the request names no single entity."""
+        if domain.booking is None:
+            raise ValueError(f"{domain.name} takes no bookings")
         entity = self._entity(domain, request, dialogue_id)
         booked = self._booked(dialogue_id, domain.name, entity["key"])
         decision = domain.booking.decide(entity, request, booked)

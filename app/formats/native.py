@@ -16,7 +16,7 @@ PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 CALL_WINDOW = 12  # a reply that starts like "FindHotel(" or "{" is a call written as text; wait this long to tell
 
 
-class ToolsFormat:
+class NativeToolsFormat:
     name = "tools"
 
     def __init__(self, tools: dict[str, Tool], prompts: Path = PROMPTS) -> None:
