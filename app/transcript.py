@@ -16,7 +16,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, model_validator
 
@@ -225,6 +225,9 @@ AnyEvent = (UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | Act
             | TurnFailed | ReferenceReply)
 
 
+E = TypeVar("E", bound=_Event)
+
+
 @dataclass(frozen=True)
 class ReplyChunk:
     """A piece of the reply while it streams; never stored (the whole reply is one AgentSaid)."""
@@ -302,7 +305,7 @@ class Transcript(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: Literal[2] = FORMAT_VERSION
+    version: Literal[2] = 2  # FORMAT_VERSION
     id: str = Field(default_factory=lambda: f"dlg-{new_id()}")
     meta: dict[str, JsonValue] = Field(default_factory=dict)
     goal: dict[str, JsonValue] | None = None
@@ -315,8 +318,9 @@ class Transcript(BaseModel):
             return {**data, **{k: valid_data(data[k]) for k in ("id", "meta", "goal") if k in data}}
         return data
 
-    def append(self, event: AnyEvent) -> AnyEvent:
-        self.events.append(event)
+    def append(self, event: E) -> E:
+        """Add `event` at the end and return it (the agent yields what it appended)."""
+        self.events.append(event)  # type: ignore[arg-type]  # every _Event subclass is in the Event union
         return event
 
     # -- turns ------------------------------------------------------------------------------------------------
@@ -370,7 +374,7 @@ class Transcript(BaseModel):
     def fork(self, at: str, id: str | None = None) -> Transcript:
         """A new transcript holding the events up to and including `at`, to continue differently from there."""
         kept = list(self._until(at))
-        meta = {**self.meta, "forked_from": {"transcript": self.id, "event": at}}
+        meta: dict[str, JsonValue] = {**self.meta, "forked_from": {"transcript": self.id, "event": at}}
         return Transcript(id=id or f"dlg-{new_id()}", meta=meta, goal=self.goal, events=kept)
 
     def _until(self, at: str | None) -> list[AnyEvent]:
