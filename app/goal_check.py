@@ -20,12 +20,11 @@ from rapidfuzz import fuzz
 from app.evaluation.metrics import REQUESTABLE
 from app.evaluation.runner import VenueLookup
 from app.goals import DomainGoal, Goal
-from app.transcript import Found, Refused, ToolAnswered, Transcript
+from app.transcript import AgentSaid, Found, InterimReply, Refused, ToolAnswered, Transcript
 from db.bookings import StoredBooking
 from db.catalogue import FUZZY_CUTOFF, UNKNOWN
 from domains.base import Domain
 
-SAID_KINDS = ("agent_said", "interim_reply")  # text the user saw
 # The goal's word for an attribute, where the service names it differently (the taxi's car).
 FIELD_OF_ATTRIBUTE = {"car type": "car"}
 YES_NO = ("yes", "no")
@@ -33,9 +32,9 @@ YES_NO = ("yes", "no")
 
 def venue_field(domain: Domain) -> str | None:
     """The slot a venue is named by when it is offered or booked ("name", "trainid"); None without Find."""
-    if not domain.find_api:
+    if domain.find is None:
         return None
-    return domain.book_required[0] if domain.book_required else "name"
+    return domain.book.required[0] if domain.book and domain.book.required else "name"
 
 
 class DomainVerdict(BaseModel):
@@ -104,7 +103,7 @@ class Evidence:
         found: list[tuple[int, Found]] = []
         refused: dict[str, int] = {}
         for event in transcript.events:
-            if event.kind in SAID_KINDS:
+            if isinstance(event, AgentSaid | InterimReply):  # text the user saw
                 said.append(event.text)
             elif isinstance(event, ToolAnswered) and isinstance(event.result, Found):
                 found.append((len(said), event.result))
@@ -175,6 +174,8 @@ class GoalChecker:
 def offered_venue(part: DomainGoal, evidence: Evidence) -> dict[str, Any] | None:
     """The last venue a reply named, among the rows the agent's Finds had returned by then."""
     field = venue_field(part.declared)
+    if field is None:
+        return None
     offered = None
     for index, reply in enumerate(evidence.said):
         rows = [r for seen, result in evidence.found if result.domain == part.domain and seen <= index

@@ -81,7 +81,9 @@ class GoalOracle:
 
     def _find(self, part: DomainGoal, answers: list[tuple[ToolCalled, Any]]) -> list[PlannedCall] | None:
         """The Finds still to make ([] when made; None when they found nothing to offer)."""
-        api = part.declared.find_api
+        if part.declared.find is None:
+            return []
+        api = part.declared.find.api
         if not any(called.name == api for called, _result in answers):
             wanted = [part.constraints(), {}] if self.mistake == "venue" else [self._shifted(part.constraints())]
             return [(api, dict(c)) for c in ([part.fail_info] if part.fail_info else []) + wanted]
@@ -95,14 +97,17 @@ class GoalOracle:
         if not found:
             return []
         field = venue_field(part.declared)
-        named = str(part.info.get(field, "")) if field else ""
-        # A named venue first: the fuzzy Find also returns look-alikes ("j restaurant" for "midsummer house
-        # restaurant"), and the booking desk takes the first row it sees by that name.
-        return sorted(found[-1].rows, key=lambda row: str(row.get(field, "")) != named)
+        if field is None or field not in part.info:
+            return list(found[-1].rows)
+        # The named venue first: the fuzzy Find also returns look-alikes ("j restaurant" for "midsummer house
+        # restaurant"), whose own names can be ambiguous to book.
+        return sorted(found[-1].rows, key=lambda row: str(row.get(field, "")) != str(part.info[field]))
 
     def _book(self, part: DomainGoal, answers: list[tuple[ToolCalled, Any]]
               ) -> tuple[list[PlannedCall], Booked | None]:
-        api = part.declared.book_api
+        if part.declared.book is None:
+            return [], None
+        api = part.declared.book.api
         results = [result for called, result in answers if called.name == api]
         if results and isinstance(results[-1], Booked):
             return [], results[-1]

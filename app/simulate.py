@@ -19,22 +19,23 @@ from pathlib import Path
 from typing import Any
 
 from app.agent import Agent, Limits
+from app.backends.base import Backend
+from app.evaluate import DEFAULT_TEST_DIR
 from app.evaluation import data
 from app.evaluation.runner import VenueLookup, read_results
 from app.goal_check import GoalChecker
 from app.goals import Goal, load_goals
-from app.oracle import GoalOracle
+from app.oracle import GoalOracle, Mistake
 from app.runtime import add_model_flags, build_agent, settings_from
 from app.session import UserSide, run_dialogue
-from app.settings import REPO_ROOT, Settings
+from app.settings import Settings
 from app.sim_report import report, write_outputs
 from app.tools import Toolbox
 from app.transcript import Transcript, new_id
 from app.users.agenda import AgendaUser
 from app.users.alignment import alignment
 
-DEFAULT_TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
-ORACLES = {"oracle": None, "oracle-wrong-venue": "venue", "oracle-wrong-day": "day"}
+ORACLES: dict[str, Mistake | None] = {"oracle": None, "oracle-wrong-venue": "venue", "oracle-wrong-day": "day"}
 ORACLE_STEPS = 10  # Find, first booking, fallback, other venues, reply: more steps than a model needs
 AgentFor = Callable[[Transcript], Agent]
 UserFor = Callable[[Goal], UserSide]
@@ -154,6 +155,7 @@ def _users(args: argparse.Namespace) -> UserFor:
         raise ValueError(f"--user {args.user} needs --user-model (and --user-base-url for a server)")
     from app.users.llm import LLMUser
 
+    backend: Backend
     if args.user_backend == "transformers":
         from app.backends.transformers_backend import TransformersBackend
 

@@ -11,17 +11,17 @@ from typing import Any
 
 import gradio as gr
 
+from app.evaluate import DEFAULT_TEST_DIR
 from app.evaluation import data
 from app.evaluation.runner import VenueLookup
 from app.goal_check import GoalChecker, Verdict, venue_field
 from app.goals import DomainGoal, Goal, load_goals
-from app.settings import REPO_ROOT
+from app.tools import Toolbox
 from app.transcript import Transcript
 from app.ui.demo import DemoApp
 from app.users.agenda import describe
 
 log = logging.getLogger(__name__)
-DEFAULT_TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
 VERDICT_KEY = "goal_verdict"  # where the verdict is kept in the transcript's meta (saved with the dialogue)
 
 
@@ -74,6 +74,7 @@ class GoalPlay:
     def __init__(self, app: DemoApp, test_dir: Path = DEFAULT_TEST_DIR) -> None:
         self.app = app
         self.test_dir = test_dir
+        self._checker: GoalChecker | None = None
 
     @cached_property
     def goals(self) -> dict[str, Goal]:
@@ -107,15 +108,17 @@ class GoalPlay:
             return "Start a goal first: this dialogue has no goal to check.", gr.skip(), gr.skip()
         if self.app.agent is None:
             return "The database is not available, so the goal cannot be checked.", gr.skip(), gr.skip()
+        toolbox = self.app.agent.toolbox
         goal = Goal.model_validate(transcript.goal)
-        verdict = self.checker.check(goal, transcript, self.app.agent.toolbox.bookings(transcript.id))
+        verdict = self.checker(toolbox).check(goal, transcript, toolbox.bookings(transcript.id))
         transcript.meta[VERDICT_KEY] = verdict.summary()
         self.app.finish(transcript)  # saves it (with the verdict) in the dialogue store
         return verdict_markdown(verdict), transcript, self.app.download_file(transcript)
 
-    @cached_property
-    def checker(self) -> GoalChecker:
-        return GoalChecker(VenueLookup(self.app.agent.toolbox))
+    def checker(self, toolbox: Toolbox) -> GoalChecker:
+        if self._checker is None:
+            self._checker = GoalChecker(VenueLookup(toolbox))
+        return self._checker
 
 
 class GoalPanel:
