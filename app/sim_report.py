@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from app.sim_stats import bootstrap_ci, pass_hat_k, smallest_real_difference
+from app.sim_stats import bootstrap_ci, paired_difference, pass_hat_k, smallest_real_difference
 
 RATES = ("inform", "success", "book", "complete")
 
@@ -35,6 +35,21 @@ def report(records: list[dict[str, Any]], runs: int, meta: dict[str, Any]) -> di
         "per_domain": _per_domain(records),
         "failures": _failures(records),
     }
+
+
+def compare(records: list[dict[str, Any]], other: list[dict[str, Any]]) -> dict[str, Any]:
+    """This run against another over the goals both ran (paired by goal): is the difference in Complete real?"""
+    mine, theirs = _complete_by_goal(records), _complete_by_goal(other)
+    shared = sorted(set(mine) & set(theirs))
+    interval, real = paired_difference([mine[g] for g in shared], [theirs[g] for g in shared])
+    return {"goals": len(shared), "complete_difference": interval.as_dict(), "real": real}
+
+
+def _complete_by_goal(records: list[dict[str, Any]]) -> dict[str, float]:
+    by_goal: dict[str, list[bool]] = {}
+    for record in records:
+        by_goal.setdefault(record["goal"], []).append(record["verdict"]["complete"])
+    return {goal: _mean(list(flags)) for goal, flags in by_goal.items()}
 
 
 def _per_domain(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -29,7 +29,7 @@ from app.oracle import GoalOracle, Mistake
 from app.runtime import add_model_flags, build_agent, settings_from
 from app.session import UserSide, run_dialogue
 from app.settings import Settings
-from app.sim_report import report, write_outputs
+from app.sim_report import compare, report, write_outputs
 from app.tools import Toolbox
 from app.transcript import Transcript, new_id
 from app.users.agenda import AgendaUser
@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {g.id for g in goals}
     records = [r for r in read_results(args.out / "transcripts.jsonl") if r["goal"] in wanted and r["run"] < args.runs]
     metrics = report(records, args.runs, meta)
+    if args.compare:
+        metrics["compared_with"] = {"run": str(args.compare),
+                                    **compare(records, read_results(args.compare / "transcripts.jsonl"))}
     write_outputs(records, metrics, args.out)
     rates = metrics["rates"]
     print(f"{metrics['dialogues']} dialogues ({len(wanted)} goals x {args.runs} runs), {label} with the {args.user} "
@@ -105,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{rates['book']['value']}, Complete {rates['complete']['value']} (95% CI {rates['complete']['low']}-"
           f"{rates['complete']['high']}); a real difference needs {metrics['smallest_real_difference']} points. "
           f"Written to {args.out}")
+    if compared := metrics.get("compared_with"):
+        difference = compared["complete_difference"]
+        print(f"Against {args.compare} ({compared['goals']} goals in both): Complete {difference['value']:+} points "
+              f"(95% CI {difference['low']:+} to {difference['high']:+}): "
+              f"{'a real difference' if compared['real'] else 'not distinguishable from noise'}")
     return 0
 
 
@@ -125,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn")
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR, help="folder with test_mwz21/test.json")
     parser.add_argument("--out", type=Path, default=Path("runs/sim"))
+    parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real?")
     return parser
 
 

@@ -76,6 +76,11 @@ def test_simulate_runs_resumes_and_reports(tmp_path: Path, raw_db_dir: Path, mon
     assert main(["--backend", "oracle", "--goals", "12", "--runs", "3", "--out", str(out)]) == 0
     assert len((out / "transcripts.jsonl").read_text().splitlines()) == 36
     assert set(json.loads((out / "metrics.json").read_text())["pass_hat_k"]) == {"1", "2", "3"}
+    # a wrong system over the same goals, compared with the oracle's run: a real difference
+    wrong = tmp_path / "wrong"
+    assert main(["--backend", "oracle-wrong-venue", "--goals", "12", "--out", str(wrong), "--compare", str(out)]) == 0
+    compared = json.loads((wrong / "metrics.json").read_text())["compared_with"]
+    assert compared["goals"] == 12 and compared["real"] and compared["complete_difference"]["high"] < 0
 
 
 @needs_test_data
