@@ -61,6 +61,8 @@ def test_a_goal_played_through_the_handlers_is_checked_and_stored(tmp_path, raw_
     stored = app.store.transcript(saved.id)
     assert stored.goal["id"] == GOAL and stored.meta[VERDICT_KEY]["complete"] is True
     assert stored.meta[VERDICT_KEY]["domains"][0]["requested"] == {"phone": True, "entrance fee": True}
+    exported = app.store.export(tmp_path / "export").dialogues_jsonl.read_text()
+    assert '"goal_verdict"' in exported and GOAL in exported  # beside the ratings, in the annotators' export
 
 
 def test_a_goal_left_undone_is_not_met(tmp_path, raw_db_dir):
