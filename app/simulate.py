@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                              db_url=f"sqlite:///{args.out / 'sim.sqlite3'}", max_steps=args.max_steps)
     try:
         folder = data.locate(args.test_dir, settings.home / "multiwoz-test")
-        user_for = _users(args)
+        user_for = _users(args, settings)
     except (data.TestDataUnavailable, ValueError) as error:
         print(error, file=sys.stderr)
         return 2
@@ -157,7 +158,7 @@ def _agents(backend: str, settings: Settings, toolbox: Toolbox) -> tuple[AgentFo
     return (lambda _t: Agent(shared.backend, shared.format, toolbox, shared.limits)), shared.backend.label
 
 
-def _users(args: argparse.Namespace) -> UserFor:
+def _users(args: argparse.Namespace, settings: Settings) -> UserFor:
     if args.user == "agenda":
         return AgendaUser
     if not args.user_model:
@@ -172,7 +173,9 @@ def _users(args: argparse.Namespace) -> UserFor:
     else:
         from app.backends.openai_backend import OpenAIBackend
 
-        backend = OpenAIBackend(args.user_base_url, args.user_model, None, 60)
+        # The simulator's server may be another than the agent's (GPT-4o as the user, as in AutoTOD).
+        key = os.environ.get("WOZ_USER_API_KEY") or os.environ.get("OPENAI_API_KEY") or settings.api_key
+        backend = OpenAIBackend(args.user_base_url, args.user_model, key, settings.timeout_s)
     return lambda goal: LLMUser(goal, backend, "autotod" if args.user == "autotod" else "llm")
 
 
