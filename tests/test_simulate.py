@@ -150,3 +150,17 @@ def test_a_real_small_model_plays_the_user_against_the_agent(smollm_dir: Path, t
     assert len(transcript.turns()) == len(said) and all(t.reply is not None for t in transcript.turns())
     verdict = GoalChecker(VenueLookup(toolbox)).check(goal, transcript, toolbox.bookings(transcript.id))
     assert verdict.domains[0].domain == "taxi" and verdict.domains[0].booked  # the oracle booked the taxi
+
+
+@needs_test_data
+def test_the_llm_user_over_an_openai_compatible_server(tiny_server, tiny_model_dir: Path, toolbox):
+    """The simulator's requests go over HTTP to `transformers serve` (the tiny model's noise as user text)."""
+    from app.backends.openai_backend import OpenAIBackend
+
+    goal = next(g for g in load_goals(TEST_DIR) if g.id == "sng0073")
+    server = OpenAIBackend(tiny_server, str(tiny_model_dir), None, timeout_s=30)
+    user = LLMUser(goal, server, "llm")
+    transcript = _dialogue(goal, user, toolbox, max_turns=2)
+    said = [e.text for e in transcript.events if isinstance(e, UserSaid)]
+    assert said and all(text == " ".join(text.split()) and text for text in said)  # one line, trimmed
+    assert len(transcript.turns()) == len(said) and all(t.reply is not None for t in transcript.turns())

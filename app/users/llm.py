@@ -27,7 +27,7 @@ REVEAL_WHEN_ASKED = (
     "when the assistant asks for it. Say one short message at a time and never invent details. When "
     "everything in the goal is done, or it cannot be done, reply only with \"" + END + "\"."
 )
-MAX_USER_TOKENS = 96
+MAX_USER_TOKENS = 96  # one short user message
 GREETING = "Hello, how can I help you?"
 
 
