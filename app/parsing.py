@@ -25,7 +25,7 @@ MAX_PARSED_CHARS = 65_536
 MAX_CALLS_PER_STEP = 8
 MAX_DIGITS = 30  # no tool takes a longer number; longer ones are refused before any int/str conversion
 MAX_DEPTH = 8  # lists and objects nested deeper than this are not a tool argument
-_FENCE = re.compile(r"^\s*```[\w-]*\s*$", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*```[\w-]*[ \t]*$", re.MULTILINE)  # not \s: it would rescan every blank line
 # A name must not start inside a longer word: "aaaa...a(" is tried once, not from every letter (linear).
 CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\s*\(")
 _JSON_START = re.compile(r"^(\{|\[\s*\{)")
@@ -68,8 +68,10 @@ def _never_raises(parse: Callable[..., Parsed]) -> Callable[..., Parsed]:
             calls = calls[:MAX_CALLS_PER_STEP]
         if cut and parsed.reply is None:
             problems.append(f"the output was longer than {MAX_PARSED_CHARS:,} characters; only the start was read")
-        return replace(parsed, calls=calls, problems=parsed.problems + problems,
-                       discarded=parsed.discarded + cut)
+        problems = parsed.problems + problems
+        if len(problems) > MAX_CALLS_PER_STEP:  # the model is told a few, not thousands
+            problems = [*problems[:MAX_CALLS_PER_STEP], f"... and {len(problems) - MAX_CALLS_PER_STEP} more problems"]
+        return replace(parsed, calls=calls, problems=problems, discarded=parsed.discarded + cut)
     return safe
 
 
@@ -127,7 +129,7 @@ def parse_json_calls(text: str) -> Parsed:
     if not _JSON_START.match(cleaned):  # "[name] is near the centre" is a reply, not a list of calls
         return Parsed(reply=text.strip() or None)
     calls, problems, decoder, position = [], [], json.JSONDecoder(), 0
-    while (start := cleaned.find("{", position)) != -1:
+    while len(calls) + len(problems) <= MAX_CALLS_PER_STEP and (start := cleaned.find("{", position)) != -1:
         try:
             value, position = decoder.raw_decode(cleaned, start)
         except json.JSONDecodeError:
@@ -179,7 +181,7 @@ def _calls(source: str) -> tuple[list[Call], list[str]]:
 def _scan_calls(source: str) -> tuple[list[Call], list[str]]:
     """Find each `Name(...)` in surrounding prose and parse it on its own."""
     calls, problems, position = [], [], 0
-    while match := CALL_START.search(source, position):
+    while len(calls) + len(problems) <= MAX_CALLS_PER_STEP and (match := CALL_START.search(source, position)):
         end = _closing_paren(source, match.end() - 1)
         if end is None:
             problems.append(f"could not read the action {_shown(source[match.start():])}: unbalanced parentheses")

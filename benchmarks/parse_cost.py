@@ -23,6 +23,7 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "( x n": lambda n: "(" * n,
     "Action: ( x n": lambda n: "Action: f" + "(" * n,
     "Action: f() x n/2": lambda n: "Action: f" + "()" * (n // 2),
+    "{ + blank lines": lambda n: "{" + "\n" * n,
     "JSON nested": lambda n: '{"name": "A", "parameters": ' + "[" * (n // 2) + "]" * (n // 2) + "}",
 }
 SENTENCE = "The Acorn Guest House is a cheap guesthouse in the north with free parking. "
