@@ -51,13 +51,11 @@ class Limits:
     max_steps: int = 4
     max_prompt_tokens: int = 3584
     max_new_tokens: int = 512
-    max_calls_per_step: int = 8  # more calls in one output are not run (each costs a booking or prompt space)
     turn_deadline_s: float | None = None  # the whole turn, all steps together; None: no deadline
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens,
-                   settings.max_calls_per_step, settings.turn_deadline_s)
+        return cls(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens, settings.turn_deadline_s)
 
 
 class Agent:
@@ -139,12 +137,13 @@ class _TurnRun:
             reply = parsed.reply if not parsed.calls and not parsed.problems else None
             if parsed.thought:
                 yield self.add(Thought(turn=self.number, step=self.step, text=parsed.thought))
-            shown = stream.emitted
+            shown = "".join(stream.shown)
             if shown and not (reply is not None and reply.startswith(shown)) and shown not in (parsed.thought or ""):
                 yield self.add(InterimReply(turn=self.number, step=self.step, text=shown))  # seen, so recorded
             for problem in parsed.problems:
                 yield self.add(ActionRejected(turn=self.number, step=self.step, message=problem, output=text))
-            yield from self._calls(parsed.calls)
+            for number, call in enumerate(parsed.calls):  # the parser caps how many one output may make
+                yield from self._call(call, f"t{self.number}s{self.step}c{number}")
             if parsed.calls or parsed.problems:
                 continue
             if reply is None:
@@ -156,14 +155,6 @@ class _TurnRun:
             return
         yield ReplyChunk(FALLBACK_REPLY)
         yield self.add(AgentSaid(turn=self.number, step=self.step, text=FALLBACK_REPLY, fallback=True))
-
-    def _calls(self, calls: list[Call]) -> Iterator[Yielded]:
-        cap = self.agent.limits.max_calls_per_step
-        if len(calls) > cap:
-            yield self.add(ActionRejected(turn=self.number, step=self.step, message=(
-                f"only {cap} calls are run per step; the other {len(calls) - cap} were not: call again for them")))
-        for number, call in enumerate(calls[:cap]):
-            yield from self._call(call, f"t{self.number}s{self.step}c{number}")
 
     def _call(self, call: Call, call_id: str) -> Iterator[Yielded]:
         try:  # sets, bytes, ...: made JSON-safe (and valid text) for the record
