@@ -32,6 +32,7 @@ def report(records: list[dict[str, Any]], runs: int, meta: dict[str, Any]) -> di
         "smallest_real_difference": smallest_real_difference(complete),
         "mean_turns": round(_mean([r["turns"] for r in records]), 2),
         "user_alignment": round(100 * _mean([r["alignment"] for r in records]), 2),
+        "user_failures": sum("user_failure" in r["transcript"]["meta"] for r in records),  # simulator model errors
         "per_domain": _per_domain(records),
         "failures": _failures(records),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from app.backends.base import Backend, ModelRequest, TextDelta
+from app.backends.base import Backend, BackendError, ModelRequest, TextDelta
 from app.goals import Goal
 from app.transcript import Transcript, UserSaid
 
@@ -39,6 +39,7 @@ class LLMUser:
     backend: Backend
     style: Style = "autotod"
     ended: bool = False
+    failure: str | None = None  # why the simulator's model could not answer (the dialogue ended there)
 
     def next(self, transcript: Transcript) -> UserSaid | None:
         if self.ended:
@@ -46,7 +47,12 @@ class LLMUser:
         turns = transcript.turns()
         if not turns and self.style == "autotod" and self.goal.first_user_turn:
             return transcript.user_said(self.goal.first_user_turn)
-        text = "".join(d.text for d in self.backend.stream(self.request(transcript)) if isinstance(d, TextDelta))
+        try:
+            text = "".join(d.text for d in self.backend.stream(self.request(transcript)) if isinstance(d, TextDelta))
+        except BackendError as error:  # the user's model failed: the dialogue ends, and says why
+            self.ended, self.failure = True, str(error)
+            transcript.meta["user_failure"] = self.failure
+            return None
         text, ended = _until_end(text)
         self.ended = ended
         return transcript.user_said(text) if text else None
