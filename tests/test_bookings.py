@@ -17,8 +17,8 @@ def fresh() -> str:
     return f"test-{uuid.uuid4().hex}"
 
 
-def names(toolbox, tool: str) -> list[str]:
-    return [r["key"] for r in toolbox.catalogue.find(domain(tool), {}, None).rows]
+def names(toolbox, domain_name: str) -> list[str]:
+    return [r["key"] for r in toolbox.catalogue.find(domain(domain_name), {}, None).rows]
 
 
 def test_hotel_refusal_hint_is_true(db_toolbox):
@@ -155,3 +155,22 @@ def test_every_bookable_domain_books_through_its_api(db_toolbox, domain_name):
     assert outcome.ok and outcome.result["domain"] == domain_name
     if outcome.result["status"] == "booked":
         assert db_toolbox.bookings(dialogue)[0].reference == outcome.result["reference"]
+
+
+@pytest.mark.parametrize("tool", [d.book_api for d in all_domains() if d.book_api and "name" in d.book_required])
+def test_every_venue_is_bookable_by_its_exact_name(db_toolbox, tool):
+    """"j restaurant" is also a fuzzy match for dozens of "... restaurant"s ranked before it (PMUL2215, PMUL4842)."""
+    d = next(d for d in all_domains() if d.book_api == tool)
+    details = {"hotel": {"day": "sunday", "people": 1, "stay": 1},
+               "restaurant": {"day": "sunday", "people": 1, "time": "11:00"}}[d.name]
+    for venue in names(db_toolbox, d.name):
+        outcome = db_toolbox.call(tool, {"name": venue, **details}, fresh())
+        assert outcome.ok, outcome.error
+        booked_or_refused = outcome.result.get("name") or outcome.result["reason"]
+        assert venue in booked_or_refused
+
+
+def test_j_restaurant_is_booked_although_many_names_contain_restaurant(db_toolbox):
+    outcome = db_toolbox.call("BookRestaurant", {"name": "J Restaurant", "day": "monday", "people": 2,
+                                                 "time": "11:30"}, fresh())
+    assert outcome.ok and outcome.result["status"] == "booked" and outcome.result["name"] == "j restaurant"
