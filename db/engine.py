@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -35,7 +36,9 @@ def make_engine(url: str) -> Engine:
         poolclass=StaticPool if in_memory else None,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
-    if not in_memory:
+    if not in_memory:  # (an in-memory database lives in one process: a thread lock is all `exclusive` needs)
+        event.listen(engine, "connect", _sqlite_explicit_transactions)
+        event.listen(engine, "begin", _sqlite_begin)
         _start_checkpointer(engine)
     return engine
 
@@ -52,6 +55,17 @@ def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 - DB-API objec
     cursor.close()
 
 
+def _sqlite_explicit_transactions(connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+    # The driver's implicit BEGIN is switched off and SQLAlchemy's "begin" says BEGIN itself, so a writer can
+    # ask for BEGIN IMMEDIATE (the pysqlite recipe in SQLAlchemy's documentation).
+    connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 @contextmanager
 def exclusive(engine: Engine, *name: object) -> Iterator[Connection]:
     """A transaction holding the lock called `name` until it ends, across threads and processes: what a
@@ -62,27 +76,14 @@ def exclusive(engine: Engine, *name: object) -> Iterator[Connection]:
     (a per-engine thread lock first, so threads queue here rather than in SQLite's busy loop).
     """
     if engine.dialect.name == "sqlite":
-        with _WRITERS.setdefault(engine, threading.Lock()), _immediate(engine) as connection:
+        with _WRITERS.setdefault(engine, threading.Lock()), \
+                engine.connect().execution_options(sqlite_immediate=True) as connection, connection.begin():
             yield connection
         return
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(select(func.pg_advisory_xact_lock(lock_id(*name))))
         yield connection
-
-
-@contextmanager
-def _immediate(engine: Engine) -> Iterator[Connection]:
-    """The driver's implicit transactions are switched off (AUTOCOMMIT) on this connection only, so that it can
-    say BEGIN IMMEDIATE itself; the caller must not commit, this does."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.exec_driver_sql("ROLLBACK")
-            raise
-        connection.exec_driver_sql("COMMIT")
 
 
 def lock_id(*name: object) -> int:
@@ -97,9 +98,12 @@ def _start_checkpointer(engine: Engine) -> None:
     def checkpoint_forever() -> None:
         while not stop.wait(CHECKPOINT_EVERY_S):
             try:
-                with engine.connect() as connection:
-                    connection.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
-            except SQLAlchemyError as error:  # a busy or vanished database: try again next round
+                connection = engine.raw_connection()  # outside any transaction, which a checkpoint needs
+                try:
+                    connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    connection.close()
+            except (SQLAlchemyError, sqlite3.Error) as error:  # a busy or vanished database: next round
                 log.debug("WAL checkpoint skipped: %s", error)
 
     threading.Thread(target=checkpoint_forever, name="sqlite-checkpoint", daemon=True).start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,10 +73,15 @@ def test_restaurant_hints_offer_times_that_book(toolbox, earlier, request):
             assert book(toolbox, "BookRestaurant", {**request, "time": time}, dialogue)["status"] == "refused"
 
 
+@pytest.fixture(scope="module")
+def trains(toolbox) -> list[dict]:
+    return toolbox.catalogue.find(domain("train"), {}, None).rows
+
+
 @CHECKS
 @given(row=st.integers(0, 2827), earlier=st.lists(st.integers(1, 4), max_size=3), people=st.integers(1, 8))
-def test_train_hints_say_how_many_seats_book(toolbox, row, earlier, people):
-    train = toolbox.catalogue.find(domain("train"), {}, None).rows[row]
+def test_train_hints_say_how_many_seats_book(toolbox, trains, row, earlier, people):
+    train = trains[row]
     request = {"trainid": train["trainid"], "day": train["day"], "leaveat": train["leaveat"],
                "departure": train["departure"]}
     dialogue = f"hints-{uuid.uuid4().hex}"
