@@ -1,4 +1,4 @@
-"""Run an agent over test dialogues (gold history, one agent turn per user turn) and score the results."""
+"""Run an agent over test dialogues (gold history, one agent turn per user turn); scoring is in scoring.py."""
 
 from __future__ import annotations
 
@@ -8,22 +8,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import sacrebleu
 
 from app.agent import Agent
 from app.dialogue import Dialogue
 from app.evaluation.data import LabelVersion, TestDialogue
 from app.evaluation.delex import active_domains, api_values, delexicalise
 from app.evaluation.gold import GoldBackend
-from app.evaluation.labels import canonical_state, mwzeval_state
-from app.evaluation.metrics import GoalSpec, StateScores, inform_success
-from app.tools import Toolbox
-from domains import domain as find_domain
-from domains.values import is_dontcare
+from app.evaluation.labels import mwzeval_state
 
 AgentFactory = Callable[[], Agent]
 
@@ -43,8 +36,11 @@ def run_dialogue(test: TestDialogue, agent: Agent, labels: LabelVersion, run_id:
         calls = done.calls
         active = active_domains(calls, done.changed, active)
         values = api_values([c for t in dialogue.turns for c in t.calls])
+        # the oracle replies with the human's delexicalised text: delexicalising again would mark names the
+        # annotators left unmarked, and the oracle would no longer reproduce the human reference
+        response = done.response if isinstance(agent.backend, GoldBackend) else delexicalise(done.response, values)
         records.append({
-            "response": delexicalise(done.response, values), "raw_response": done.response,
+            "response": response, "raw_response": done.response,
             "belief": dict(dialogue.belief), "active": active, "status": done.status, "error": done.error,
             "calls": [c.model_dump(include={"name", "arguments", "ok", "error", "elapsed_ms"}) for c in calls],
             "latency_ms": round(latency_ms, 2),
@@ -80,86 +76,6 @@ def read_results(results: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return records
-
-
-@dataclass
-class VenueLookup:
-    """Database matches for a domain's constraints, with the evaluator's semantics (via the Find query)."""
-
-    toolbox: Toolbox
-
-    def __post_init__(self) -> None:
-        self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
-
-    def __call__(self, domain_name: str, constraints: dict[str, Any]) -> list[str]:
-        key = (domain_name, tuple(sorted((k, str(v)) for k, v in constraints.items())))
-        if key not in self._cache:
-            self._cache[key] = self._find(domain_name, constraints)
-        return self._cache[key]
-
-    def _find(self, domain_name: str, constraints: dict[str, Any]) -> list[str]:
-        declared = find_domain(domain_name)
-        searchable = {s.name: s for s in declared.searchable}
-        given = {}
-        for slot, value in constraints.items():
-            if slot not in searchable or is_dontcare(value) or str(value).strip() in ("", "not mentioned"):
-                continue
-            try:
-                given[slot] = searchable[slot].normalise(value)
-            except ValueError:
-                return []  # a value no row can have
-        return [row["key"] for row in self.toolbox.catalogue.find(declared, given, None).rows]
-
-
-def score(tests: dict[str, TestDialogue], records: list[dict[str, Any]], labels: LabelVersion,
-          venues: VenueLookup) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Metrics over all recorded dialogues, and one summary row per dialogue."""
-    states = StateScores()
-    informs, successes, domain_inform, domain_success = [], [], {}, {}
-    hypotheses, references, rows = [], [], []
-    for record in records:
-        test = tests[record["id"]]
-        turns = []
-        for gold, turn in zip(test.turns, record["turns"], strict=True):
-            if labels in test.labelled:
-                predicted = canonical_state(turn["belief"], keys_are_app_names=True)
-                states.add(predicted, canonical_state(gold.states[labels]))
-            turns.append({"response": turn["response"], "state": mwzeval_state(turn["belief"]),
-                          "active": turn["active"], "booked": gold.booked})
-            hypotheses.append(turn["response"])
-            references.append(gold.system_delex)
-        inform, success = inform_success(GoalSpec.from_goal(test.goal), turns, venues)
-        informs.append(all(inform.values()))
-        successes.append(all(success.values()))
-        for name in inform:
-            domain_inform.setdefault(name, []).append(inform[name])
-            domain_success.setdefault(name, []).append(success[name])
-        calls = [c for t in record["turns"] for c in t["calls"]]
-        rows.append({"id": record["id"], "turns": len(record["turns"]), "inform": informs[-1],
-                     "success": successes[-1], "api_calls": len(calls),
-                     "api_errors": sum(not c["ok"] for c in calls),
-                     "turn_errors": sum(t["status"] == "error" for t in record["turns"]),
-                     "mean_turn_ms": round(sum(t["latency_ms"] for t in record["turns"]) / len(record["turns"]), 2),
-                     "goal_domains": " ".join(sorted(inform))})
-    metrics = {
-        "labels": labels, "dialogues": len(records),
-        "inform": _pct(informs), "success": _pct(successes),
-        # force: MultiWOZ text is tokenised ("hotel ."), references and hypotheses alike, as in mwzeval.
-        "bleu": round(sacrebleu.corpus_bleu(hypotheses, [references], force=True).score, 2) if hypotheses else 0.0,
-        "state": states.summary(),
-        "per_domain": {d: {"inform": _pct(domain_inform[d]), "success": _pct(domain_success[d]),
-                           "dialogues": len(domain_inform[d]), **_state_of(states, d)} for d in sorted(domain_inform)},
-    }
-    return metrics, rows
-
-
-def _state_of(states: StateScores, domain: str) -> dict[str, Any]:
-    per = states.summary()["per_domain"].get(domain, {})
-    return {"jga": per.get("jga", 0.0), "slot_f1": per.get("slot_f1", 0.0)}
-
-
-def _pct(flags: list[bool]) -> float:
-    return round(100 * sum(flags) / len(flags), 2) if flags else 0.0
 
 
 def predictions(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
