@@ -18,7 +18,8 @@ from app.evaluation.venues import VenueDatabase
 
 COLUMNS = {"address": "x", "phone": "1", "postcode": "cb1", "type": "restaurant", "introduction": "", "location": []}
 RESTAURANTS = [{**COLUMNS, "id": "1", "name": "alpha", "food": "british", "area": "centre", "pricerange": "cheap"},
-               {**COLUMNS, "id": "2", "name": "bravo house", "food": "british", "area": "centre", "pricerange": "expensive"},
+               {**COLUMNS, "id": "2", "name": "bravo house", "food": "british", "area": "centre",
+                "pricerange": "expensive"},
                {**COLUMNS, "id": "3", "name": "charlie", "food": "chinese", "area": "north", "pricerange": "cheap"}]
 TRAIN = {"day": "monday", "departure": "cambridge", "destination": "ely", "price": "4", "duration": "30"}
 TRAINS = [{**TRAIN, "trainID": "TR1", "leaveAt": "09:00", "arriveBy": "09:30"},

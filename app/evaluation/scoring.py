@@ -74,7 +74,8 @@ def check_coverage(tests: dict[str, TestDialogue], predictions: Predictions) -> 
     if unknown:
         raise BadPredictions(f"{len(unknown)} dialogue id(s) are not MultiWOZ test dialogues: {', '.join(unknown[:10])}"
                              + (" ..." if len(unknown) > 10 else "") + " (ids are lowercase, without .json)")
-    too_long = [f"{k} ({len(v)} > {len(tests[k].turns)})" for k, v in predictions.items() if len(v) > len(tests[k].turns)]
+    too_long = [f"{k} ({len(v)} > {len(tests[k].turns)})" for k, v in predictions.items()
+                if len(v) > len(tests[k].turns)]
     if too_long:
         raise BadPredictions(f"more turns than the test dialogue has: {', '.join(too_long[:10])}")
     return sorted(set(tests) - set(predictions))
@@ -130,7 +131,8 @@ def _state_of(states: StateScores, domain: str) -> dict[str, Any]:
 
 def label_state(state: dict[str, dict[str, str]]) -> dict[str, str]:
     """A predicted {domain: {slot: value}} state as canonical label-style keys (`hotel-book day`)."""
-    flat = {f"{domain}-{slot.lower().replace(' ', '')}": v for domain, slots in state.items() for slot, v in slots.items()}
+    flat = {f"{domain}-{slot.lower().replace(' ', '')}": value
+            for domain, slots in state.items() for slot, value in slots.items()}
     return canonical_state(flat, keys_are_app_names=True)
 
 
