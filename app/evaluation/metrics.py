@@ -130,9 +130,9 @@ def dialogue_success(goal: GoalSpec, turns: list[ScoredTurn], venues: VenueDatab
                 # the offered set changes only when the new matches do not cover the old ones
                 if not offered[domain] or any(v not in found for v in offered[domain]):
                     offered[domain] = found
-            for token in REQUESTABLE:
-                if token in turn.response and (token != "REFERENCE" or domain in turn.booked):  # noqa: S105
-                    provided[domain].add(token)
+            for attribute in REQUESTABLE:
+                if attribute in turn.response and (attribute != "REFERENCE" or domain in turn.booked):
+                    provided[domain].add(attribute)
     match = {domain: _informed(domain, goal, offered[domain], venues) for domain in goal.informable}
     match["total"] = all(match.values())
     if not match["total"]:
