@@ -4,6 +4,9 @@ normalization.py, database.py at 7f19ee0): one case per divergence the project o
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
 
 from app.evaluation import normalise
 from app.evaluation.metrics import (
@@ -14,7 +17,7 @@ from app.evaluation.metrics import (
     dialogue_success,
     estimate_active_domains,
 )
-from app.evaluation.venues import VenueDatabase
+from app.evaluation.venues import VenueDatabase, partial_ratio
 
 COLUMNS = {"address": "x", "phone": "1", "postcode": "cb1", "type": "restaurant", "introduction": "", "location": []}
 RESTAURANTS = [{**COLUMNS, "id": "1", "name": "alpha", "food": "british", "area": "centre", "pricerange": "cheap"},
@@ -138,3 +141,16 @@ def test_dontcare_conventions(convention, jga, recall):
     scores.add({"hotel-area": "north", "hotel-parking": "dontcare"}, {"hotel-area": "north", "hotel-stars": "dontcare"})
     summary = scores.summary()
     assert (summary["jga"], summary["slot_recall"], summary["dontcare"]) == (jga, recall, convention)
+
+
+def test_partial_ratio_is_fuzzywuzzys():
+    # checked against fuzzywuzzy 0.18 + python-Levenshtein on every pair of database names and stations
+    assert partial_ratio("the junction", "junction theatre") == 67  # rapidfuzz's best window says 80
+    assert partial_ratio("christ college", "christ's college") == 86
+    assert partial_ratio("fen ditton", "pizza hut fen ditton") == 100 and partial_ratio("", "ely") == 0
+
+
+@given(st.text("abc de", max_size=12), st.text("abc de", max_size=12))
+def test_partial_ratio_never_beats_the_best_window(first, second):
+    assert partial_ratio(first, second) == partial_ratio(second, first) or len(first) == len(second)
+    assert partial_ratio(first, second) <= round(fuzz.partial_ratio(first, second)) + 1 or first == second
