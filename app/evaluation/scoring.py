@@ -91,7 +91,7 @@ def score_predictions(tests: dict[str, TestDialogue], predictions: Predictions, 
     hypotheses, references, rows = [], [], []
     for key, turns in predictions.items():
         test = tests[key]
-        raw = [t.state if predicted_states else mwzeval_state(g.states[options.labels])
+        raw = [t.state if predicted_states else mwzeval_from_labels(g.states[options.labels])
                for t, g in zip(turns, test.turns, strict=False)]
         if predicted_states and options.labels in test.labelled:
             for state, gold in zip(raw, test.turns, strict=False):
@@ -136,7 +136,7 @@ def label_state(state: dict[str, dict[str, str]]) -> dict[str, str]:
     return canonical_state(flat, keys_are_app_names=True)
 
 
-def mwzeval_state(labels: dict[str, str]) -> dict[str, dict[str, str]]:
+def mwzeval_from_labels(labels: dict[str, str]) -> dict[str, dict[str, str]]:
     """A label-style state ({"hotel-book day": "friday"}) in mwzeval's format ({"hotel": {"bookday": "friday"}})."""
     state: dict[str, dict[str, str]] = {}
     for key, value in labels.items():
