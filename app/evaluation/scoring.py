@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,10 +95,7 @@ def score_predictions(tests: dict[str, TestDialogue], predictions: Predictions, 
         if predicted_states and options.labels in test.labelled:
             for state, gold in zip(raw, test.turns, strict=False):
                 states.add(label_state(state), canonical_state(gold.states[options.labels]))
-        normalised = [normalise.state(s, options.corrected) for s in raw]
-        active = [tuple(t.active_domains) for t in turns] if given_domains else estimate_active_domains(normalised)
-        scored = [ScoredTurn(normalise.response_tokens(t.response), s, a, g.booked)
-                  for t, s, a, g in zip(turns, normalised, active, test.turns, strict=False)]
+        scored = _as_scored(turns, raw, test, options.corrected, given_domains)
         match, success = dialogue_success(GoalSpec.from_goal(test.goal), scored, venues)
         rates.add(match, success)
         hypotheses += [s.response for s in scored]
@@ -124,6 +120,15 @@ def score_predictions(tests: dict[str, TestDialogue], predictions: Predictions, 
     return metrics, rows
 
 
+def _as_scored(turns: list[PredictedTurn], raw_states: list[dict[str, dict[str, str]]], test: TestDialogue,
+               corrected: bool, given_domains: bool) -> list[ScoredTurn]:
+    """The turns after mwzeval's normalisation, with their active domains (given, or estimated as mwzeval does)."""
+    normalised = [normalise.state(s, corrected) for s in raw_states]
+    active = [tuple(t.active_domains or ()) for t in turns] if given_domains else estimate_active_domains(normalised)
+    return [ScoredTurn(normalise.response_tokens(t.response), s, a, g.booked)
+            for t, s, a, g in zip(turns, normalised, active, test.turns, strict=False)]
+
+
 def _state_of(states: StateScores, domain: str) -> dict[str, Any]:
     per = states.summary()["per_domain"].get(domain, {}) if states.turns else {}
     return {"jga": per.get("jga"), "slot_f1": per.get("slot_f1")}
@@ -144,6 +149,3 @@ def mwzeval_from_labels(labels: dict[str, str]) -> dict[str, dict[str, str]]:
         state.setdefault(domain, {})[slot] = value
     return state
 
-
-def write_predictions(predictions: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    path.write_text(json.dumps(predictions, indent=1))
