@@ -11,15 +11,13 @@ from string import Template
 
 from app.backends.base import ModelRequest, ToolCallDelta
 from app.dialogue import Turn
-from app.formats.base import ReplyStream, brief_observation, observation
-from app.parsing import MARKER, Parsed, call_text, parse_coalm
+from app.formats.base import brief_observation, observation
+from app.formats.stream import CoalmReplyStream, ReplyStream
+from app.parsing import Parsed, call_text, parse_coalm
 from app.tools import Tool
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
-# Models that skip the markers still reply; wait this long for a marker before streaming plain text.
-MARKER_WINDOW = 16
 STOP = ("\nObservation:", "\nUser:")
-_REPLY = {"system", "response", "assistant"}
 
 
 def tool_line(number: int, tool: Tool) -> str:
@@ -48,7 +46,7 @@ class CoalmFormat:
         return parse_coalm(text)
 
     def reply_stream(self) -> ReplyStream:
-        return ReplyStream(_reply_start)
+        return CoalmReplyStream()
 
     def _history(self, turns: list[Turn]) -> str:
         lines = []
@@ -70,19 +68,3 @@ class CoalmFormat:
             lines += [f"Observation: {{'error': {problem!r}}}" for problem in step.problems]
         return "\n".join(lines)
 
-
-def _reply_start(buffer: str) -> int | None:
-    markers = list(MARKER.finditer(buffer))
-    if not markers:
-        stripped = buffer.lstrip()
-        return len(buffer) - len(stripped) if len(stripped) >= MARKER_WINDOW else None
-    if markers[0].start() > 0 and buffer[:markers[0].start()].strip():
-        return None  # prose before a marker: wait for the whole output
-    for marker in markers:
-        kind = marker[1].lower()
-        if kind in _REPLY:
-            rest = buffer[marker.end():]
-            return marker.end() + len(rest) - len(rest.lstrip())
-        if kind == "action":
-            return None
-    return None
