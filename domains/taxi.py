@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domains.base import Accepted, DataFile, Decision, Domain, Slot, stable_hash
+from domains.values import minutes
 
 
 def _rows(raw: Any) -> list[dict[str, Any]]:
@@ -23,6 +24,9 @@ class TaxiDispatch:
             raise ValueError("give leaveat or arriveby (24-hour HH:MM)")
         if request["departure"] == request["destination"]:
             raise ValueError("departure and destination are the same place")
+        leave, arrive = request.get("leaveat"), request.get("arriveby")
+        if leave and arrive and minutes(arrive) <= minutes(leave):
+            raise ValueError(f"arriveby {arrive} is not after leaveat {leave}; give one of them, or a later arrival")
         phone = "07" + f"{stable_hash('taxi-phone', *sorted(request.items())) % 10**9:09d}"
         trip = {k: request[k] for k in ("departure", "destination", "leaveat", "arriveby") if request.get(k)}
         return Accepted({**trip, "car": f"{entity['color']} {entity['type']}", "phone": phone})
