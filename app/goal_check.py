@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
-from app.evaluation.metrics import REQUESTABLE
-from app.evaluation.runner import VenueLookup
+from app.evaluation.metrics import GOAL_REQUESTS
 from app.goals import DomainGoal, Goal
+from app.tools import Toolbox
 from app.transcript import AgentSaid, Found, InterimReply, Refused, ToolAnswered, Transcript
 from db.bookings import StoredBooking
 from db.catalogue import FUZZY_CUTOFF, UNKNOWN
@@ -28,6 +28,7 @@ from domains.base import Domain
 # The goal's word for an attribute, where the service names it differently (the taxi's car).
 FIELD_OF_ATTRIBUTE = {"car type": "car"}
 YES_NO = ("yes", "no")
+STANDARD_REQUESTS = (*GOAL_REQUESTS, "reference")  # what Success counts, as in mwzeval and AutoTOD
 
 
 def venue_field(domain: Domain) -> str | None:
@@ -54,7 +55,7 @@ class DomainVerdict(BaseModel):
     @property
     def success(self) -> bool:
         """AutoTOD's success: inform, and the standard requestables (phone, address, ..., reference) said."""
-        return self.inform and all(v for k, v in self.requested.items() if k in REQUESTABLE)
+        return self.inform and all(v for k, v in self.requested.items() if k in STANDARD_REQUESTS)
 
 
 class Verdict(BaseModel):
@@ -119,8 +120,23 @@ class Evidence:
 class GoalChecker:
     """Checks dialogues against goals on one database (the Find query is shared with the tools)."""
 
-    def __init__(self, venues: VenueLookup) -> None:
-        self.venues = venues
+    def __init__(self, toolbox: Toolbox) -> None:
+        self.toolbox = toolbox
+        self._matches: dict[tuple[str, tuple[tuple[str, str], ...]], frozenset[str]] = {}
+
+    def matches(self, part: DomainGoal) -> frozenset[str]:
+        """Keys of the rows satisfying the goal's constraints, by the Find API's own query (cached: the data
+        never changes). A value no row can have (one the slot does not allow) matches nothing."""
+        constraints = part.constraints()
+        key = (part.domain, tuple(sorted((k, str(v)) for k, v in constraints.items())))
+        if key not in self._matches:
+            try:
+                given = {k: part.declared.slot(k).normalise(v) for k, v in constraints.items()}
+            except ValueError:
+                given = None
+            rows = self.toolbox.catalogue.find(part.declared, given, None).rows if given is not None else []
+            self._matches[key] = frozenset(row["key"] for row in rows)
+        return self._matches[key]
 
     def check(self, goal: Goal, transcript: Transcript, bookings: Iterable[StoredBooking]) -> Verdict:
         evidence = Evidence.of(transcript, bookings)
@@ -139,7 +155,7 @@ class GoalChecker:
         problems: list[str] = []
         inform = True
         if venue_field(part.declared):
-            inform = row is not None and row["key"] in self.venues(part.domain, part.constraints())
+            inform = row is not None and row["key"] in self.matches(part)
             if row is None:
                 problems.append("no venue was offered")
             elif not inform:
@@ -166,7 +182,7 @@ class GoalChecker:
         if booking is not None:  # what the agent found, else the table (a venue booked without a Find)
             seen = [row for _index, result in evidence.found for row in result.rows]
             value = part.declared.slot(field).normalise(booking.details[field])
-            seen += self.venues.toolbox.catalogue.find(part.declared, {field: value}, None).rows
+            seen += self.toolbox.catalogue.find(part.declared, {field: value}, None).rows
             return next((r for r in seen if r["key"] == booking.entity_key), None)
         return offered_venue(part, evidence)
 

@@ -23,7 +23,7 @@ from app.agent import Agent, Limits
 from app.backends.base import Backend
 from app.evaluate import DEFAULT_TEST_DIR
 from app.evaluation import data
-from app.evaluation.runner import VenueLookup, read_results
+from app.evaluation.runner import read_results
 from app.goal_check import GoalChecker
 from app.goals import Goal, load_goals
 from app.oracle import GoalOracle, Mistake
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     goals = _select(load_goals(folder), args)
     toolbox = Toolbox.open(settings)
     agent_for, label = _agents(args.backend, settings, toolbox)
-    checker = GoalChecker(VenueLookup(toolbox))
+    checker = GoalChecker(toolbox)
     meta = {"system": label, "user": args.user, "format": settings.format}
     from tqdm import tqdm
 

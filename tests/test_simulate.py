@@ -137,7 +137,6 @@ def test_a_real_small_model_plays_the_user_against_the_agent(smollm_dir: Path, t
     """SmolLM2-135M-Instruct as the AutoTOD user for two generated turns: real text through the chat template,
     the agent answers each, and the checker gives a verdict on what happened."""
     from app.backends.transformers_backend import TransformersBackend
-    from app.evaluation.runner import VenueLookup
     from app.goal_check import GoalChecker
 
     goal = next(g for g in load_goals(TEST_DIR) if g.id == "sng0073")
@@ -148,7 +147,7 @@ def test_a_real_small_model_plays_the_user_against_the_agent(smollm_dir: Path, t
     assert 1 <= len(said) - 1 <= 2 and all(text.strip() and END not in text for text in said[1:])
     assert "<|im_start|>" not in " ".join(said)  # decoded text, not template tokens
     assert len(transcript.turns()) == len(said) and all(t.reply is not None for t in transcript.turns())
-    verdict = GoalChecker(VenueLookup(toolbox)).check(goal, transcript, toolbox.bookings(transcript.id))
+    verdict = GoalChecker(toolbox).check(goal, transcript, toolbox.bookings(transcript.id))
     assert verdict.domains[0].domain == "taxi" and verdict.domains[0].booked  # the oracle booked the taxi
 
 

@@ -13,7 +13,6 @@ import gradio as gr
 
 from app.evaluate import DEFAULT_TEST_DIR
 from app.evaluation import data
-from app.evaluation.runner import VenueLookup
 from app.goal_check import GoalChecker, Verdict, venue_field
 from app.goals import DomainGoal, Goal, load_goals
 from app.tools import Toolbox
@@ -117,7 +116,7 @@ class GoalPlay:
 
     def checker(self, toolbox: Toolbox) -> GoalChecker:
         if self._checker is None:
-            self._checker = GoalChecker(VenueLookup(toolbox))
+            self._checker = GoalChecker(toolbox)
         return self._checker
 
 
