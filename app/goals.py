@@ -151,16 +151,10 @@ def _values(domain: Domain, given: dict[str, Any], known: set[str]) -> dict[str,
 
 def normalised(domain: Domain, name: str, value: object) -> Value:
     """The slot's canonical value; a value the slot does not allow stays as lowercase text, so a Find for it
-    honestly finds nothing. A time past midnight ("24:30", in taxi goals) is the next day's ("00:30") where
-    the slot does not count past 24:00."""
+    honestly finds nothing."""
     if is_dontcare(value):
         return DONTCARE
-    slot = domain.slot(name)
     try:
-        return slot.normalise(value)
+        return domain.slot(name).normalise(value)
     except ValueError:
-        text = " ".join(str(value).lower().split())
-    hour, _colon, minute = text.partition(":")
-    if slot.kind == "time" and hour.isdigit() and 24 <= int(hour) < 30:
-        return slot.normalise(f"{int(hour) - 24:02d}:{minute}")
-    return text
+        return " ".join(str(value).lower().split())
