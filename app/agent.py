@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from app import belief
 from app.backends.base import Backend, BackendError, Delta, ModelRequest, TextDelta, ToolCallDelta
 from app.formats.base import PromptFormat
+from app.goals import availability_of
 from app.parsing import Call
 from app.session import Yielded
 from app.settings import Settings
@@ -89,6 +90,7 @@ class _TurnRun:
     def __init__(self, agent: Agent, transcript: Transcript, turn: TurnView, stop: threading.Event | None) -> None:
         self.agent, self.transcript, self.number, self.stop = agent, transcript, turn.number, stop
         self.step = max((e.step for e in turn.events), default=0)
+        self.availability = availability_of(transcript.goal)  # a goal-driven dialogue books in its goal's world
         limit = agent.limits.turn_deadline_s
         self.deadline = None if limit is None else time.monotonic() + limit
 
@@ -167,7 +169,7 @@ class _TurnRun:
                                      arguments=arguments))
         yield called
         started = time.perf_counter()
-        outcome = self.agent.toolbox.call(called.name, dict(called.arguments), self.transcript.id)
+        outcome = self.agent.toolbox.call(called.name, dict(called.arguments), self.transcript.id, self.availability)
         elapsed_ms = (time.perf_counter() - started) * 1000
         yield self.add(ToolAnswered(turn=self.number, step=self.step, call_id=call_id, result=outcome.outcome,
                                     elapsed_ms=elapsed_ms))

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from db.availability import BASELINE, Availability, Expected, Scripted
 from domains import all_domains
 from domains import domain as find_domain
 from domains.base import Domain
 from domains.values import DONTCARE, is_dontcare
 
+log = logging.getLogger(__name__)
 TEST_FILE = Path("test_mwz21") / "test.json"
 Value = str | int
 _TAG = re.compile(r"<[^>]+>")
@@ -57,6 +60,13 @@ class DomainGoal(BaseModel):
         """The booking the user asks for first; `book` is the fallback when it is refused."""
         return {**self.book, **self.fail_book}
 
+    @property
+    def expected(self) -> Expected | None:
+        """How its bookings go, as the goal says: the first choice refused if it has `fail_book`, `book` granted."""
+        if not self.book:
+            return None
+        return Expected(granted=self.book, refused=self.first_book if self.fail_book else {})
+
     def constraints(self) -> dict[str, Value]:
         """`info` without `dontcare`: what a Find for the final venue is given."""
         return {k: v for k, v in self.info.items() if v != DONTCARE}
@@ -76,6 +86,21 @@ class Goal(BaseModel):
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(d.domain for d in self.domains)
+
+    def availability(self) -> Scripted:
+        """The goal's world: bookings succeed or fail as the goal says (see db.availability)."""
+        return Scripted({d.domain: expected for d in self.domains if (expected := d.expected) is not None})
+
+
+def availability_of(goal: dict[str, Any] | None) -> Availability:
+    """A dialogue's availability from its saved goal (a transcript's `goal`); free chat has the baseline."""
+    if goal is None:
+        return BASELINE
+    try:
+        return Goal.model_validate(goal).availability()
+    except ValidationError:  # a damaged saved goal: the dialogue goes on, in the baseline world
+        log.warning("the dialogue's goal is not a valid goal; bookings follow the baseline rules")
+        return BASELINE
 
 
 def load_goals(folder: Path) -> list[Goal]:

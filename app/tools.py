@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.settings import Settings
 from app.transcript import Outcome, outcome_of
+from db.availability import BASELINE, Availability
 from db.bookings import BookingDesk, StoredBooking
 from db.catalogue import Catalogue
 from db.engine import make_engine
@@ -173,7 +174,9 @@ class Toolbox:
     def tools(self) -> dict[str, Tool]:
         return all_tools()
 
-    def call(self, name: object, arguments: object, dialogue_id: str) -> ToolResult:
+    def call(self, name: object, arguments: object, dialogue_id: str,
+             availability: Availability = BASELINE) -> ToolResult:
+        """Run one API call; `availability` decides bookings (a goal-driven dialogue passes its goal's script)."""
         tool = self.tools.get(name) if isinstance(name, str) else None
         if tool is None:
             return ToolResult(False, error=f"unknown tool {name!r:.60}; available: {', '.join(self.tools)}")
@@ -183,7 +186,7 @@ class Toolbox:
             return ToolResult(False, error=f"{name}: arguments must be keyword arguments, not {arguments!r:.60}")
         try:
             given = tool.arguments.model_validate(arguments).model_dump(exclude_none=True)
-            return ToolResult(True, result=self._run(tool, given, dialogue_id), arguments=given)
+            return ToolResult(True, result=self._run(tool, given, dialogue_id, availability), arguments=given)
         except ValidationError as error:
             return ToolResult(False, error=describe_validation_error(tool, error),
                               arguments=_valid_part(tool, arguments))
@@ -196,9 +199,9 @@ class Toolbox:
     def bookings(self, dialogue_id: str) -> list[StoredBooking]:
         return self.desk.bookings(dialogue_id)
 
-    def _run(self, tool: Tool, given: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
+    def _run(self, tool: Tool, given: dict[str, Any], dialogue_id: str, availability: Availability) -> dict[str, Any]:
         if tool.kind == "book":
-            return {"domain": tool.domain.name, **self.desk.book(tool.domain, given, dialogue_id)}
+            return {"domain": tool.domain.name, **self.desk.book(tool.domain, given, dialogue_id, availability)}
         constraints = {k: v for k, v in given.items() if v != DONTCARE}
         found = self.catalogue.find(tool.domain, constraints, self.find_limit)
         return {"domain": tool.domain.name, "count": found.count, "results": found.rows}

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db.availability import BASELINE, Availability
 from db.catalogue import Catalogue
 from db.engine import exclusive
 from db.schema import Booking
@@ -44,26 +45,26 @@ class BookingDesk:
         self.engine = engine
         self.catalogue = catalogue
 
-    def book(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
-        """A result dict with status "booked" or "refused"; ValueError when the request names no single entity."""
+    def book(self, domain: Domain, request: dict[str, Any], dialogue_id: str,
+             availability: Availability = BASELINE) -> dict[str, Any]:
+        """A result dict with status "booked" or "refused"; ValueError when the request names no single entity.
+        `availability` decides whether there is room (a goal-driven dialogue's script; by default the baseline)."""
         entity = self._entity(domain, request, dialogue_id)
         for _attempt in range(10):  # 36^8 references: a clash is rare, but the unique index has the last word
             try:
-                return self._decide_and_store(domain, entity, request, dialogue_id)
+                return self._decide_and_store(domain, entity, request, dialogue_id, availability)
             except IntegrityError:
                 continue
         raise RuntimeError("could not draw an unused booking reference")
 
     def _decide_and_store(self, domain: Domain, entity: dict[str, Any], request: dict[str, Any],
-                          dialogue_id: str) -> dict[str, Any]:
+                          dialogue_id: str, availability: Availability) -> dict[str, Any]:
         # Reading what is booked, deciding and inserting are one locked step: two calls at once in one dialogue
         # must not both see the last free room.
         with exclusive(self.engine, "booking", dialogue_id, domain.name, entity["key"]) as connection:
             booked = list(connection.scalars(_BOOKED, {"dialogue_id": dialogue_id, "domain": domain.name,
                                                        "entity_key": entity["key"]}))
-            if domain.book is None:
-                raise ValueError(f"{domain.name} takes no bookings")
-            decision = domain.book.rule.decide(entity, request, booked)
+            decision = availability.decide(domain, entity, request, booked)
             if not isinstance(decision, Accepted):
                 return {"status": "refused", "reason": decision.reason, "hint": decision.hint}
             reference = new_reference()

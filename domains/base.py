@@ -82,6 +82,11 @@ class BookingRule(Protocol):
     """
 
     def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
+        """Accepted (what `accept` records) when there is room, else Refused with a hint that holds when followed."""
+        ...
+
+    def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
+        """What a granted booking records, whatever decided that there was room (this rule, or a goal's script)."""
         ...
 
 

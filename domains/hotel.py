@@ -61,8 +61,7 @@ class RoomInventory:
         nights = _nights(day, stay)
         possible = self._free_nights(hotel, nights, rooms, booked)
         if possible == stay:
-            return Accepted({"name": hotel, "day": day, "stay": stay, "people": request["people"]},
-                            {"rooms": rooms, "nights": nights})
+            return self.accept(entity, request)
         plural = "s" if rooms > 1 else ""
         reason = f"no {rooms} room{plural} free at {hotel} for {stay} night{'s' if stay > 1 else ''} from {day}"
         if possible:
@@ -71,6 +70,11 @@ class RoomInventory:
         # A hint must hold when followed: the whole stay has to fit from the day it offers, not its first night.
         other = [d for d in WEEKDAYS if d != day and self._free_nights(hotel, _nights(d, stay), rooms, booked) == stay]
         return Refused(reason, f"rooms are free from {other[0]}" if other else "try another hotel")
+
+    def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
+        day, stay, people = request["day"], request["stay"], request["people"]
+        return Accepted({"name": entity["name"], "day": day, "stay": stay, "people": people},
+                        {"rooms": -(-people // PEOPLE_PER_ROOM), "nights": _nights(day, stay)})
 
     def _free_nights(self, hotel: str, nights: list[str], rooms: int, booked: list[dict[str, Any]]) -> int:
         """How many of `nights`, from the first on, have `rooms` free."""

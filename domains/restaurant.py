@@ -42,12 +42,17 @@ class TableInventory:
         name, day, time, people = entity["name"], request["day"], request["time"], request["people"]
         tables = -(-people // PEOPLE_PER_TABLE)
         if self.free(name, day, time, booked) >= tables:
-            return Accepted({"name": name, "day": day, "time": time, "people": people}, {"tables": tables})
+            return self.accept(entity, request)
         start = minutes(time)
         nearby = [f"{m // 60:02d}:{m % 60:02d}" for m in (start + step for step in NEARBY_STEPS) if 0 <= m < 24 * 60]
         free = [t for t in nearby if self.free(name, day, t, booked) >= tables][:3]
         hint = f"free on {day} at {', '.join(free)}" if free else f"no table nearby on {day}; try another day"
         return Refused(f"no table for {people} at {name} on {day} at {time}", hint)
+
+    def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
+        people = request["people"]
+        return Accepted({"name": entity["name"], "day": request["day"], "time": request["time"], "people": people},
+                        {"tables": -(-people // PEOPLE_PER_TABLE)})
 
 
 DOMAIN = Domain(

@@ -27,6 +27,9 @@ class TaxiDispatch:
         leave, arrive = request.get("leaveat"), request.get("arriveby")
         if leave and arrive and minutes(arrive) <= minutes(leave):
             return Refused(f"arriveby {arrive} is not after leaveat {leave}", "give one of them, or a later arrival")
+        return self.accept(entity, request)
+
+    def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
         phone = "07" + f"{stable_hash('taxi-phone', *sorted(request.items())) % 10**9:09d}"
         trip = {k: request[k] for k in ("departure", "destination", "leaveat", "arriveby") if request.get(k)}
         return Accepted({**trip, "car": f"{entity['color']} {entity['type']}", "phone": phone})

@@ -41,13 +41,17 @@ class SeatInventory:
         people, free = request["people"], self.free(DOMAIN.key(entity), booked)
         train = f"{entity['trainid']} on {entity['day']} at {entity['leaveat']}"
         if free >= people:
-            fare = float(entity["price"].split()[0]) * people
-            keys = ("trainid", "day", "departure", "destination", "leaveat", "arriveby")
-            return Accepted({**{k: entity[k] for k in keys}, "people": people, "price": f"{fare:.2f} pounds"})
+            return self.accept(entity, request)
         if free:
             return Refused(f"only {free} seat{'s' if free > 1 else ''} left on {train}",
                            f"book at most {free} people on it or choose another train")
         return Refused(f"{train} is sold out", "choose another train (FindTrain lists them)")
+
+    def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
+        people = request["people"]
+        fare = float(entity["price"].split()[0]) * people
+        keys = ("trainid", "day", "departure", "destination", "leaveat", "arriveby")
+        return Accepted({**{k: entity[k] for k in keys}, "people": people, "price": f"{fare:.2f} pounds"})
 
 
 DOMAIN = Domain(

@@ -74,24 +74,19 @@ def test_corpus_values_the_slots_refuse_are_read_as_meant(goals):
     assert goals["mul1139"].domain("taxi").info["leaveat"] == "24:30"  # past midnight, as the taxi slot allows
 
 
-def test_the_oracle_with_the_agenda_user_meets_every_goal_it_can(goals, toolbox, checker):
-    """Every goal is met, except where the service refused every booking the goal allows (the first choice, the
-    fallback and every other fitting venue): then the failure is exactly that, and nothing else."""
-    met = 0
-    for goal in list(goals.values())[SAMPLE]:
+def test_the_oracle_with_the_agenda_user_meets_every_goal(goals, toolbox, checker):
+    """In the goal's world (bookings fail and succeed as the goal says) every goal can be met, and the oracle meets
+    each one, a first choice the goal expects to fail included."""
+    sample = list(goals.values())[SAMPLE]
+    for goal in sample:
         transcript = play(goal, toolbox)
         verdict = checker.check(goal, transcript, toolbox.bookings(transcript.id))
         assert alignment(goal, transcript) == 1.0  # the agenda user said every value of its goal
-        if verdict.complete:
-            met += 1
-            continue
-        assert verdict.inform and not verdict.extra_bookings, verdict.summary()
-        for failed in (d for d in verdict.domains if not d.passed):
-            assert failed.problems[0].startswith("nothing was booked ("), verdict.summary()
-            answers = [e.result for e in transcript.events if isinstance(e, ToolAnswered)
-                       and isinstance(e.result, Booked | Refused) and e.result.domain == failed.domain]
-            assert answers and all(isinstance(a, Refused) for a in answers)
-    assert met >= 0.85 * len(list(goals.values())[SAMPLE])
+        assert verdict.complete, verdict.summary()
+        refused = {e.result.domain for e in transcript.events
+                   if isinstance(e, ToolAnswered) and isinstance(e.result, Refused)}
+        assert refused == {part.domain for part in goal.domains if part.fail_book}, goal.id
+    assert any(part.fail_book for goal in sample for part in goal.domains)
 
 
 def test_an_oracle_offering_a_venue_that_breaks_the_constraints_fails(goals, toolbox, checker):
@@ -138,16 +133,15 @@ def test_an_attribute_or_reference_not_said_fails(goals, toolbox, checker):
 
 
 def test_the_fallback_counts_only_after_the_first_choice_was_refused(goals, toolbox, checker):
-    goal = goals["mul2499"]
+    goal = goals["mul2499"]  # the restaurant at 18:30 is refused; 17:30 is the fallback
     transcript = play(goal, toolbox)
     bookings = toolbox.bookings(transcript.id)
-    restaurant = goal.domains[0]
-    assert not any(isinstance(e, ToolAnswered) and isinstance(e.result, Refused) for e in transcript.events)
-    # The same dialogue judged against a goal whose first choice is what was booked as its fallback: no refusal
-    # was seen, so the agent skipped the user's first choice.
-    swapped = restaurant.model_copy(update={"book": dict(restaurant.first_book), "fail_book": {"time": "19:30"}})
-    other = goal.model_copy(update={"domains": (swapped, *goal.domains[1:])})
-    verdict = checker.check(other, transcript, bookings)
+    refusals = [e for e in transcript.events if isinstance(e, ToolAnswered) and isinstance(e.result, Refused)]
+    assert [e.result.domain for e in refusals] == ["restaurant"]
+    assert checker.check(goal, transcript, bookings).complete
+    # The same dialogue without the refusal: the agent skipped the user's first choice.
+    skipped = transcript.model_copy(update={"events": [e for e in transcript.events if e not in refusals]})
+    verdict = checker.check(goal, skipped, bookings)
     assert verdict.domains[0].booked is False and "the goal wants" in verdict.domains[0].problems[0]
 
 
