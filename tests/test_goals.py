@@ -11,7 +11,7 @@ from app.goals import Goal, load_goals
 from app.oracle import GoalOracle
 from app.session import Messages, run_dialogue
 from app.settings import REPO_ROOT
-from app.transcript import AgentSaid, Booked, Refused, ToolAnswered, Transcript
+from app.transcript import AgentSaid, Refused, ToolAnswered, Transcript
 from app.users.agenda import AgendaUser
 from app.users.alignment import alignment, conveyed
 from domains import domain as find_domain
