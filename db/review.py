@@ -1,0 +1,179 @@
+"""The review queue: recorded dialogues become items, each rated blind by N raters; answers and lead labels.
+
+Raters work at once from many browser sessions: every write is one short transaction, an answer is unique per
+(item, rater, question, target) so a repeated click replaces instead of duplicating, and items are handed out
+with a claim so that concurrent raters get different items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.agreement import Answer
+from app.questions import DIALOGUE_TARGET, question
+from db.schema import DialogueRecord
+from db.workbench_schema import Adjudication, ReviewAnswer, ReviewClaim, ReviewItem, create_workbench_tables, system_of
+
+CLAIM_FOR = timedelta(minutes=30)
+COMPLETING = "task_completed"  # answering this dialogue-level question is what makes an item rated by a rater
+
+
+@dataclass(frozen=True)
+class Progress:
+    items: int
+    needing_raters: int  # items with fewer than N raters
+    left_for_rater: int  # of those, the ones this rater has not rated
+    rated_by_rater: int
+
+    def text(self) -> str:
+        return (f"{self.left_for_rater} of {self.items} left for you · you rated {self.rated_by_rater} · "
+                f"{self.needing_raters} still need raters")
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: str
+    transcript: dict[str, Any]  # as saved; its meta (the system's name) is withheld from raters by the view
+
+
+class ReviewStore:
+    def __init__(self, engine: Engine, raters_per_item: int = 3) -> None:
+        self.engine = engine
+        self.raters_per_item = raters_per_item
+        create_workbench_tables(engine)
+
+    # -- items ------------------------------------------------------------------------------------------------
+    def enqueue(self, dialogue_id: str, transcript: dict[str, Any], meta: dict[str, Any], source: str) -> bool:
+        """Make a dialogue an item (saving it when it is not stored yet); False if it already was one."""
+        with Session(self.engine) as session, session.begin():
+            if session.get(ReviewItem, dialogue_id) is not None:
+                return False
+            if session.get(DialogueRecord, dialogue_id) is None:
+                session.add(DialogueRecord(id=dialogue_id, data=transcript, meta=meta))
+            session.add(ReviewItem(id=dialogue_id, source=source, system=system_of(meta)))
+        return True
+
+    def enqueue_recorded(self, source: str = "live") -> int:
+        """Every saved dialogue that is not an item yet becomes one (live chats, arena sides)."""
+        with Session(self.engine) as session, session.begin():
+            known = select(ReviewItem.id)
+            records = session.scalars(select(DialogueRecord).where(DialogueRecord.id.not_in(known))).all()
+            for record in records:
+                session.add(ReviewItem(id=record.id, source=record.meta.get("source", source),
+                                       system=system_of(record.meta or {})))
+            return len(records)
+
+    def item(self, item_id: str) -> QueueItem | None:
+        with Session(self.engine) as session:
+            record = session.get(DialogueRecord, item_id)
+            if record is None:
+                return None
+            return QueueItem(record.id, {k: v for k, v in record.data.items() if k != "meta"})
+
+    def systems(self) -> dict[str, str]:
+        with Session(self.engine) as session:
+            return dict(session.execute(select(ReviewItem.id, ReviewItem.system)).all())
+
+    # -- handing out ------------------------------------------------------------------------------------------
+    def next_item(self, rater: str, now: datetime | None = None) -> QueueItem | None:
+        """An item this rater has not rated that still needs raters (counting others' open claims); the most
+        nearly finished first, so that complete sets of ratings build up. The rater's claim is recorded."""
+        now = now or datetime.now(UTC)
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(ReviewClaim).where(ReviewClaim.claimed_at < now - CLAIM_FOR))
+            mine = session.scalar(select(ReviewClaim.item_id).where(ReviewClaim.rater == rater,
+                                                                    ReviewClaim.item_id.not_in(self._rated_by(rater))))
+            if mine is None:
+                mine = self._pick(session, rater)
+                if mine is None:
+                    return None
+                session.add(ReviewClaim(item_id=mine, rater=rater, claimed_at=now))
+        return self.item(mine)
+
+    def _pick(self, session: Session, rater: str) -> str | None:
+        raters = self._raters().subquery()
+        claims = (select(ReviewClaim.item_id, func.count().label("n")).where(ReviewClaim.rater != rater)
+                  .group_by(ReviewClaim.item_id).subquery())
+        taken = func.coalesce(raters.c.n, 0) + func.coalesce(claims.c.n, 0)
+        query = (select(ReviewItem.id).outerjoin(raters, raters.c.item_id == ReviewItem.id)
+                 .outerjoin(claims, claims.c.item_id == ReviewItem.id)
+                 .where(ReviewItem.id.not_in(self._rated_by(rater)), taken < self.raters_per_item)
+                 .order_by(func.coalesce(raters.c.n, 0).desc(), ReviewItem.created_at, ReviewItem.id).limit(1))
+        return session.scalar(query)
+
+    def _raters(self) -> Any:
+        """Per item, how many raters have rated it."""
+        return (select(ReviewAnswer.item_id, func.count().label("n"))
+                .where(ReviewAnswer.question == COMPLETING, ReviewAnswer.target == DIALOGUE_TARGET)
+                .group_by(ReviewAnswer.item_id))
+
+    def _rated_by(self, rater: str) -> Any:
+        return select(ReviewAnswer.item_id).where(ReviewAnswer.rater == rater, ReviewAnswer.question == COMPLETING)
+
+    def progress(self, rater: str) -> Progress:
+        with Session(self.engine) as session:
+            counts = dict(session.execute(self._raters()).all())
+            items = session.scalars(select(ReviewItem.id)).all()
+            rated = set(session.scalars(self._rated_by(rater)))
+        needing = [i for i in items if counts.get(i, 0) < self.raters_per_item]
+        return Progress(len(items), len(needing), sum(i not in rated for i in needing), len(rated))
+
+    # -- answers ----------------------------------------------------------------------------------------------
+    def answer(self, item_id: str, rater: str, answers: dict[tuple[str, str], str]) -> None:
+        """Save one rater's answers {(question, target): value} for an item in one transaction; answering
+        again replaces. Raises ValueError (saving nothing) if any answer is not allowed."""
+        rater = rater.strip()
+        if not rater:
+            raise ValueError("Please enter your name first: ratings are counted per rater.")
+        checked = {(name, target): question(name).check(value) for (name, target), value in answers.items()}
+        for attempt in range(3):  # the same rater answering in two tabs at once: the loser retries as an update
+            try:
+                self._write(item_id, rater, checked)
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    def _write(self, item_id: str, rater: str, answers: dict[tuple[str, str], str]) -> None:
+        with Session(self.engine) as session, session.begin():
+            if session.get(ReviewItem, item_id) is None:
+                raise ValueError(f"no review item {item_id!r}")
+            existing = {(a.question, a.target): a for a in session.scalars(
+                select(ReviewAnswer).where(ReviewAnswer.item_id == item_id, ReviewAnswer.rater == rater))}
+            for (name, target), value in answers.items():
+                if (name, target) in existing:
+                    existing[name, target].value = value
+                else:
+                    session.add(ReviewAnswer(item_id=item_id, rater=rater, question=name, target=target, value=value))
+            if any(name == COMPLETING for name, _ in answers):
+                session.execute(delete(ReviewClaim).where(ReviewClaim.item_id == item_id, ReviewClaim.rater == rater))
+
+    def answers(self) -> list[Answer]:
+        with Session(self.engine) as session:
+            rows = session.scalars(select(ReviewAnswer).order_by(ReviewAnswer.id))
+            return [Answer(r.item_id, r.rater, r.question, r.target, r.value) for r in rows]
+
+    # -- adjudication -----------------------------------------------------------------------------------------
+    def adjudicate(self, item_id: str, question_name: str, target: str, label: str, lead: str, note: str = "") -> None:
+        label = question(question_name).check(label)
+        if not lead.strip():
+            raise ValueError("Please enter the lead's name.")
+        with Session(self.engine) as session, session.begin():
+            found = session.scalar(select(Adjudication).where(and_(Adjudication.item_id == item_id,
+                                                                   Adjudication.question == question_name,
+                                                                   Adjudication.target == target)))
+            if found is None:
+                session.add(Adjudication(item_id=item_id, question=question_name, target=target, label=label,
+                                         lead=lead.strip(), note=note))
+            else:
+                found.label, found.lead, found.note = label, lead.strip(), note
+
+    def adjudications(self) -> dict[tuple[str, str, str], str]:
+        with Session(self.engine) as session:
+            return {(a.item_id, a.question, a.target): a.label for a in session.scalars(select(Adjudication))}

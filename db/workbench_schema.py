@@ -1,0 +1,103 @@
+"""Tables of the annotation workbench: review items, answers, claims, adjudications, arena matches and votes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.schema import Base, DialogueRecord, _now
+
+
+class ReviewItem(Base):
+    """A recorded dialogue waiting for raters; `system` (backend, format, model) is never shown to them."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the dialogue's id
+    source: Mapped[str] = mapped_column(String(40))  # live, evaluate, simulate, file, arena
+    system: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+
+
+class ReviewAnswer(Base):
+    __tablename__ = "review_answers"
+    __table_args__ = (UniqueConstraint("item_id", "rater", "question", "target", name="uq_review_answer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(200), index=True)
+    rater: Mapped[str] = mapped_column(String(200), index=True)
+    question: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200), default="")  # "" = the dialogue, else a reply's event id
+    value: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ReviewClaim(Base):
+    """A rater has an item open: it counts toward the item's raters for a while, so concurrent raters
+    are handed different items instead of all piling onto the first one."""
+
+    __tablename__ = "review_claims"
+    __table_args__ = (UniqueConstraint("item_id", "rater", name="uq_review_claim"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(200), index=True)
+    rater: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Adjudication(Base):
+    __tablename__ = "review_adjudications"
+    __table_args__ = (UniqueConstraint("item_id", "question", "target", name="uq_adjudication"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    label: Mapped[str] = mapped_column(String(60))
+    lead: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ArenaMatch(Base):
+    """One side-by-side dialogue: the same user messages went to two systems, shown as A and B."""
+
+    __tablename__ = "arena_matches"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    system_a: Mapped[str] = mapped_column(String(300))
+    system_b: Mapped[str] = mapped_column(String(300))
+    dialogue_a: Mapped[str] = mapped_column(String(200))
+    dialogue_b: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ArenaVote(Base):
+    __tablename__ = "arena_votes"
+    __table_args__ = (Index("ix_arena_votes_match", "match_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[str] = mapped_column(String(200))
+    turn: Mapped[int | None]  # None: a vote on the whole dialogue
+    winner: Mapped[str] = mapped_column(String(10))  # a, b, tie, bothbad
+    voter: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+WORKBENCH_TABLES = [DialogueRecord.__table__, *(t.__table__ for t in (
+    ReviewItem, ReviewAnswer, ReviewClaim, Adjudication, ArenaMatch, ArenaVote))]
+
+
+def create_workbench_tables(engine: Engine) -> None:
+    Base.metadata.create_all(engine, tables=WORKBENCH_TABLES)
+
+
+def system_of(meta: dict[str, Any]) -> str:
+    """The name a dialogue's system goes by in results: backend, model and prompt format."""
+    parts = [str(meta[k]) for k in ("backend", "model") if meta.get(k)]
+    name = " ".join(parts) or "unknown"
+    return f"{name} ({meta['format']})" if meta.get("format") else name
+
