@@ -21,7 +21,12 @@ from db.schema import DialogueRecord
 from db.workbench_schema import Adjudication, ReviewAnswer, ReviewClaim, ReviewItem, create_workbench_tables, system_of
 
 CLAIM_FOR = timedelta(minutes=30)
+HAND_OUT_ATTEMPTS = 20
 COMPLETING = "task_completed"  # answering this dialogue-level question is what makes an item rated by a rater
+
+
+class SlotTaken(Exception):
+    """The slot chosen for a rater went to another rater first."""
 
 
 @dataclass(frozen=True)
@@ -82,30 +87,46 @@ class ReviewStore:
 
     # -- handing out ------------------------------------------------------------------------------------------
     def next_item(self, rater: str, now: datetime | None = None) -> QueueItem | None:
-        """An item this rater has not rated that still needs raters (counting others' open claims); the most
-        nearly finished first, so that complete sets of ratings build up. The rater's claim is recorded."""
+        """An item this rater has not rated that still has a free rater slot; the most nearly finished first,
+        so that complete sets of ratings build up. Taking the slot is one insert that the database's unique
+        constraints make atomic: of two raters racing for the last slot, one gets it and the other moves on."""
         now = now or datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
-            session.execute(delete(ReviewClaim).where(ReviewClaim.claimed_at < now - CLAIM_FOR))
+            done = self._rated_by(rater)
+            completed = select(ReviewAnswer.id).where(ReviewAnswer.item_id == ReviewClaim.item_id,
+                                                      ReviewAnswer.rater == ReviewClaim.rater,
+                                                      ReviewAnswer.question == COMPLETING)
+            session.execute(delete(ReviewClaim).where(ReviewClaim.claimed_at < now - CLAIM_FOR, ~completed.exists()))
             mine = session.scalar(select(ReviewClaim.item_id).where(ReviewClaim.rater == rater,
-                                                                    ReviewClaim.item_id.not_in(self._rated_by(rater))))
-            if mine is None:
-                mine = self._pick(session, rater)
-                if mine is None:
-                    return None
-                session.add(ReviewClaim(item_id=mine, rater=rater, claimed_at=now))
-        return self.item(mine)
+                                                                    ReviewClaim.item_id.not_in(done)))
+        if mine is not None:
+            return self.item(mine)
+        for _attempt in range(HAND_OUT_ATTEMPTS):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    picked = self._pick(session, rater)
+                    if picked is None:
+                        return None
+                    session.add(ReviewClaim(item_id=picked[0], rater=rater, slot=picked[1], claimed_at=now))
+                return self.item(picked[0])
+            except (IntegrityError, SlotTaken):  # someone took that slot a moment ago
+                continue
+        return None
 
-    def _pick(self, session: Session, rater: str) -> str | None:
-        raters = self._raters().subquery()
-        claims = (select(ReviewClaim.item_id, func.count().label("n")).where(ReviewClaim.rater != rater)
-                  .group_by(ReviewClaim.item_id).subquery())
-        taken = func.coalesce(raters.c.n, 0) + func.coalesce(claims.c.n, 0)
-        query = (select(ReviewItem.id).outerjoin(raters, raters.c.item_id == ReviewItem.id)
-                 .outerjoin(claims, claims.c.item_id == ReviewItem.id)
-                 .where(ReviewItem.id.not_in(self._rated_by(rater)), taken < self.raters_per_item)
-                 .order_by(func.coalesce(raters.c.n, 0).desc(), ReviewItem.created_at, ReviewItem.id).limit(1))
-        return session.scalar(query)
+    def _pick(self, session: Session, rater: str) -> tuple[str, int] | None:
+        taken = select(ReviewClaim.item_id, func.count().label("n")).group_by(ReviewClaim.item_id).subquery()
+        count = func.coalesce(taken.c.n, 0)
+        mine = select(ReviewClaim.item_id).where(ReviewClaim.rater == rater)
+        item = session.scalar(select(ReviewItem.id).outerjoin(taken, taken.c.item_id == ReviewItem.id)
+                              .where(ReviewItem.id.not_in(mine), count < self.raters_per_item)
+                              .order_by(count.desc(), ReviewItem.created_at, ReviewItem.id).limit(1))
+        if item is None:
+            return None
+        used = set(session.scalars(select(ReviewClaim.slot).where(ReviewClaim.item_id == item)))
+        free = sorted(set(range(self.raters_per_item)) - used)
+        if not free:  # filled between the two reads (PostgreSQL reads each statement afresh): try again
+            raise SlotTaken(item)
+        return item, free[0]
 
     def _raters(self) -> Any:
         """Per item, how many raters have rated it."""
@@ -151,8 +172,11 @@ class ReviewStore:
                     existing[name, target].value = value
                 else:
                     session.add(ReviewAnswer(item_id=item_id, rater=rater, question=name, target=target, value=value))
-            if any(name == COMPLETING for name, _ in answers):
-                session.execute(delete(ReviewClaim).where(ReviewClaim.item_id == item_id, ReviewClaim.rater == rater))
+            claimed = session.scalar(select(ReviewClaim.id).where(ReviewClaim.item_id == item_id,
+                                                                  ReviewClaim.rater == rater))
+            if claimed is None:  # rated without being handed the item (a link, a script): an extra slot
+                top = session.scalar(select(func.max(ReviewClaim.slot)).where(ReviewClaim.item_id == item_id))
+                session.add(ReviewClaim(item_id=item_id, rater=rater, slot=max(top or 0, self.raters_per_item - 1) + 1))
 
     def answers(self) -> list[Answer]:
         with Session(self.engine) as session:

@@ -36,15 +36,17 @@ class ReviewAnswer(Base):
 
 
 class ReviewClaim(Base):
-    """A rater has an item open: it counts toward the item's raters for a while, so concurrent raters
-    are handed different items instead of all piling onto the first one."""
+    """One of an item's N rater slots, held by a rater: open while they rate, kept once they have rated
+    (an open one expires). Unique slots make handing out the last slot atomic on any database."""
 
     __tablename__ = "review_claims"
-    __table_args__ = (UniqueConstraint("item_id", "rater", name="uq_review_claim"),)
+    __table_args__ = (UniqueConstraint("item_id", "rater", name="uq_review_claim"),
+                      UniqueConstraint("item_id", "slot", name="uq_review_slot"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[str] = mapped_column(String(200), index=True)
     rater: Mapped[str] = mapped_column(String(200))
+    slot: Mapped[int]
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
