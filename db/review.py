@@ -178,9 +178,15 @@ class ReviewStore:
                 top = session.scalar(select(func.max(ReviewClaim.slot)).where(ReviewClaim.item_id == item_id))
                 session.add(ReviewClaim(item_id=item_id, rater=rater, slot=max(top or 0, self.raters_per_item - 1) + 1))
 
-    def answers(self) -> list[Answer]:
+    def answers(self, item_id: str | None = None, rater: str | None = None) -> list[Answer]:
+        """Every stored answer (or one item's, one rater's), oldest first."""
+        query = select(ReviewAnswer).order_by(ReviewAnswer.id)
+        if item_id is not None:
+            query = query.where(ReviewAnswer.item_id == item_id)
+        if rater is not None:
+            query = query.where(ReviewAnswer.rater == rater)
         with Session(self.engine) as session:
-            rows = session.scalars(select(ReviewAnswer).order_by(ReviewAnswer.id))
+            rows = session.scalars(query)
             return [Answer(r.item_id, r.rater, r.question, r.target, r.value) for r in rows]
 
     # -- adjudication -----------------------------------------------------------------------------------------
