@@ -17,7 +17,6 @@ from app.settings import Settings
 from app.tools import Toolbox
 from app.transcript import ReplyChunk, Transcript
 from app.ui import view
-from db.arena import ArenaStore
 from db.workbench_schema import system_of
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ from typing import Any
 import gradio as gr
 
 from app.arena import Arena
+from app.tools import Toolbox
 from app.ui.arena_tab import ArenaTab, arena_systems, build_arena_tab
 from app.ui.demo import DemoApp
 from app.ui.results_tab import ResultsTab, build_results_tab
 from app.ui.review_tab import ReviewTab, build_review_tab
-from app.tools import Toolbox
 from db.annotations import AnnotationStore
 from db.arena import ArenaStore
 from db.review import ReviewStore
@@ -39,7 +39,8 @@ class Workbench:
             return Arena(arena_systems(app.settings, toolbox, app.agent), votes, saver.save_transcript)
 
         exports = app.settings.home / "exports"
-        return cls(ReviewTab(review), ArenaTab(make_arena), ResultsTab(review, votes, app.settings.admin_token, exports))
+        results = ResultsTab(review, votes, app.settings.admin_token, exports)
+        return cls(ReviewTab(review), ArenaTab(make_arena), results)
 
 
 def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]) -> None:
