@@ -1,32 +1,48 @@
-"""The turn loop: a generator of typed events over one dialogue, shared by the UI, the terminal and evaluation."""
+"""The agent: answers a transcript's latest user message, appending each typed event and yielding the same object.
+
+Whatever stops a turn (a backend error, the deadline, Stop, the consumer going away) leaves the transcript as it
+was after the last event, plus a TurnFailed saying why; Retry continues the same turn from there.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from app import belief
-from app.backends.base import Backend, BackendError, TextDelta, ToolCallDelta
-from app.dialogue import CallRecord, Dialogue, Step, Turn
-from app.events import (
-    BeliefUpdated,
-    ErrorEvent,
-    Event,
-    ResponseChunk,
-    Thought,
-    ToolCallFinished,
-    ToolCallStarted,
-    TurnFinished,
-)
+from app.backends.base import Backend, BackendError, Delta, ModelRequest, TextDelta, ToolCallDelta
 from app.formats.base import PromptFormat
 from app.parsing import Call
+from app.session import Yielded
 from app.settings import Settings
 from app.tools import Toolbox
+from app.transcript import (
+    ActionRejected,
+    AgentSaid,
+    AnyEvent,
+    BeliefChanged,
+    InterimReply,
+    ReplyChunk,
+    Thought,
+    ToolAnswered,
+    ToolCalled,
+    Transcript,
+    TurnFailed,
+    TurnView,
+    valid_data,
+    valid_text,
+)
 
+log = logging.getLogger(__name__)
 FALLBACK_REPLY = ("I'm sorry, I couldn't finish that just now. Could you say it again, perhaps with a little "
                   "more detail?")
+EMPTY_ANSWER = "the answer was empty; reply to the user or call a tool"
+STOPPED = "Stopped."
 
 
 @dataclass(frozen=True)
@@ -34,10 +50,13 @@ class Limits:
     max_steps: int = 4
     max_prompt_tokens: int = 3584
     max_new_tokens: int = 512
+    max_calls_per_step: int = 8  # more calls in one output are not run (each costs a booking or prompt space)
+    turn_deadline_s: float | None = None  # the whole turn, all steps together; None: no deadline
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens)
+        return cls(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens,
+                   settings.max_calls_per_step, settings.turn_deadline_s)
 
 
 class Agent:
@@ -48,94 +67,178 @@ class Agent:
         self.toolbox = toolbox
         self.limits = limits or Limits()
 
-    def run_turn(self, dialogue: Dialogue, user_text: str) -> Iterator[Event]:
-        """Answer one user message. The turn is recorded in `dialogue` step by step, so whatever stops it
-        (a backend error, the consumer closing the generator) leaves the state of the last good step."""
-        turn = Turn(user=user_text, status="error", error="the turn did not finish")
-        dialogue.turns.append(turn)
+    def run_turn(self, transcript: Transcript) -> Iterator[Yielded]:
+        """Answer the latest turn (a new user message, or a turn that stopped without a reply: Retry)."""
+        turn = transcript.last_turn()
+        if turn is None or turn.reply is not None:
+            raise ValueError("the transcript has no user message waiting for an answer")
+        run = _TurnRun(self, transcript, turn)
         try:
-            for event in self._steps(dialogue, turn):
-                if not isinstance(event, ResponseChunk):
-                    turn.events.append(event.to_dict())
-                yield event
-        finally:
-            turn.belief = dict(dialogue.belief)
+            yield from run.steps()
+        except (GeneratorExit, KeyboardInterrupt):  # Stop in the page, Ctrl-C in the terminal
+            run.fail(STOPPED)
+            raise
+        except Exception as error:  # a bug must not cost the dialogue: the turn fails visibly, the log has it
+            log.exception("turn %s of %s failed", turn.number, transcript.id)
+            yield from run._failed(f"Something went wrong on our side ({type(error).__name__})")
 
-    def retry(self, dialogue: Dialogue) -> Iterator[Event]:
-        """Run the last turn again if it failed (its finished tool calls and bookings stay done)."""
-        if not dialogue.turns or dialogue.turns[-1].status != "error":
-            return iter(())
-        return self.run_turn(dialogue, dialogue.turns.pop().user)
 
-    def _steps(self, dialogue: Dialogue, turn: Turn) -> Iterator[Event]:
-        for _ in range(self.limits.max_steps):
-            step, stream, native = Step(), self.format.reply_stream(), []
+class _TurnRun:
+    """One run of one turn: numbering, the deadline, and appending events to the transcript."""
+
+    def __init__(self, agent: Agent, transcript: Transcript, turn: TurnView) -> None:
+        self.agent, self.transcript, self.number = agent, transcript, turn.number
+        self.step = max((e.step for e in turn.events), default=0)
+        limit = agent.limits.turn_deadline_s
+        self.deadline = None if limit is None else time.monotonic() + limit
+
+    def add(self, event: AnyEvent) -> AnyEvent:
+        return self.transcript.append(event)
+
+    def fail(self, message: str) -> AnyEvent | None:
+        turn = self.transcript.last_turn()
+        if turn is None or turn.number != self.number or turn.reply or turn.failure:
+            return None  # the turn had already ended
+        return self.add(TurnFailed(turn=self.number, step=self.step, message=message))
+
+    def _failed(self, message: str) -> Iterator[Yielded]:
+        if failed := self.fail(message):
+            yield failed
+
+    def steps(self) -> Iterator[Yielded]:
+        limits = self.agent.limits
+        for _ in range(limits.max_steps):
+            if self._late():
+                yield from self._failed(self._deadline_passed())
+                return
+            self.step += 1
+            stream, text, native = self.agent.format.reply_stream(), "", []
             try:
-                for delta in self.backend.stream(self._request(dialogue, turn)):
+                for delta in self._deltas(self._request()):
                     if isinstance(delta, TextDelta):
-                        step.text += delta.text
+                        text += delta.text
                         if chunk := stream.feed(delta.text):
-                            yield ResponseChunk(chunk)
+                            yield ReplyChunk(valid_text(chunk))
                     elif isinstance(delta, ToolCallDelta):
                         native.append(delta)
             except BackendError as error:
-                turn.error = str(error)
-                yield ErrorEvent(str(error), recoverable=False)
+                yield from self._failed(str(error))
                 return
-            parsed = self.format.parse(step.text, native)
-            step.thought, step.problems = parsed.thought, list(parsed.problems)
+            parsed = self.agent.format.parse(text, native)
+            replied = parsed.reply is not None and not parsed.calls and not parsed.problems
             if parsed.thought:
-                yield Thought(parsed.thought)
+                yield self.add(Thought(turn=self.number, step=self.step, text=parsed.thought))
+            shown = stream.emitted
+            if shown and not (replied and parsed.reply.startswith(shown)) and shown not in (parsed.thought or ""):
+                yield self.add(InterimReply(turn=self.number, step=self.step, text=shown))  # seen, so recorded
             for problem in parsed.problems:
-                yield ErrorEvent(problem, recoverable=True)
-            turn.steps.append(step)
-            for number, call in enumerate(parsed.calls):
-                yield from self._call(dialogue, turn, step, call, f"t{len(dialogue.turns)}s{len(turn.steps)}c{number}")
+                yield self.add(ActionRejected(turn=self.number, step=self.step, message=problem, output=text))
+            yield from self._calls(parsed.calls)
             if parsed.calls or parsed.problems:
                 continue
             if parsed.reply is None:
-                step.problems.append("the answer was empty; reply to the user or call a tool")
+                yield self.add(ActionRejected(turn=self.number, step=self.step, message=EMPTY_ANSWER, output=text))
                 continue
-            if rest := stream.rest(parsed.reply):
-                yield ResponseChunk(rest)
-            yield self._finish(dialogue, turn, parsed.reply, "done")
+            if rest := stream.rest(parsed.reply) if parsed.reply.startswith(shown) else parsed.reply:
+                yield ReplyChunk(rest)
+            yield self.add(AgentSaid(turn=self.number, step=self.step, text=parsed.reply))
             return
-        yield ResponseChunk(FALLBACK_REPLY)
-        yield self._finish(dialogue, turn, FALLBACK_REPLY, "fallback")
+        yield ReplyChunk(FALLBACK_REPLY)
+        yield self.add(AgentSaid(turn=self.number, step=self.step, text=FALLBACK_REPLY, fallback=True))
 
-    def _call(self, dialogue: Dialogue, turn: Turn, step: Step, call: Call, call_id: str) -> Iterator[Event]:
-        arguments = json.loads(json.dumps(call.arguments, default=repr))  # sets, bytes, ...: JSON-safe for records
-        yield ToolCallStarted(call_id, call.name, arguments)
+    def _calls(self, calls: list[Call]) -> Iterator[Yielded]:
+        cap = self.agent.limits.max_calls_per_step
+        if len(calls) > cap:
+            yield self.add(ActionRejected(turn=self.number, step=self.step, message=(
+                f"only {cap} calls are run per step; the other {len(calls) - cap} were not: call again for them")))
+        for number, call in enumerate(calls[:cap]):
+            yield from self._call(call, f"t{self.number}s{self.step}c{number}")
+
+    def _call(self, call: Call, call_id: str) -> Iterator[Yielded]:
+        try:  # sets, bytes, ...: made JSON-safe (and valid text) for the record
+            arguments = valid_data(json.loads(json.dumps(call.arguments, default=repr)))
+        except (ValueError, RecursionError, TypeError) as error:
+            problem = f"{call.name}: the arguments cannot be used ({type(error).__name__})"
+            yield self.add(ActionRejected(turn=self.number, step=self.step, message=problem))
+            return
+        called = self.add(ToolCalled(turn=self.number, step=self.step, call_id=call_id, name=str(call.name),
+                                     arguments=arguments))
+        yield called
         started = time.perf_counter()
-        outcome = self.toolbox.call(call.name, arguments, dialogue.id)
+        outcome = self.agent.toolbox.call(called.name, dict(called.arguments), self.transcript.id)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        step.calls.append(CallRecord(name=call.name, arguments=arguments, ok=outcome.ok, result=outcome.result,
-                                     error=outcome.error, elapsed_ms=elapsed_ms))
-        yield ToolCallFinished(call_id, call.name, arguments, outcome.ok, outcome.result, outcome.error, elapsed_ms)
-        if outcome.ok and outcome.result.get("status") == "booked":
-            dialogue.bookings.append(outcome.result)
+        yield self.add(ToolAnswered(turn=self.number, step=self.step, call_id=call_id, result=outcome.outcome,
+                                    elapsed_ms=elapsed_ms))
         if not outcome.arguments:  # an unknown tool, or nothing valid in the call
             return
         # Even a call that could not run (a booking missing the number of people) shows what was understood.
-        changed = belief.apply(dialogue.belief, belief.slot_updates(self.toolbox.tools[call.name], outcome.arguments))
-        if changed:
-            turn.changed = sorted({*turn.changed, *changed})
-            yield BeliefUpdated(dict(dialogue.belief), list(turn.changed))
+        now = self.transcript.belief()
+        updates = belief.slot_updates(self.agent.toolbox.tools[called.name], outcome.arguments)
+        if changes := {slot: value for slot, value in updates.items() if now.get(slot) != value}:
+            yield self.add(BeliefChanged(turn=self.number, step=self.step, changes=changes))
 
-    def _finish(self, dialogue: Dialogue, turn: Turn, response: str, status: str) -> TurnFinished:
-        turn.response, turn.status, turn.error, turn.belief = response, status, None, dict(dialogue.belief)
-        return TurnFinished(dialogue.turns.index(turn), response, dict(turn.belief), list(turn.changed),
-                            fallback=status == "fallback")
-
-    def _request(self, dialogue: Dialogue, turn: Turn):  # noqa: ANN202 - a ModelRequest
+    def _request(self) -> ModelRequest:
         """The next request, with as much of the latest history as fits the prompt budget (oldest dropped first)."""
-        history = [t for t in dialogue.completed if t is not turn]
-        build = lambda kept: self.format.request(history[len(history) - kept:], turn, self.limits.max_new_tokens)  # noqa: E731
+        turns = self.transcript.turns()
+        current = next(t for t in turns if t.number == self.number)
+        history = [t for t in turns if t.number < self.number and t.answered]
+        limits, count = self.agent.limits, self.agent.backend.count_tokens
+
+        def build(kept: int) -> ModelRequest:
+            return self.agent.format.request(history[len(history) - kept:], current, limits.max_new_tokens)
+
         low, high = 0, len(history)
         while low < high:  # the most turns that fit; fewer turns never make a longer prompt
             middle = (low + high + 1) // 2
-            if self.backend.count_tokens(build(middle)) <= self.limits.max_prompt_tokens:
+            if count(build(middle)) <= limits.max_prompt_tokens:
                 low = middle
             else:
                 high = middle - 1
         return build(low)
+
+    def _late(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _deadline_passed(self) -> str:
+        return (f"the turn took longer than {self.agent.limits.turn_deadline_s:g} s, so it was stopped "
+                "(WOZ_TURN_DEADLINE_S sets the limit); press Retry to try again")
+
+    def _deltas(self, request: ModelRequest) -> Iterator[Delta]:
+        """The backend's stream, ended with a BackendError once the turn's deadline passes, even while the
+        server trickles bytes slowly enough that no read ever times out."""
+        if self.deadline is None:
+            yield from self.agent.backend.stream(request)
+            return
+        pipe: queue.Queue[tuple[str, object]] = queue.Queue()
+        stop = threading.Event()
+        threading.Thread(target=_pump, args=(self.agent.backend.stream(request), pipe, stop), daemon=True,
+                         name="model-stream").start()
+        try:
+            while True:
+                try:
+                    kind, value = pipe.get(timeout=max(0.0, self.deadline - time.monotonic()))
+                except queue.Empty:
+                    raise BackendError(self._deadline_passed()) from None
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise value  # type: ignore[misc]  # the backend's own exception, re-raised here
+                yield value  # type: ignore[misc]
+        finally:
+            stop.set()
+
+
+def _pump(source: Iterator[Delta], pipe: queue.Queue[tuple[str, object]], stop: threading.Event) -> None:
+    """Runs a backend stream in its own thread; closes it (ending a local generation too) once told to stop."""
+    try:
+        for delta in source:
+            pipe.put(("delta", delta))
+            if stop.is_set():
+                break
+        pipe.put(("end", None))
+    except BaseException as error:  # handed to the consuming thread, which raises it
+        pipe.put(("error", error))
+    finally:
+        close = getattr(source, "close", None)
+        if close:
+            close()

@@ -3,23 +3,56 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from app.agent import Agent
 from app.backends import BackendError
-from app.dialogue import Dialogue
-from app.events import BeliefUpdated, ErrorEvent, Event, ResponseChunk, Thought, ToolCallFinished, ToolCallStarted
 from app.parsing import call_text
 from app.runtime import add_model_flags, build_agent, settings_from
+from app.session import Yielded, run_dialogue, user_text_problem
+from app.transcript import (
+    ActionRejected,
+    BeliefChanged,
+    ReplyChunk,
+    Thought,
+    ToolAnswered,
+    ToolCalled,
+    Transcript,
+    TurnFailed,
+    UserSaid,
+    valid_text,
+)
 from db.importer import DataUnavailable
 
+DEFAULT_MAX_CHARS = 2000
 
-def render(event: Event, out: TextIO, replying: bool) -> bool:
+
+class TerminalUser:
+    """The person at the terminal: one message per line; blank lines are skipped, over-long ones refused."""
+
+    def __init__(self, lines: Iterable[str], out: TextIO, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+        self.lines, self.out, self.max_chars = iter(lines), out, max_chars
+
+    def next(self, transcript: Transcript) -> UserSaid | None:
+        for line in self.lines:
+            text = valid_text(line).strip()
+            if not text:
+                continue
+            if problem := user_text_problem(text, self.max_chars):
+                self.out.write(f"  ! {problem}\n")
+                continue
+            return transcript.user_said(text)
+        return None
+
+
+def render(event: Yielded, out: TextIO, replying: bool) -> bool:
     """Print one event; returns whether a reply line is open (chunks are printed as they stream)."""
-    if isinstance(event, ResponseChunk):
+    if isinstance(event, ReplyChunk):
         out.write(event.text if replying else f"System: {event.text}")
         out.flush()
         return True
@@ -27,27 +60,25 @@ def render(event: Event, out: TextIO, replying: bool) -> bool:
         out.write("\n")
     if isinstance(event, Thought):
         out.write(f"  thought: {event.text}\n")
-    elif isinstance(event, ToolCallStarted):
+    elif isinstance(event, ToolCalled):
         out.write(f"  -> {call_text(event.name, event.arguments)}\n")
-    elif isinstance(event, ToolCallFinished):
-        out.write(f"  <- {event.outcome()} ({event.elapsed_ms:.1f} ms)\n")
-    elif isinstance(event, BeliefUpdated):
-        out.write("  belief: " + ", ".join(f"{k}={event.belief[k]}" for k in event.changed) + "\n")
-    elif isinstance(event, ErrorEvent):
+    elif isinstance(event, ToolAnswered):
+        out.write(f"  <- {event.result.summary()} ({event.elapsed_ms:.1f} ms)\n")
+    elif isinstance(event, BeliefChanged):
+        out.write("  belief: " + ", ".join(f"{k}={v}" for k, v in event.changes.items()) + "\n")
+    elif isinstance(event, ActionRejected | TurnFailed):
         out.write(f"  ! {event.message}\n")
     out.flush()
     return False
 
 
-def chat(agent: Agent, lines: TextIO, out: TextIO, dialogue: Dialogue) -> None:
-    for line in lines:
-        if not line.strip():
-            continue
-        replying = False
-        for event in agent.run_turn(dialogue, line.strip()):
-            replying = render(event, out, replying)
-        if replying:
-            out.write("\n")
+def chat(agent: Agent, lines: Iterable[str], out: TextIO, transcript: Transcript,
+         max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    replying = False
+    for event in run_dialogue(agent, TerminalUser(lines, out, max_chars), transcript):
+        replying = render(event, out, replying)
+    if replying:
+        out.write("\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,16 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     except (BackendError, DataUnavailable) as error:
         print(f"cannot start: {error}", file=sys.stderr)
         return 2
-    dialogue = Dialogue(meta={"backend": settings.backend, "format": settings.format, "model": settings.model})
+    transcript = Transcript(meta={"backend": settings.backend, "format": settings.format, "model": settings.model})
     print(f"Chatting with {agent.backend.label} ({settings.format} format). Type a message; Ctrl-D ends.",
           file=sys.stderr)
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")  # bytes that are not UTF-8 become U+FFFD, not a crash
     try:
-        chat(agent, sys.stdin, sys.stdout, dialogue)
+        chat(agent, sys.stdin, sys.stdout, transcript, settings.max_user_chars)
     except KeyboardInterrupt:
         print(file=sys.stderr)
     finally:
         if args.save:
-            args.save.write_text(dialogue.to_json())
+            args.save.write_text(transcript.to_json(indent=2), encoding="utf-8")
             print(f"dialogue saved to {args.save}", file=sys.stderr)
     return 0
 

@@ -16,7 +16,7 @@ import pandas as pd
 from app.agent import Agent, Limits
 from app.evaluation import data
 from app.evaluation.gold import GoldBackend
-from app.evaluation.runner import VenueLookup, predictions, read_results, run_all, score
+from app.evaluation.runner import AgentFactory, VenueLookup, predictions, read_results, run_all, score
 from app.formats import make_format
 from app.runtime import add_model_flags, build_agent, settings_from
 from app.settings import REPO_ROOT, Settings
@@ -39,15 +39,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tests = _select(data.load(folder), args)
     toolbox = Toolbox.open(settings)
-    make_agent = _factory(settings, toolbox, gold)
+    make_agent = _factory(settings, toolbox, gold, args.labels)
     from tqdm import tqdm
 
-    run_all(tests, make_agent, args.labels, args.out / "results.jsonl", args.workers,
+    run_all(tests, make_agent, args.out / "results.jsonl", args.workers,
             progress=lambda items, total: tqdm(items, total=total, unit="dialogue", desc="evaluating"))
     wanted = {t.id for t in tests}
     records = [r for r in read_results(args.out / "results.jsonl") if r["id"] in wanted]
     metrics, rows = score({t.id: t for t in tests}, records, args.labels, VenueLookup(toolbox))
-    metrics["backend"] = "gold" if gold else make_agent().backend.label
+    metrics["backend"] = "gold" if gold else build_agent(settings, toolbox).backend.label
     metrics["format"] = settings.format
     (args.out / "predictions.json").write_text(json.dumps(predictions(records), indent=1))
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -81,11 +81,14 @@ def _select(tests: list[data.TestDialogue], args: argparse.Namespace) -> list[da
     return tests[:args.limit] if args.limit else tests
 
 
-def _factory(settings: Settings, toolbox: Toolbox, gold: bool):  # noqa: ANN202 - a () -> Agent
-    if gold:  # a fresh oracle per dialogue; it is fed each turn's outputs by the runner
-        return lambda: Agent(GoldBackend(), make_format(settings.format, toolbox.tools), toolbox, Limits.of(settings))
+def _factory(settings: Settings, toolbox: Toolbox, gold: bool, labels: data.LabelVersion) -> AgentFactory:
+    limits = Limits.of(settings)
+    if gold:  # a fresh oracle per dialogue, reading its test dialogue and transcript
+        prompt_format = make_format(settings.format, toolbox.tools)
+        return lambda test, transcript: Agent(GoldBackend(test, labels, settings.format, transcript), prompt_format,
+                                              toolbox, limits)
     shared = build_agent(settings, toolbox)  # one model for every dialogue
-    return lambda: Agent(shared.backend, shared.format, toolbox, shared.limits)
+    return lambda test, transcript: Agent(shared.backend, shared.format, toolbox, shared.limits)
 
 
 def _charts(metrics: dict, out: Path) -> None:

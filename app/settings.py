@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     max_steps: int = Field(4, ge=1, le=20, description="Model calls per turn before the polite fallback reply.")
     max_prompt_tokens: int = Field(3584, ge=256, description="Prompt budget; 3584 + 512 to answer fits 4096.")
     max_new_tokens: int = Field(512, ge=16, le=4096)
+    max_calls_per_step: int = Field(8, ge=1, le=100, description="Tool calls run from one model output.")
+    turn_deadline_s: float | None = Field(300.0, gt=0, description="Longest a whole turn may take (all steps).")
 
     port: int = Field(7860, ge=1, le=65535)
     host: str = Field("127.0.0.1", description="Interface to serve on; 0.0.0.0 to let other machines in.")
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
         description='The arena\'s two systems as JSON, each overriding the settings above, e.g. '
                     '[{"format": "coalm"}, {"format": "tools"}] (the default: the configured model in both formats).')
 
-    @field_validator("data_dir", "script", "base_url", "api_key", "admin_token", mode="before")
+    @field_validator("data_dir", "script", "base_url", "api_key", "admin_token", "turn_deadline_s", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.settings import Settings
+from app.transcript import Outcome, outcome_of
 from db.bookings import BookingDesk, StoredBooking
 from db.catalogue import Catalogue
 from db.engine import make_engine
@@ -38,6 +39,11 @@ class ToolResult:
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": True, "result": self.result} if self.ok else {"ok": False, "error": self.error}
+
+    @property
+    def outcome(self) -> Outcome:
+        """Typed: Found, Booked, Refused or ToolError (what transcripts record)."""
+        return outcome_of(self.ok, self.result, self.error)
 
 
 @dataclass(frozen=True, eq=False)

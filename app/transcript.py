@@ -71,12 +71,18 @@ class Found(_Record):
     count: int
     rows: list[dict[str, JsonValue]] = Field(default_factory=list)
 
+    def summary(self) -> str:
+        return f"{self.count} found"
+
 
 class Booked(_Record):
     kind: Literal["booked"] = "booked"
     domain: str
     reference: str
     details: dict[str, JsonValue] = Field(default_factory=dict)  # what was booked: name, day, people, car, ...
+
+    def summary(self) -> str:
+        return f"booked, reference {self.reference}"
 
 
 class Refused(_Record):
@@ -87,6 +93,9 @@ class Refused(_Record):
     reason: str
     hint: str = ""
 
+    def summary(self) -> str:
+        return f"refused: {self.reason} ({self.hint})"
+
 
 class ToolError(_Record):
     """The call could not run (unknown tool, bad or missing arguments, no such venue, database failure)."""
@@ -94,8 +103,26 @@ class ToolError(_Record):
     kind: Literal["error"] = "error"
     message: str
 
+    def summary(self) -> str:
+        return f"error: {self.message}"
 
-ToolResult = Annotated[Found | Booked | Refused | ToolError, Field(discriminator="kind")]
+
+Outcome = Annotated[Found | Booked | Refused | ToolError, Field(discriminator="kind")]
+ToolResult = Outcome  # the first name of this union; app.tools.ToolResult is the toolbox's untyped answer
+
+
+def outcome_of(ok: bool, result: dict[str, Any] | None, error: str | None) -> Found | Booked | Refused | ToolError:
+    """The typed outcome of a toolbox answer in its wire shape ({"ok", "result", "error"}: the JSON-lines door
+    and the first transcript format): the one place that tells a result's kind by its keys."""
+    if not ok or result is None:
+        return ToolError(message=error or "the call failed")
+    domain = str(result.get("domain", ""))
+    if "count" in result:
+        return Found(domain=domain, count=result["count"], rows=result.get("results", []))
+    if result.get("status") == "booked":
+        details = {k: v for k, v in result.items() if k not in ("domain", "status", "reference")}
+        return Booked(domain=domain, reference=result["reference"], details=details)
+    return Refused(domain=domain, reason=str(result.get("reason", "")), hint=str(result.get("hint", "")))
 
 
 # -- events ----------------------------------------------------------------------------------------------------
@@ -104,6 +131,7 @@ class _Event(_Record):
     id: str = Field(default_factory=new_id)
     turn: int = Field(ge=0)
     at: datetime = Field(default_factory=_now)
+    step: int = Field(0, ge=0)  # which model call of the turn produced it (0 for what the user side adds)
 
 
 class UserSaid(_Event):
@@ -126,7 +154,7 @@ class ToolCalled(_Event):
 class ToolAnswered(_Event):
     kind: Literal["tool_answered"] = "tool_answered"
     call_id: str
-    result: ToolResult
+    result: Outcome
     elapsed_ms: float = 0.0
 
 
@@ -142,6 +170,15 @@ class ActionRejected(_Event):
 
     kind: Literal["action_rejected"] = "action_rejected"
     message: str
+    output: str = ""  # the model's output it was about
+
+
+class InterimReply(_Event):
+    """Reply text the user saw stream in during a step that then called a tool (or was rejected): recorded
+    because it was shown. Prompts do not repeat it; the turn's reply is its AgentSaid."""
+
+    kind: Literal["interim_reply"] = "interim_reply"
+    text: str
 
 
 class AgentSaid(_Event):
@@ -168,15 +205,15 @@ class ReferenceReply(_Event):
 
 
 Event = Annotated[
-    UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | ActionRejected | AgentSaid | TurnFailed
-    | ReferenceReply,
+    UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | ActionRejected | InterimReply | AgentSaid
+    | TurnFailed | ReferenceReply,
     Field(discriminator="kind"),
 ]
 EVENT = TypeAdapter(Event)
-EVENT_TYPES = (UserSaid, Thought, ToolCalled, ToolAnswered, BeliefChanged, ActionRejected, AgentSaid, TurnFailed,
-               ReferenceReply)
-AnyEvent = UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | ActionRejected | AgentSaid | TurnFailed \
-    | ReferenceReply
+EVENT_TYPES = (UserSaid, Thought, ToolCalled, ToolAnswered, BeliefChanged, ActionRejected, InterimReply, AgentSaid,
+               TurnFailed, ReferenceReply)
+AnyEvent = (UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | ActionRejected | InterimReply | AgentSaid
+            | TurnFailed | ReferenceReply)
 
 
 @dataclass(frozen=True)
@@ -219,7 +256,7 @@ class TurnView:
     @property
     def failure(self) -> TurnFailed | None:
         """Why the turn stopped, unless it went on afterwards (a retry continues the same turn)."""
-        last = next((e for e in reversed(self.events) if not isinstance(e, BeliefChanged)), None)
+        last = next((e for e in reversed(self.events) if not isinstance(e, BeliefChanged | ReferenceReply)), None)
         return last if isinstance(last, TurnFailed) else None
 
     @property
@@ -227,6 +264,11 @@ class TurnView:
         if (reply := self.reply) is not None:
             return "fallback" if reply.fallback else "done"
         return "failed" if self.failure else "running"
+
+    @property
+    def answered(self) -> bool:
+        """Whether the turn belongs to the history later prompts show: it has a reply (or a reference reply)."""
+        return self.reply is not None or any(isinstance(e, ReferenceReply) for e in self.events)
 
     @property
     def history_reply(self) -> str:

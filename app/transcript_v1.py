@@ -15,33 +15,16 @@ from app.transcript import (
     AgentSaid,
     AnyEvent,
     BeliefChanged,
-    Booked,
-    Found,
-    Refused,
     Thought,
     ToolAnswered,
     ToolCalled,
-    ToolError,
-    ToolResult,
     Transcript,
     TurnFailed,
     UserSaid,
+    outcome_of,
 )
 
 UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def result_from_dict(ok: bool, result: dict[str, Any] | None, error: str | None) -> ToolResult:
-    """A typed result from the first format's {"ok", "result", "error"} (the JSON-lines door's shape too)."""
-    if not ok or result is None:
-        return ToolError(message=error or "the call failed")
-    domain = str(result.get("domain", ""))
-    if "count" in result:
-        return Found(domain=domain, count=result["count"], rows=result.get("results", []))
-    if result.get("status") == "booked":
-        details = {k: v for k, v in result.items() if k not in ("domain", "status", "reference")}
-        return Booked(domain=domain, reference=result["reference"], details=details)
-    return Refused(domain=domain, reason=str(result.get("reason", "")), hint=str(result.get("hint", "")))
 
 
 def from_v1(data: dict[str, Any]) -> Transcript:
@@ -70,7 +53,7 @@ def _turn_events(number: int, turn: dict[str, Any], belief: dict[str, str]) -> l
                                      arguments=event["arguments"]))
         elif kind == "ToolCallFinished":
             events.append(ToolAnswered(**stamp(), call_id=event["call_id"], elapsed_ms=event.get("elapsed_ms", 0.0),
-                                       result=result_from_dict(event["ok"], event.get("result"), event.get("error"))))
+                                       result=outcome_of(event["ok"], event.get("result"), event.get("error"))))
         elif kind == "BeliefUpdated":
             changes = {k: v for k, v in event["belief"].items() if belief.get(k) != v}
             belief.clear()

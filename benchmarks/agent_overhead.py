@@ -20,11 +20,11 @@ from app.agent import Agent
 from app.backends.base import ModelRequest
 from app.backends.scripted import ScriptedBackend
 from app.backends.transformers_backend import TransformersBackend
-from app.dialogue import Dialogue
-from app.events import ToolCallFinished
 from app.formats import make_format
+from app.session import OneMessage, run_dialogue
 from app.settings import Settings
 from app.tools import Toolbox
+from app.transcript import ToolAnswered, Transcript
 from domains.values import WEEKDAYS
 
 TURNS = 10
@@ -39,11 +39,11 @@ def loop_overhead(toolbox: Toolbox, dialogues: int, format_name: str) -> list[fl
             outputs += [f"Thought: trains\nAction: FindTrain(departure='cambridge', day='{day}', leaveat='10:00')",
                         f"System: There are several trains on {day}; the first leaves at 10:00. " * 2]
         agent = Agent(ScriptedBackend(outputs, piece_chars=4), make_format(format_name, toolbox.tools), toolbox)
-        dialogue = Dialogue()
+        transcript = Transcript()
         for turn in range(TURNS):
             started = time.perf_counter()
-            api_ms = sum(e.elapsed_ms for e in agent.run_turn(dialogue, f"a train on turn {turn} please")
-                         if isinstance(e, ToolCallFinished))
+            api_ms = sum(e.elapsed_ms for e in run_dialogue(agent, OneMessage(f"a train on turn {turn} please"),
+                                                            transcript) if isinstance(e, ToolAnswered))
             per_turn.append((time.perf_counter() - started) * 1000 - api_ms)
     return per_turn
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
+from app.transcript import Transcript
 from db.schema import DialogueRating, DialogueRecord, MessageRating
 
 TaskCompleted = Literal["yes", "partly", "no"]
@@ -26,6 +27,16 @@ class ExportFiles:
 class AnnotationStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        _add_event_id_column(engine)
+
+    def save_transcript(self, transcript: Transcript) -> None:
+        self.save_dialogue(transcript.id, transcript.to_data(), dict(transcript.meta))
+
+    def transcript(self, dialogue_id: str) -> Transcript | None:
+        """A saved dialogue as a transcript (those saved in the first format are converted)."""
+        with Session(self.engine) as session:
+            record = session.get(DialogueRecord, dialogue_id)
+            return None if record is None else Transcript.from_data(record.data)
 
     def save_dialogue(self, dialogue_id: str, data: dict[str, Any], meta: dict[str, Any]) -> None:
         with Session(self.engine) as session, session.begin():
@@ -35,10 +46,12 @@ class AnnotationStore:
             else:
                 record.data, record.meta = data, meta
 
-    def rate_message(self, dialogue_id: str, turn: int, message: str, feedback: str, annotator: str) -> None:
+    def rate_message(self, dialogue_id: str, event_id: str, turn: int, message: str, feedback: str,
+                     annotator: str) -> None:
+        """A rating of one event of the transcript (`turn` and the text shown are kept for reading it alone)."""
         with Session(self.engine) as session, session.begin():
-            session.add(MessageRating(dialogue_id=dialogue_id, turn=turn, message=message, feedback=feedback,
-                                      annotator=annotator))
+            session.add(MessageRating(dialogue_id=dialogue_id, event_id=event_id, turn=turn, message=message,
+                                      feedback=feedback, annotator=annotator))
 
     def rate_dialogue(self, dialogue_id: str, task_completed: TaskCompleted, naturalness: int, comment: str,
                       annotator: str) -> None:
@@ -73,11 +86,25 @@ class AnnotationStore:
                    "dialogue_ratings": _records(verdicts[verdicts.dialogue_id == row.id])}
                   for row in dialogues.itertuples()]
         pd.DataFrame(nested).to_json(files.dialogues_jsonl, orient="records", lines=True, date_format="iso")
-        summary = pd.DataFrame([{"id": row.id, "created_at": row.created_at, "turns": len(row.data.get("turns", [])),
-                                 "bookings": len(row.data.get("bookings", [])), **_flat(row.meta)}
-                                for row in dialogues.itertuples()])
+        summary = pd.DataFrame([_summary(row) for row in dialogues.itertuples()])
         summary.to_csv(files.dialogues_csv, index=False)
         return files
+
+
+def _add_event_id_column(engine: Engine) -> None:
+    """Stores made before ratings named events lack the column; their rows stay readable (event_id empty)."""
+    inspector = inspect(engine)
+    if not inspector.has_table("message_ratings"):
+        return
+    if "event_id" not in {column["name"] for column in inspector.get_columns("message_ratings")}:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE message_ratings ADD COLUMN event_id VARCHAR(40)"))
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    transcript = Transcript.from_data(row.data)
+    return {"id": row.id, "created_at": row.created_at, "turns": len(transcript.turns()),
+            "bookings": len(transcript.bookings()), **_flat(row.meta)}
 
 
 def _row(record: Any) -> dict[str, Any]:

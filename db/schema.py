@@ -93,6 +93,8 @@ class MessageRating(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dialogue_id: Mapped[str] = mapped_column(String(200), index=True)
+    # The transcript event rated (its reply, a tool call); None in rows saved before events had ids.
+    event_id: Mapped[str | None] = mapped_column(String(40), default=None)
     turn: Mapped[int]
     message: Mapped[str] = mapped_column(Text)
     feedback: Mapped[str] = mapped_column(String(100))  # like, dislike, or a flag such as "wrong api call"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domains.base import Accepted, DataFile, Decision, Domain, Slot, stable_hash
+from domains.base import Accepted, DataFile, Decision, Domain, Refused, Slot, stable_hash
 
 
 def _rows(raw: Any) -> list[dict[str, Any]]:
@@ -20,9 +20,9 @@ class TaxiDispatch:
 
     def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
         if not (request.get("leaveat") or request.get("arriveby")):
-            raise ValueError("give leaveat or arriveby (24-hour HH:MM)")
+            return Refused("a taxi needs a time", "give leaveat or arriveby (24-hour HH:MM)")
         if request["departure"] == request["destination"]:
-            raise ValueError("departure and destination are the same place")
+            return Refused("departure and destination are the same place", "give two different places")
         phone = "07" + f"{stable_hash('taxi-phone', *sorted(request.items())) % 10**9:09d}"
         trip = {k: request[k] for k in ("departure", "destination", "leaveat", "arriveby") if request.get(k)}
         return Accepted({**trip, "car": f"{entity['color']} {entity['type']}", "phone": phone})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from app.agent import Agent, Limits
 from app.backends.scripted import ScriptedBackend
-from app.dialogue import Dialogue
-from app.events import ResponseChunk
 from app.formats import make_format
+from app.session import OneMessage, run_dialogue
+from app.transcript import ReplyChunk, Transcript
 
 
 def scripted_agent(toolbox, outputs, format_name="coalm", **limits) -> tuple[Agent, ScriptedBackend]:
@@ -14,18 +14,19 @@ def scripted_agent(toolbox, outputs, format_name="coalm", **limits) -> tuple[Age
     return Agent(backend, make_format(format_name, toolbox.tools), toolbox, Limits(**limits)), backend
 
 
-def run(agent: Agent, dialogue: Dialogue, text: str) -> list:
-    return list(agent.run_turn(dialogue, text))
+def run(agent: Agent, transcript: Transcript, text: str) -> list:
+    """One user message through the session loop: every event it yields, the UserSaid first."""
+    return list(run_dialogue(agent, OneMessage(text), transcript))
 
 
 def kinds(events: list) -> list[str]:
-    """Event types, with consecutive response chunks folded into one."""
+    """Event classes, with consecutive reply chunks folded into one."""
     folded: list[str] = []
     for event in events:
-        if not (isinstance(event, ResponseChunk) and folded and folded[-1] == "ResponseChunk"):
-            folded.append(event.type)
+        if not (isinstance(event, ReplyChunk) and folded and folded[-1] == "ReplyChunk"):
+            folded.append(type(event).__name__)
     return folded
 
 
 def streamed(events: list) -> str:
-    return "".join(e.text for e in events if isinstance(e, ResponseChunk))
+    return "".join(e.text for e in events if isinstance(e, ReplyChunk))

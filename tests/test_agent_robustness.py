@@ -9,9 +9,8 @@ import sys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.dialogue import Dialogue
-from app.events import ErrorEvent, TurnFinished
 from app.settings import REPO_ROOT
+from app.transcript import AgentSaid, Transcript, TurnFailed
 from tests.agent_helpers import run, scripted_agent
 from tests.test_parsing import FRAGMENTS
 
@@ -33,13 +32,13 @@ OUTPUT = st.one_of(
 @given(outputs=st.lists(OUTPUT, min_size=1, max_size=5), format_name=st.sampled_from(["coalm", "tools"]))
 def test_loop_never_raises_on_arbitrary_model_output(toolbox, outputs, format_name):
     agent, _ = scripted_agent(toolbox, outputs, format_name=format_name, max_steps=4)
-    dialogue = Dialogue()
+    dialogue = Transcript()
     events = run(agent, dialogue, "hello")
-    assert isinstance(events[-1], TurnFinished | ErrorEvent)
-    turn = dialogue.turns[-1]
-    assert turn.status in ("done", "fallback", "error")
-    assert (turn.status == "error") == isinstance(events[-1], ErrorEvent)
-    assert Dialogue.from_json(dialogue.to_json()) == dialogue
+    assert isinstance(events[-1], AgentSaid | TurnFailed)
+    turn = dialogue.turns()[-1]
+    assert turn.status in ("done", "fallback", "failed")
+    assert (turn.status == "failed") == isinstance(events[-1], TurnFailed)
+    assert Transcript.from_json(dialogue.to_json()) == dialogue
 
 
 def test_terminal_chat(tmp_path, raw_db_dir):
@@ -59,9 +58,9 @@ def test_terminal_chat(tmp_path, raw_db_dir):
     assert "  thought: look" in lines and "  -> FindAttraction(area='centre', type='museum')" in lines
     assert any(line.startswith("  <- ") and line.endswith(" ms)") and "found" in line for line in lines)
     assert "System: There are several museums in the centre." in lines and "System: Goodbye!" in lines
-    dialogue = Dialogue.from_json(saved.read_text())
-    assert [t.response for t in dialogue.turns] == ["There are several museums in the centre.", "Goodbye!"]
-    assert dialogue.belief == {"attraction-area": "centre", "attraction-type": "museum"}
+    dialogue = Transcript.from_json(saved.read_text())
+    assert [t.reply.text for t in dialogue.turns()] == ["There are several museums in the centre.", "Goodbye!"]
+    assert dialogue.belief() == {"attraction-area": "centre", "attraction-type": "museum"}
 
 
 def test_terminal_chat_explains_a_missing_script(tmp_path):

@@ -12,9 +12,9 @@ from app.agent import Agent, Limits
 from app.backends.base import BackendError, ModelRequest, TextDelta
 from app.backends.openai_backend import OpenAIBackend
 from app.backends.transformers_backend import TransformersBackend
-from app.dialogue import Dialogue
-from app.events import ErrorEvent, ResponseChunk, ToolCallFinished, TurnFinished
 from app.formats import make_format
+from app.session import Messages, run_dialogue
+from app.transcript import AgentSaid, ReplyChunk, ToolAnswered, Transcript, TurnFailed
 from tests.agent_helpers import run, scripted_agent, streamed
 
 REQUEST = ModelRequest([{"role": "user", "content": "User: I need a hotel in the north"}], max_new_tokens=24)
@@ -34,12 +34,17 @@ def text_of(backend, request=REQUEST) -> str:
 @pytest.mark.parametrize("format_name", ["coalm", "tools"])
 def test_turn_with_the_tiny_model_through_transformers(tiny_backend, toolbox, format_name):
     agent = Agent(tiny_backend, make_format(format_name, toolbox.tools), toolbox, Limits(max_new_tokens=24))
-    dialogue = Dialogue()
+    dialogue = Transcript()
     events = run(agent, dialogue, "I need a cheap hotel in the north")
-    assert isinstance(events[-1], TurnFinished)  # noise in, a finished turn out (a reply or the fallback)
-    assert streamed(events) == events[-1].response == dialogue.turns[0].response
-    assert dialogue.turns[0].steps[0].text  # the model really generated text
-    assert Dialogue.from_json(dialogue.to_json()) == dialogue
+    assert isinstance(events[-1], AgentSaid)  # noise in, a finished turn out (a reply or the fallback)
+    assert streamed(events) == events[-1].text == dialogue.turns()[0].reply.text
+    assert backend_generated(dialogue)  # the model really generated text
+    assert Transcript.from_json(dialogue.to_json()) == dialogue
+
+
+def backend_generated(transcript: Transcript) -> bool:
+    return any(e.text.strip() for e in transcript.events if isinstance(e, AgentSaid) and not e.fallback) or \
+        any(getattr(e, "output", "") for e in transcript.events)
 
 
 def test_greedy_generation_is_deterministic_and_streams_in_pieces(tiny_backend):
@@ -75,10 +80,10 @@ def test_missing_model_says_what_to_set(toolbox, tmp_path):
         backend.load()
     assert "WOZ_BACKEND=openai" in str(error.value)
     agent = Agent(backend, make_format("coalm", toolbox.tools), toolbox)
-    dialogue = Dialogue()
+    dialogue = Transcript()
     events = run(agent, dialogue, "hello")
-    assert isinstance(events[-1], ErrorEvent) and not events[-1].recoverable and "WOZ_MODEL" in events[-1].message
-    assert dialogue.turns[0].status == "error"
+    assert isinstance(events[-1], TurnFailed) and "WOZ_MODEL" in events[-1].message
+    assert dialogue.turns()[0].status == "failed"
 
 
 def test_openai_backend_against_a_real_server(tiny_server, tiny_model_dir, tiny_backend, toolbox):
@@ -87,9 +92,9 @@ def test_openai_backend_against_a_real_server(tiny_server, tiny_model_dir, tiny_
     assert len(pieces) > 1 and all(isinstance(p, TextDelta) for p in pieces)
     for format_name in ("coalm", "tools"):
         agent = Agent(backend, make_format(format_name, toolbox.tools), toolbox, Limits(max_new_tokens=16))
-        dialogue = Dialogue()
+        dialogue = Transcript()
         events = run(agent, dialogue, "a train to ely on monday")
-        assert isinstance(events[-1], TurnFinished) and streamed(events) == events[-1].response
+        assert isinstance(events[-1], AgentSaid) and streamed(events) == events[-1].text
 
 
 def closed_port() -> int:
@@ -146,7 +151,7 @@ def test_server_faults_are_visible_and_keep_the_dialogue(toolbox, fault, says):
     try:
         # One good turn first (scripted), then the same dialogue continues on the faulty server.
         scripted, _ = scripted_agent(toolbox, ["Action: FindHotel(area='east')", "System: 7 hotels."])
-        dialogue = Dialogue()
+        dialogue = Transcript()
         run(scripted, dialogue, "hotels in the east")
         before = dialogue.model_copy(deep=True)
         agent = Agent(OpenAIBackend(url, "m", None, timeout_s=1), make_format("coalm", toolbox.tools), toolbox)
@@ -157,11 +162,11 @@ def test_server_faults_are_visible_and_keep_the_dialogue(toolbox, fault, says):
         if server:
             server.close()
     error = events[-1]
-    assert isinstance(error, ErrorEvent) and not error.recoverable and says in error.message, error.message
-    assert dialogue.turns[:1] == before.turns and dialogue.belief == before.belief
-    assert dialogue.turns[1].status == "error" and dialogue.turns[1].response == ""
+    assert isinstance(error, TurnFailed) and says in error.message, error.message
+    assert dialogue.events[:len(before.events)] == before.events and dialogue.belief() == before.belief()
+    assert dialogue.turns()[1].status == "failed" and dialogue.turns()[1].reply is None
     if fault == "cut":
-        assert any(isinstance(e, ResponseChunk) for e in events) or events[0] is error
+        assert any(isinstance(e, ReplyChunk) for e in events) or events[1] is error
 
 
 def test_failure_after_a_tool_call_keeps_the_finished_step_and_retry_completes(toolbox):
@@ -180,16 +185,17 @@ def test_failure_after_a_tool_call_keeps_the_finished_step_and_retry_completes(t
         def count_tokens(self, request):
             return self.inner.count_tokens(request)
 
-    # The failing call consumes no output: the retry replays the turn from its first step.
+    # The failing call consumes no output; the retry continues the turn, its finished call in the prompt.
     scripted, backend = scripted_agent(toolbox, ["Action: FindHotel(area='west')", "Action: FindHotel(area='west')",
                                                  "System: There are 4."])
     agent = Agent(FailsOnce(backend), scripted.format, toolbox)
-    dialogue = Dialogue()
+    dialogue = Transcript()
     events = run(agent, dialogue, "hotels in the west")
-    assert [type(e).__name__ for e in events][-1] == "ErrorEvent"
-    assert dialogue.belief == {"hotel-area": "west"}  # the call that finished before the failure stands
-    assert dialogue.turns[0].status == "error" and len(dialogue.turns[0].calls) == 1
-    retried = list(agent.retry(dialogue))
-    assert isinstance(retried[-1], TurnFinished) and retried[-1].response == "There are 4."
-    assert len(dialogue.turns) == 1 and dialogue.turns[0].status == "done"
-    assert any(isinstance(e, ToolCallFinished) for e in retried)
+    assert [type(e).__name__ for e in events][-1] == "TurnFailed"
+    assert dialogue.belief() == {"hotel-area": "west"}  # the call that finished before the failure stands
+    assert dialogue.turns()[0].status == "failed" and len(dialogue.turns()[0].calls()) == 1
+    retried = list(run_dialogue(agent, Messages([]), dialogue, resume=True))
+    assert isinstance(retried[-1], AgentSaid) and retried[-1].text == "There are 4."
+    assert len(dialogue.turns()) == 1 and dialogue.turns()[0].status == "done"
+    assert any(isinstance(e, ToolAnswered) for e in retried)
+    assert "Observation: {'domain': 'hotel', 'count': " in backend.requests[-2].messages[0]["content"]

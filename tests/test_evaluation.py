@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from app.dialogue import CallRecord
 from app.evaluation.delex import api_values, delexicalise
 from app.evaluation.gold import gold_outputs
 from app.evaluation.labels import canonical_state
 from app.evaluation.metrics import GoalSpec, StateScores, inform_success
 from app.evaluation.runner import VenueLookup
 from app.settings import REPO_ROOT
+from app.transcript import Booked, Call, Found, ToolAnswered, ToolCalled, Transcript
 
 TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
 needs_test_data = pytest.mark.skipif(not (TEST_DIR / "test_mwz21" / "test.json").is_file(),
@@ -90,10 +90,10 @@ def test_named_venue_taxi_and_unrequested_train_pass_inform(venues):
 
 def test_delexicalisation_uses_the_values_the_apis_returned():
     row = {"name": "acorn guest house", "phone": "01223353888", "postcode": "cb41da", "address": "154 chesterton road"}
-    found = {"domain": "hotel", "count": 1, "results": [row]}
-    calls = [CallRecord(name="FindHotel", arguments={}, ok=True, result=found),
-        CallRecord(name="BookHotel", arguments={}, ok=True, result={"status": "booked", "reference": "K2BO09VQ",
-                                                                    "name": "acorn guest house"})]
+    found = Found(domain="hotel", count=1, rows=[row])
+    booked = Booked(domain="hotel", reference="K2BO09VQ", details={"name": "acorn guest house"})
+    calls = [Call(ToolCalled(turn=0, call_id=str(n), name=name), ToolAnswered(turn=0, call_id=str(n), result=result))
+             for n, (name, result) in enumerate([("FindHotel", found), ("BookHotel", booked)])]
     text = "Acorn Guest House (154 Chesterton Road, cb41da, 01223353888) is booked: K2BO09VQ. Acornish stays."
     assert delexicalise(text, api_values(calls)) == \
         "[name] ([address], [postcode], [phone]) is booked: [reference]. Acornish stays."
@@ -134,6 +134,11 @@ def test_harness_end_to_end_and_resume(tmp_path):
     assert metrics["labels"] == "2.4" and metrics["dialogues"] == 3 and metrics["state"]["turns"] > 10
     assert (out / "per_domain.png").stat().st_size > 1000
     assert "inform" in (out / "dialogues.csv").read_text().splitlines()[0]
+    # Each dialogue's transcript is kept: the agent's own replies, and the corpus' replies beside them.
+    transcripts = [Transcript.from_json(line) for line in (out / "transcripts.jsonl").read_text().splitlines()]
+    sng = next(t for t in transcripts if t.meta["test_dialogue"] == "sng0073")
+    assert all(turn.reply is not None and turn.answered for turn in sng.turns())
+    assert any(turn.history_reply != turn.reply.text for turn in sng.turns())  # "[name]" beside the real name
 
 
 @needs_test_data

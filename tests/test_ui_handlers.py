@@ -10,8 +10,8 @@ import gradio as gr
 import pandas as pd
 import pytest
 
-from app.dialogue import Dialogue
 from app.settings import Settings
+from app.transcript import Transcript
 from app.ui.demo import DemoApp
 from tests.test_agent_dialogues import TRIP
 
@@ -82,15 +82,16 @@ def test_panels_follow_a_multi_domain_dialogue(tmp_path, raw_db_dir):
     assert final[BOOKINGS]["reference"].tolist() == [b.reference for b in stored]
     assert final[CALLS]["turn"].tolist() == [1, 2, 3, 4, 5]
     assert "taxi" in final[BELIEF] and final[ROWS]["trainid"].iloc[0] == "TR5686"
-    saved = json.loads(Path(final[DOWNLOAD]).read_text())
-    assert [t["user"] for t in saved["turns"]] == users and len(saved["bookings"]) == 3
+    saved = Transcript.from_data({k: v for k, v in json.loads(Path(final[DOWNLOAD]).read_text()).items()
+                                  if k != "ratings"})
+    assert [t.user for t in saved.turns()] == users and len(saved.bookings()) == 3
 
 
 def test_too_long_messages_are_refused_and_kept(tmp_path, raw_db_dir):
     app = started(tmp_path, raw_db_dir, ["System: hi"], max_user_chars=50)
     text = "x" * 51
     _, final = last(app.respond(text, None))
-    assert final[CHAT] == [] and final[INPUT] == text and final[STATE].turns == []
+    assert final[CHAT] == [] and final[INPUT] == text and final[STATE].events == []
 
 
 def test_model_that_cannot_load_keeps_the_app_up_and_says_why(tmp_path, raw_db_dir):
@@ -98,9 +99,9 @@ def test_model_that_cannot_load_keeps_the_app_up_and_says_why(tmp_path, raw_db_d
     assert app.status.state == "failed" and "🔴" in app.header() and "WOZ_SCRIPT" in app.header()
     _, final = last(app.respond("hello", None))
     assert final[CHAT][0]["content"] == "hello" and "WOZ_SCRIPT" in final[CHAT][-1]["content"]
-    assert final[RETRY]["visible"] is True and final[STATE].turns[0].status == "error"
+    assert final[RETRY]["visible"] is True and final[STATE].turns()[0].status == "failed"
     _, again = last(app.retry(final[STATE]))
-    assert len(again[STATE].turns) == 1  # retrying does not pile up copies of the message
+    assert len(again[STATE].turns()) == 1  # retrying does not pile up copies of the message
 
 
 def test_error_mid_turn_offers_retry_and_keeps_the_dialogue(tmp_path, raw_db_dir):
@@ -110,11 +111,11 @@ def test_error_mid_turn_offers_retry_and_keeps_the_dialogue(tmp_path, raw_db_dir
     _, failed = last(app.respond("and the west?", state))  # the script is finished: the backend errors
     assert failed[RETRY]["visible"] is True and "no more outputs" in failed[CHAT][-1]["content"]
     assert "Retry" in failed[STATUS]
-    assert state.turns[0].response == "7 in the east." and state.belief == {"hotel-area": "east"}
+    assert state.turns()[0].reply.text == "7 in the east." and state.belief() == {"hotel-area": "east"}
     app.agent.backend.outputs += ["System: 4 in the west."]
     _, fixed = last(app.retry(state))
     assert fixed[RETRY]["visible"] is False and fixed[CHAT][-1]["content"] == "4 in the west."
-    assert [t.status for t in state.turns] == ["done", "done"]
+    assert [t.status for t in state.turns()] == ["done", "done"]
 
 
 def test_stop_leaves_the_last_good_step(tmp_path, raw_db_dir):
@@ -125,8 +126,8 @@ def test_stop_leaves_the_last_good_step(tmp_path, raw_db_dir):
             break
     run.close()
     state = output[STATE]
-    assert state.turns[0].status == "error" and state.turns[0].error == "Stopped."
-    assert state.belief == {"hotel-area": "south"}
+    assert state.turns()[0].status == "failed" and state.turns()[0].failure.message == "Stopped."
+    assert state.belief() == {"hotel-area": "south"}
     rendered = app.render(state)
     assert "Stopped." in rendered[CHAT][-1]["content"] and rendered[RETRY]["visible"] is True
 
@@ -153,7 +154,8 @@ def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
     assert ratings.loc[ratings.kind == "dialogue", "comment"].item() == "ok but slow"
     jsonl = Path(next(f for f in files if f.endswith(".jsonl")))
     exported = [json.loads(line) for line in jsonl.read_text().splitlines()]
-    assert exported[0]["id"] == state.id and exported[0]["dialogue"]["turns"][0]["user"] == "trains on monday"
+    assert exported[0]["id"] == state.id
+    assert Transcript.from_data(exported[0]["dialogue"]).turns()[0].user == "trains on monday"
 
 
 def test_sessions_do_not_share_dialogues(tmp_path, raw_db_dir):
@@ -162,15 +164,15 @@ def test_sessions_do_not_share_dialogues(tmp_path, raw_db_dir):
     _, mine = last(app.respond("taxi from a to b at 10", None))
     _, theirs = last(app.respond("hi", None))
     assert len(mine[BOOKINGS]) == 1 and theirs[BOOKINGS].empty and theirs[STATE].id != mine[STATE].id
-    assert [t.user for t in theirs[STATE].turns] == ["hi"]
-    assert isinstance(mine[STATE], Dialogue)
+    assert [t.user for t in theirs[STATE].turns()] == ["hi"]
+    assert isinstance(mine[STATE], Transcript)
 
 
 @pytest.mark.parametrize("text", ["", "   "])
 def test_empty_messages_do_nothing(tmp_path, raw_db_dir, text):
     app = started(tmp_path, raw_db_dir, ["System: hi"])
     _, final = last(app.respond(text, None))
-    assert final[STATE].turns == []
+    assert final[STATE].events == []
 
 
 def test_unusable_database_keeps_the_page_up(tmp_path):

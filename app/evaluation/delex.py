@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from app.dialogue import CallRecord
 from app.tools import all_tools
+from app.transcript import Booked, Call, Found
 
 # Result fields whose values become placeholders, as in the standard evaluator's delexicalised references.
 PLACEHOLDERS = {"name": "name", "address": "address", "phone": "phone", "postcode": "postcode",
@@ -14,12 +14,14 @@ PLACEHOLDERS = {"name": "name", "address": "address", "phone": "phone", "postcod
 MIN_LENGTH = 3  # shorter values ("a", "no") would replace ordinary words
 
 
-def api_values(calls: list[CallRecord]) -> dict[str, str]:
+def api_values(calls: list[Call]) -> dict[str, str]:
     """value (lowercase) -> placeholder, for every value the APIs returned in these calls."""
     values: dict[str, str] = {}
     for call in calls:
-        result = call.result or {}
-        for row in [*result.get("results", []), result]:
+        result = call.result
+        rows = result.rows if isinstance(result, Found) else \
+            [{"reference": result.reference, **result.details}] if isinstance(result, Booked) else []
+        for row in rows:
             for field, placeholder in PLACEHOLDERS.items():
                 value = row.get(field)
                 if isinstance(value, str) and len(value) >= MIN_LENGTH and value != "?":
@@ -40,14 +42,14 @@ def _pattern(ordered: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(" + "|".join(map(re.escape, ordered)) + r")(?!\w)", re.IGNORECASE)
 
 
-def active_domains(calls: list[CallRecord], changed: list[str], previous: list[str]) -> list[str]:
+def active_domains(calls: list[Call], changed: list[str], previous: list[str]) -> list[str]:
     """The domains a turn is about: those it called or changed, else those of the turn before."""
     mine = sorted({_domain(c) for c in calls if _domain(c)} | {k.split("-", 1)[0] for k in changed})
     return mine or previous
 
 
-def _domain(call: CallRecord) -> str | None:
-    tool = all_tools().get(call.name)
+def _domain(call: Call) -> str | None:
+    tool = all_tools().get(call.called.name)
     return tool.domain.name if tool else None
 
 

@@ -1,27 +1,40 @@
 """The oracle: each turn, the calls implied by the gold belief state and the human (delexicalised) response.
 
-It drives the real loop, parser, tools and belief tracker, so its scores are the ceiling of the pipeline."""
+It is an ordinary backend behind the real loop, parser, tools and belief tracker, so its scores are the ceiling
+of the pipeline. It knows its test dialogue and reads the transcript it answers in (which turn, what the belief
+state is), as a model reads its prompt."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+from app.backends.base import Delta, ModelRequest
 from app.backends.scripted import ScriptedBackend
+from app.evaluation.data import LabelVersion, TestDialogue
 from app.evaluation.labels import app_key, canonical, domain_of
 from app.parsing import call_text
+from app.transcript import Transcript
 from domains import all_domains
 
 
 class GoldBackend(ScriptedBackend):
-    """A scripted model whose script the runner writes before each turn from the gold annotations."""
+    """A scripted model that writes its script at the start of each turn from the gold annotations."""
 
-    def __init__(self) -> None:
+    def __init__(self, test: TestDialogue, labels: LabelVersion, format_name: str, transcript: Transcript) -> None:
         super().__init__([], piece_chars=10_000)
         self.label = "gold"
+        self.test, self.labels, self.format_name, self.transcript = test, labels, format_name, transcript
+        self.turn: int | None = None
 
-    def prepare(self, gold_state: dict[str, str], belief: dict[str, str], response: str, format_name: str) -> None:
-        self.outputs[:] = gold_outputs(gold_state, belief, response, format_name)
+    def stream(self, request: ModelRequest) -> Iterator[Delta]:
+        turn = self.transcript.last_turn()
+        if turn is not None and turn.number != self.turn and turn.number < len(self.test.turns):
+            self.turn, gold = turn.number, self.test.turns[turn.number]
+            belief = self.transcript.belief(at=turn.events[0].id)  # as the turn began
+            self.outputs[:] = gold_outputs(gold.states[self.labels], belief, gold.system_delex, self.format_name)
+        return super().stream(request)
 
 
 def gold_outputs(gold_state: dict[str, str], belief: dict[str, str], response: str, format_name: str

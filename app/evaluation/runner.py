@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -15,58 +14,76 @@ from typing import Any
 import sacrebleu
 
 from app.agent import Agent
-from app.dialogue import Dialogue
 from app.evaluation.data import LabelVersion, TestDialogue
 from app.evaluation.delex import active_domains, api_values, delexicalise
-from app.evaluation.gold import GoldBackend
 from app.evaluation.labels import canonical_state, mwzeval_state
 from app.evaluation.metrics import GoalSpec, StateScores, inform_success
+from app.evaluation.replay import CorpusReplay
+from app.session import run_dialogue
 from app.tools import Toolbox
+from app.transcript import Call, ToolError, Transcript
 from domains import domain as find_domain
 from domains.values import is_dontcare
 
-AgentFactory = Callable[[], Agent]
+# Builds the agent for one test dialogue and its transcript (the oracle reads both; a model needs neither).
+TRANSCRIPTS = "transcripts.jsonl"
+AgentFactory = Callable[[TestDialogue, Transcript], Agent]
 
 
-def run_dialogue(test: TestDialogue, agent: Agent, labels: LabelVersion, run_id: str) -> dict[str, Any]:
+def evaluate_dialogue(test: TestDialogue, make_agent: AgentFactory, run_id: str) -> tuple[dict[str, Any], Transcript]:
     """One test dialogue: for each user turn the agent sees the human history so far and answers once."""
-    dialogue = Dialogue(id=f"eval-{test.id}-{run_id}")
-    records, active = [], []
-    for turn in test.turns:
-        if isinstance(agent.backend, GoldBackend):
-            agent.backend.prepare(turn.states[labels], dialogue.belief, turn.system_delex, agent.format.name)
-        started = time.perf_counter()
-        for _event in agent.run_turn(dialogue, turn.user):
-            pass
-        latency_ms = (time.perf_counter() - started) * 1000
-        done = dialogue.turns[-1]
-        calls = done.calls
-        active = active_domains(calls, done.changed, active)
-        values = api_values([c for t in dialogue.turns for c in t.calls])
+    transcript = Transcript(id=f"eval-{test.id}-{run_id}", meta={"test_dialogue": test.id}, goal=test.goal)
+    agent = make_agent(test, transcript)
+    for _event in run_dialogue(agent, CorpusReplay(test), transcript):
+        pass
+    return {"id": test.id, "turns": turn_records(transcript)}, transcript
+
+
+def turn_records(transcript: Transcript) -> list[dict[str, Any]]:
+    """Per turn what the evaluator scores: the delexicalised reply, the belief state, the active domains."""
+    records: list[dict[str, Any]] = []
+    active: list[str] = []
+    seen: list[Call] = []
+    for turn in transcript.turns():
+        calls = [call for call in turn.calls() if call.answer]
+        seen += calls
+        active = active_domains(calls, turn.changed, active)
+        reply = turn.reply.text if turn.reply else ""
+        failure = turn.failure
         records.append({
-            "response": delexicalise(done.response, values), "raw_response": done.response,
-            "belief": dict(dialogue.belief), "active": active, "status": done.status, "error": done.error,
-            "calls": [c.model_dump(include={"name", "arguments", "ok", "error", "elapsed_ms"}) for c in calls],
-            "latency_ms": round(latency_ms, 2),
+            "response": delexicalise(reply, api_values(seen)), "raw_response": reply,
+            "belief": transcript.belief(at=turn.events[-1].id), "active": active,
+            "status": "error" if turn.reply is None else turn.status, "error": failure.message if failure else None,
+            "calls": [_call_record(call) for call in calls],
+            "latency_ms": round((turn.events[-1].at - turn.events[0].at).total_seconds() * 1000, 2),
         })
-        done.response, done.status, done.error = turn.system, "done", None  # the next turn sees the human reply
-    return {"id": test.id, "turns": records}
+    return records
 
 
-def run_all(tests: list[TestDialogue], make_agent: AgentFactory, labels: LabelVersion, results: Path,
-            workers: int = 1, progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None) -> None:
-    """Append each finished dialogue to `results` (JSON lines); dialogues already there are skipped (resume)."""
+def _call_record(call: Call) -> dict[str, Any]:
+    result = call.result
+    error = result.message if isinstance(result, ToolError) else None
+    return {"name": call.called.name, "arguments": call.called.arguments, "ok": error is None, "error": error,
+            "elapsed_ms": call.answer.elapsed_ms if call.answer else 0.0}
+
+
+def run_all(tests: list[TestDialogue], make_agent: AgentFactory, results: Path, workers: int = 1,
+            progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None) -> None:
+    """Append each finished dialogue to `results` (JSON lines), and its transcript to `transcripts.jsonl` beside
+    it; dialogues already in `results` are skipped (resume)."""
     kept = read_results(results)
     results.write_text("".join(json.dumps(record) + "\n" for record in kept))  # drops a line cut by a crash
     done = {record["id"] for record in kept}
     todo = [t for t in tests if t.id not in done]
     run_id, lock = uuid.uuid4().hex[:8], threading.Lock()
-    with ThreadPoolExecutor(max_workers=workers) as pool, results.open("a") as out:
-        futures = [pool.submit(run_dialogue, test, make_agent(), labels, run_id) for test in todo]
+    with ThreadPoolExecutor(max_workers=workers) as pool, results.open("a") as out, \
+            (results.parent / TRANSCRIPTS).open("a", encoding="utf-8") as transcripts:
+        futures = [pool.submit(evaluate_dialogue, test, make_agent, run_id) for test in todo]
         finished = as_completed(futures)
         for future in (progress(finished, len(futures)) if progress else finished):
-            record = future.result()
+            record, transcript = future.result()
             with lock:
+                transcripts.write(transcript.to_json() + "\n")
                 out.write(json.dumps(record) + "\n")
                 out.flush()
 

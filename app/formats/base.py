@@ -6,17 +6,20 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.dialogue import CallRecord, Turn
 from app.parsing import MARKER, Parsed
+from app.transcript import Booked, Call, Found, Refused, ToolError, TurnView
 from domains import domain
 
 HOLD_BACK = 14  # characters kept back while streaming, in case they begin a marker such as "Observation:"
+# An observation longer than this is cut (and says so): one huge answer must not crowd the dialogue out of the
+# prompt budget. Five found hotels take about 1,500 characters.
+MAX_OBSERVATION_CHARS = 2500
 
 
 class PromptFormat(Protocol):
     name: str
 
-    def request(self, history: list[Turn], current: Turn, max_new_tokens: int) -> ModelRequest:
+    def request(self, history: list[TurnView], current: TurnView, max_new_tokens: int) -> ModelRequest:
         """The request for the next model call of `current`, given the completed turns before it."""
         ...
 
@@ -54,20 +57,32 @@ class ReplyStream:
         return reply[len(self.emitted):] if reply.startswith(self.emitted) else ""
 
 
-def observation(call: CallRecord) -> dict[str, Any]:
+def observation(call: Call) -> dict[str, Any]:
     """What the model is shown of a call's outcome: errors, bookings, and found rows without bulky fields."""
-    if not call.ok or call.result is None:
-        return {"error": call.error}
-    result = call.result
-    if "results" not in result:
-        return result
-    hidden = set(domain(result["domain"]).hidden_fields) | {"key"}
-    rows = [{k: v for k, v in row.items() if k not in hidden} for row in result["results"]]
-    return {"domain": result["domain"], "count": result["count"], "results": rows}
+    outcome = call.result
+    if isinstance(outcome, Found):
+        hidden = set(domain(outcome.domain).hidden_fields) | {"key"}
+        rows = [{k: v for k, v in row.items() if k not in hidden} for row in outcome.rows]
+        return {"domain": outcome.domain, "count": outcome.count, "results": rows}
+    if isinstance(outcome, Booked):
+        return {"domain": outcome.domain, "status": "booked", "reference": outcome.reference, **outcome.details}
+    if isinstance(outcome, Refused):
+        return {"domain": outcome.domain, "status": "refused", "reason": outcome.reason, "hint": outcome.hint}
+    if isinstance(outcome, ToolError):
+        return {"error": outcome.message}
+    return {"error": "the call did not run (the turn was stopped)"}
 
 
-def brief_observation(call: CallRecord) -> dict[str, Any]:
+def brief_observation(call: Call) -> dict[str, Any]:
     """A call's outcome as remembered in older history: counts and keys, not whole rows."""
-    if not call.ok or call.result is None or "results" not in call.result:
+    outcome = call.result
+    if not isinstance(outcome, Found):
         return observation(call)
-    return {"count": call.result["count"], "first": [row["key"] for row in call.result["results"][:3]]}
+    return {"count": outcome.count, "first": [str(row.get("key")) for row in outcome.rows[:3]]}
+
+
+def clipped(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} … ({len(text) - limit} more characters not shown)"

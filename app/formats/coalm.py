@@ -10,10 +10,10 @@ from pathlib import Path
 from string import Template
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.dialogue import Turn
-from app.formats.base import ReplyStream, brief_observation, observation
+from app.formats.base import ReplyStream, brief_observation, clipped, observation
 from app.parsing import MARKER, Parsed, call_text, parse_coalm
 from app.tools import Tool
+from app.transcript import ActionRejected, Thought, ToolCalled, ToolError, TurnView
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 # Models that skip the markers still reply; wait this long for a marker before streaming plain text.
@@ -37,8 +37,9 @@ class CoalmFormat:
         self.action = Template((prompts / "coalm_action.txt").read_text())
         self.response = Template((prompts / "coalm_response.txt").read_text())
 
-    def request(self, history: list[Turn], current: Turn, max_new_tokens: int) -> ModelRequest:
-        answered = any(call.ok for call in current.calls)  # a tool has answered: time for the response step
+    def request(self, history: list[TurnView], current: TurnView, max_new_tokens: int) -> ModelRequest:
+        # A tool has answered: time for the response step.
+        answered = any(call.answer and not isinstance(call.result, ToolError) for call in current.calls())
         template = self.response if answered else self.action
         prompt = template.substitute(tools=self.tool_list, history=self._history(history), user=current.user,
                                      scratch=self._scratch(current)).rstrip() + "\n"
@@ -50,24 +51,29 @@ class CoalmFormat:
     def reply_stream(self) -> ReplyStream:
         return ReplyStream(_reply_start)
 
-    def _history(self, turns: list[Turn]) -> str:
+    def _history(self, turns: list[TurnView]) -> str:
         lines = []
         for turn in turns:
             lines.append(f"User: {turn.user}")
-            for call in turn.calls:
-                lines.append(f"Action: {call_text(call.name, call.arguments)}")
-                lines.append(f"Observation: {brief_observation(call)!r}")
-            lines.append(f"System: {turn.response}")
+            for call in turn.calls():
+                if call.answer:
+                    lines.append(f"Action: {call_text(call.called.name, call.called.arguments)}")
+                    lines.append(f"Observation: {clipped(repr(brief_observation(call)))}")
+            lines.append(f"System: {turn.history_reply}")
         return "\n".join(lines) or "(none)"
 
-    def _scratch(self, turn: Turn) -> str:
-        lines = []
-        for step in turn.steps:
-            if step.thought:
-                lines.append(f"Thought: {step.thought}")
-            for call in step.calls:
-                lines += [f"Action: {call_text(call.name, call.arguments)}", f"Observation: {observation(call)!r}"]
-            lines += [f"Observation: {{'error': {problem!r}}}" for problem in step.problems]
+    def _scratch(self, turn: TurnView) -> str:
+        """This turn's steps so far: per step its thought, its calls with what they answered, its problems."""
+        answers = {call.called.call_id: call for call in turn.calls()}
+        lines: list[str] = []
+        for step in sorted({e.step for e in turn.events if e.step}):
+            events = [e for e in turn.events if e.step == step]
+            lines += [f"Thought: {e.text}" for e in events if isinstance(e, Thought)]
+            for e in events:
+                if isinstance(e, ToolCalled) and (call := answers[e.call_id]).answer:
+                    lines += [f"Action: {call_text(e.name, e.arguments)}",
+                              f"Observation: {clipped(repr(observation(call)))}"]
+            lines += [f"Observation: {{'error': {e.message!r}}}" for e in events if isinstance(e, ActionRejected)]
         return "\n".join(lines)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.dialogue import Turn
-from app.formats.base import ReplyStream, observation
+from app.formats.base import ReplyStream, clipped, observation
 from app.parsing import CALL_START, Call, Parsed, parse_json_calls
 from app.tools import Tool
+from app.transcript import ActionRejected, Thought, ToolCalled, TurnView
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 CALL_WINDOW = 12  # a reply that starts like "FindHotel(" or "{" is a call written as text; wait this long to tell
@@ -23,23 +23,28 @@ class ToolsFormat:
         self.specs = [tool.json_schema() for tool in tools.values()]
         self.system = (prompts / "tools_system.txt").read_text().strip()
 
-    def request(self, history: list[Turn], current: Turn, max_new_tokens: int) -> ModelRequest:
+    def request(self, history: list[TurnView], current: TurnView, max_new_tokens: int) -> ModelRequest:
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}]
         for turn in history:
-            messages += [{"role": "user", "content": turn.user}, {"role": "assistant", "content": turn.response}]
+            messages += [{"role": "user", "content": turn.user}, {"role": "assistant", "content": turn.history_reply}]
         messages.append({"role": "user", "content": current.user})
-        for s, step in enumerate(current.steps):
-            if step.calls:
-                ids = [f"call_{s}_{c}" for c in range(len(step.calls))]
-                messages.append({"role": "assistant", "content": step.thought or "", "tool_calls": [
-                    {"id": i, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
-                    for i, call in zip(ids, step.calls, strict=True)]})
-                messages += [{"role": "tool", "tool_call_id": i, "name": call.name,
-                              "content": json.dumps(observation(call), ensure_ascii=False)}
-                             for i, call in zip(ids, step.calls, strict=True)]
-            if step.problems:
-                problems = "; ".join(step.problems)
-                messages += [{"role": "assistant", "content": step.text},
+        answers = {call.called.call_id: call for call in current.calls()}
+        for step in sorted({e.step for e in current.events if e.step}):
+            events = [e for e in current.events if e.step == step]
+            thought = next((e.text for e in events if isinstance(e, Thought)), "")
+            calls = [answers[e.call_id] for e in events if isinstance(e, ToolCalled) and answers[e.call_id].answer]
+            if calls:
+                ids = [f"call_{step - 1}_{c}" for c in range(len(calls))]
+                messages.append({"role": "assistant", "content": thought, "tool_calls": [
+                    {"id": i, "type": "function",
+                     "function": {"name": call.called.name, "arguments": call.called.arguments}}
+                    for i, call in zip(ids, calls, strict=True)]})
+                messages += [{"role": "tool", "tool_call_id": i, "name": call.called.name,
+                              "content": clipped(json.dumps(observation(call), ensure_ascii=False))}
+                             for i, call in zip(ids, calls, strict=True)]
+            if rejected := [e for e in events if isinstance(e, ActionRejected)]:
+                problems = "; ".join(e.message for e in rejected)
+                messages += [{"role": "assistant", "content": rejected[0].output},
                              {"role": "user", "content": f"That tool call could not be used: {problems}"}]
         return ModelRequest(messages, tools=self.specs, max_new_tokens=max_new_tokens)
 

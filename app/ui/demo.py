@@ -7,7 +7,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,11 +16,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.agent import Agent
 from app.backends import BackendError
-from app.dialogue import Dialogue, Turn
-from app.events import Event, ResponseChunk
 from app.runtime import build_agent
+from app.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
 from app.settings import Settings
 from app.tools import Toolbox
+from app.transcript import ReplyChunk, Transcript, TurnFailed, valid_text
 from app.ui import view
 from db.annotations import AnnotationStore
 from db.importer import DataUnavailable, imported_sources
@@ -83,111 +83,112 @@ class DemoApp:
         return (f"**Model:** {backend} · **format:** {self.settings.format} · **data:** {self.data_source}  \n"
                 f"{icon} {self.status.message}")
 
-    def new_dialogue(self) -> Dialogue:
-        return Dialogue(meta={"backend": self.settings.backend, "format": self.settings.format,
-                              "model": self.settings.model})
+    def new_dialogue(self) -> Transcript:
+        return Transcript(meta={"backend": self.settings.backend, "format": self.settings.format,
+                                "model": self.settings.model})
 
     # -- chat -----------------------------------------------------------------------------------------------
-    def respond(self, message: str, dialogue: Dialogue | None) -> Iterator[tuple[Any, ...]]:
-        dialogue = dialogue or self.new_dialogue()
-        text = (message or "").strip()
+    def respond(self, message: str, transcript: Transcript | None) -> Iterator[tuple[Any, ...]]:
+        transcript = transcript or self.new_dialogue()
+        text = valid_text(message or "").strip()
         if not text:
-            yield self.render(dialogue, keep_input=message)
+            yield self.render(transcript, keep_input=message)
             return
-        if len(text) > self.settings.max_user_chars:
-            gr.Warning(f"Your message is {len(text)} characters long; please keep it under "
-                       f"{self.settings.max_user_chars}.")
-            yield self.render(dialogue, keep_input=message)
+        if problem := user_text_problem(text, self.settings.max_user_chars):
+            gr.Warning(problem)
+            yield self.render(transcript, keep_input=message)
             return
         # Show the message at once and empty the box once; later updates leave the box alone, so whatever the
         # person types while the agent answers is not wiped.
-        yield self.render(dialogue, partial="…", running=True, pending_user=text, keep_input="")
-        yield from self._turn(dialogue, text, lambda agent: agent.run_turn(dialogue, text))
+        yield self.render(transcript, partial="…", running=True, pending_user=text, keep_input="")
+        yield from self._turn(transcript, OneMessage(text), pending_user=text)
 
-    def retry(self, dialogue: Dialogue | None) -> Iterator[tuple[Any, ...]]:
-        dialogue = dialogue or self.new_dialogue()
-        if not dialogue.turns or dialogue.turns[-1].status != "error":
-            yield self.render(dialogue)
+    def retry(self, transcript: Transcript | None) -> Iterator[tuple[Any, ...]]:
+        transcript = transcript or self.new_dialogue()
+        if transcript.open_turn() is None:
+            yield self.render(transcript)
             return
-        yield from self._turn(dialogue, dialogue.turns[-1].user, lambda agent: agent.retry(dialogue))
+        yield from self._turn(transcript, Messages([]), resume=True)
 
-    def _turn(self, dialogue: Dialogue, text: str, events: Callable[[Agent], Iterator[Event]]
+    def _turn(self, transcript: Transcript, user: UserSide, resume: bool = False, pending_user: str | None = None
               ) -> Iterator[tuple[Any, ...]]:
         while self.status.state == "loading":
-            yield self.render(dialogue, partial=f"⏳ {self.status.message}", running=True, pending_user=text)
+            yield self.render(transcript, partial=f"⏳ {self.status.message}", running=True, pending_user=pending_user)
             time.sleep(WAIT_FOR_MODEL_S)
         if self.agent is None or self.status.state == "failed":
-            if not (dialogue.turns and dialogue.turns[-1].status == "error" and dialogue.turns[-1].user == text):
-                dialogue.turns.append(Turn(user=text, status="error"))
-            dialogue.turns[-1].error = f"The model is not available: {self.status.message}"
-            yield self.finish(dialogue)
+            if (said := user.next(transcript)) is not None:
+                transcript.append(said)
+            turn = transcript.last_turn()
+            if turn is not None:
+                transcript.append(TurnFailed(turn=turn.number, message=f"The model is not available: "
+                                                                       f"{self.status.message}"))
+            yield self.finish(transcript)
             return
         partial = ""
         try:
-            for event in events(self.agent):
-                if isinstance(event, ResponseChunk):
+            for event in run_dialogue(self.agent, user, transcript, resume=resume):
+                if isinstance(event, ReplyChunk):
                     partial += event.text
-                    yield self.render(dialogue, partial=partial, running=True, panels=False)
-                else:
-                    yield self.render(dialogue, partial=partial, running=True)
-        except GeneratorExit:  # the stop button
-            if dialogue.turns and dialogue.turns[-1].status == "error":
-                dialogue.turns[-1].error = "Stopped."
-            self._save(dialogue)
+                    yield self.render(transcript, partial=partial, running=True, panels=False)
+                else:  # a stored event ends the streamed piece: what was shown is in the transcript now
+                    partial = ""
+                    yield self.render(transcript, running=True)
+        except GeneratorExit:  # the stop button (the agent has recorded that the turn stopped)
+            self._save(transcript)
             raise
-        except Exception as error:  # no traceback reaches the browser; the log has it
-            log.exception("turn failed")
-            if dialogue.turns and dialogue.turns[-1].status == "error":
-                dialogue.turns[-1].error = f"Something went wrong on our side ({type(error).__name__})"
-        yield self.finish(dialogue)
+        yield self.finish(transcript)
 
-    def finish(self, dialogue: Dialogue) -> tuple[Any, ...]:
-        self._save(dialogue)
-        return self.render(dialogue)
+    def finish(self, transcript: Transcript) -> tuple[Any, ...]:
+        self._save(transcript)
+        return self.render(transcript)
 
-    def render(self, dialogue: Dialogue, partial: str | None = None, running: bool = False, panels: bool = True,
-               keep_input: str | None = None, pending_user: str | None = None) -> tuple[Any, ...]:
-        """Outputs in the order of layout's `outputs`; the message box is left as it is unless `keep_input`."""
-        shown = dialogue
+    def render(self, transcript: Transcript | None = None, partial: str | None = None, running: bool = False,
+               panels: bool = True, keep_input: str | None = None, pending_user: str | None = None
+               ) -> tuple[Any, ...]:
+        """Outputs in the order of layout's `outputs`; the message box is left as it is unless `keep_input`.
+        A fresh session (Stop before anything was said, the /render endpoint) has no transcript yet."""
+        transcript = transcript if transcript is not None else self.new_dialogue()
+        shown = transcript
         if pending_user is not None:
-            shown = dialogue.model_copy(update={"turns": [*dialogue.turns, Turn(user=pending_user, status="error")]})
-        messages, _turns = view.chat_messages(shown, partial, running)
-        failed = bool(dialogue.turns) and dialogue.turns[-1].status == "error" and not running
+            shown = transcript.model_copy(update={"events": [*transcript.events, transcript.user_said(pending_user)]})
+        messages, _ids = view.chat_messages(shown, partial, running or pending_user is not None)
+        failed = transcript.open_turn() is not None and not running
         skip = gr.skip()
         return (
             messages, gr.skip() if keep_input is None else keep_input,
-            view.belief_html(dialogue) if panels else skip,
-            view.api_calls(dialogue) if panels else skip,
-            view.database_rows(dialogue) if panels else skip,
-            view.bookings(dialogue) if panels else skip,
-            dialogue,
+            view.belief_html(transcript) if panels else skip,
+            view.api_calls(transcript) if panels else skip,
+            view.database_rows(transcript) if panels else skip,
+            view.bookings(transcript) if panels else skip,
+            transcript,
             gr.update(visible=failed),
-            self.download_file(dialogue) if panels and not running else skip,
+            self.download_file(transcript) if panels and not running else skip,
             "⏳ The agent is working… (**Stop** interrupts it)" if running else
             "⚠️ The last turn did not finish: **Retry** runs it again." if failed else "✅ Ready",
         )
 
-    def _save(self, dialogue: Dialogue) -> None:
-        if self.store and dialogue.turns:
+    def _save(self, transcript: Transcript) -> None:
+        if self.store and transcript.events:
             try:
-                self.store.save_dialogue(dialogue.id, json.loads(dialogue.to_json()), dialogue.meta)
+                self.store.save_transcript(transcript)
             except Exception:  # saving must never cost the person their dialogue
-                log.exception("could not save dialogue %s", dialogue.id)
+                log.exception("could not save dialogue %s", transcript.id)
 
-    def download_file(self, dialogue: Dialogue) -> str | None:
-        if not dialogue.turns:
+    def download_file(self, transcript: Transcript) -> str | None:
+        if not transcript.events:
             return None
-        ratings = self.store.ratings(dialogue.id) if self.store else {}
-        path = self.settings.home / "exports" / f"{dialogue.id}.json"
+        ratings = self.store.ratings(transcript.id) if self.store else {}
+        path = self.settings.home / "exports" / f"{transcript.id}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({**json.loads(dialogue.to_json()), "ratings": ratings}, indent=2, default=str))
+        path.write_text(json.dumps({**transcript.to_data(), "ratings": ratings}, indent=2, default=str),
+                        encoding="utf-8")
         return str(path)
 
     # -- ratings --------------------------------------------------------------------------------------------
-    def rate_message(self, dialogue: Dialogue | None, annotator: str, like: gr.LikeData) -> Any:
-        if dialogue is None or self.store is None:
+    def rate_message(self, transcript: Transcript | None, annotator: str, like: gr.LikeData) -> Any:
+        if transcript is None or self.store is None:
             return gr.skip()
-        messages, turns = view.chat_messages(dialogue)
+        messages, event_ids = view.chat_messages(transcript)
         index = like.index if isinstance(like.index, int) else like.index[0]
         if not 0 <= index < len(messages):
             return gr.skip()
@@ -197,20 +198,23 @@ class DemoApp:
         # the rating is about the bubble, so record its reply (its last message).
         while index + 1 < len(messages) and messages[index + 1]["role"] == "assistant":
             index += 1
-        self.store.rate_message(dialogue.id, turns[index], messages[index]["content"], feedback, annotator.strip())
+        event = transcript.event(event_ids[index])
+        self.store.rate_message(transcript.id, event.id, event.turn, messages[index]["content"], feedback,
+                                annotator.strip())
         gr.Info(f"Saved: {feedback}", duration=2)
-        return self.download_file(dialogue)
+        return self.download_file(transcript)
 
-    def rate_dialogue(self, dialogue: Dialogue | None, completed: str | None, naturalness: int | None,
+    def rate_dialogue(self, transcript: Transcript | None, completed: str | None, naturalness: int | None,
                       comment: str, annotator: str) -> tuple[str, Any]:
-        if dialogue is None or not dialogue.turns or self.store is None:
+        if transcript is None or not transcript.events or self.store is None:
             return "Chat first, then rate the dialogue.", gr.skip()
         if completed is None or naturalness is None:
             return "Please choose both *task completed* and *naturalness*.", gr.skip()
-        self._save(dialogue)
-        self.store.rate_dialogue(dialogue.id, completed, int(naturalness), comment.strip(), annotator.strip())
-        count = len(self.store.ratings(dialogue.id)["dialogue"])
-        return f"✅ Saved ({count} dialogue rating{'s' if count > 1 else ''} so far).", self.download_file(dialogue)
+        self._save(transcript)
+        self.store.rate_dialogue(transcript.id, completed, int(naturalness), comment.strip(), annotator.strip())
+        count = len(self.store.ratings(transcript.id)["dialogue"])
+        return (f"✅ Saved ({count} dialogue rating{'s' if count > 1 else ''} so far).",
+                self.download_file(transcript))
 
     def export(self, token: str) -> tuple[str, Any]:
         if self.settings.admin_token and not secrets.compare_digest(token or "", self.settings.admin_token):

@@ -1,4 +1,4 @@
-"""What the page shows, as pure functions of the dialogue state: the UI renders, it does not decide."""
+"""What the page shows, as pure functions of the transcript: the UI renders, it does not decide."""
 
 from __future__ import annotations
 
@@ -8,9 +8,22 @@ from typing import Any
 import pandas as pd
 
 from app.belief import by_domain
-from app.dialogue import Dialogue, Turn
-from app.events import ToolCallFinished
 from app.parsing import call_text
+from app.transcript import (
+    ActionRejected,
+    Booked,
+    Call,
+    Found,
+    InterimReply,
+    Refused,
+    Thought,
+    ToolAnswered,
+    ToolCalled,
+    ToolError,
+    Transcript,
+    TurnFailed,
+    TurnView,
+)
 from domains import all_domains, domain
 
 CALL_COLUMNS = ["turn", "call", "outcome", "ms"]
@@ -19,40 +32,52 @@ FLAGS = ("Wrong API call", "Made up information", "Ignored the user")
 FEEDBACK_OPTIONS = ("Like", "Dislike", *FLAGS)
 
 
-def chat_messages(dialogue: Dialogue, partial: str | None = None, running: bool = False
-                  ) -> tuple[list[dict[str, Any]], list[int]]:
-    """Chat messages, and for each the number of the turn it belongs to (what a rating of it refers to)."""
-    messages: list[dict[str, Any]] = []
-    for number, turn in enumerate(dialogue.turns):
-        live = running and number == len(dialogue.turns) - 1
-        turn_messages = [{"role": "user", "content": turn.user}, *_step_messages(turn)]
-        if turn.status in ("done", "fallback"):
-            turn_messages.append({"role": "assistant", "content": turn.response})
-        elif live and partial:
-            turn_messages.append({"role": "assistant", "content": partial})
-        elif not live:
-            turn_messages.append({"role": "assistant", "content": f"⚠️ {turn.error} — the dialogue so far is kept; "
-                                                                   "press **Retry** to run this turn again."})
-        messages += [{**m, "turn": number} for m in turn_messages]
-    return [{k: v for k, v in m.items() if k != "turn"} for m in messages], [m["turn"] for m in messages]
+def chat_messages(transcript: Transcript, partial: str | None = None, running: bool = False
+                  ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Chat messages, and for each the id of the event it shows (what a rating of it refers to)."""
+    messages: list[tuple[dict[str, Any], str]] = []
+    turns = transcript.turns()
+    for position, turn in enumerate(turns):
+        live = running and position == len(turns) - 1
+        user = turn.events[0]
+        messages.append(({"role": "user", "content": turn.user}, user.id))
+        messages += _step_messages(turn)
+        reply, failure = turn.reply, turn.failure
+        if reply is not None:
+            messages.append(({"role": "assistant", "content": reply.text}, reply.id))
+        elif live:
+            if partial:
+                messages.append(({"role": "assistant", "content": partial}, turn.events[-1].id))
+        else:
+            reason = failure.message if failure else "The turn did not finish."
+            messages.append(({"role": "assistant", "content": f"⚠️ {reason} — the dialogue so far is kept; "
+                                                              "press **Retry** to run this turn again."},
+                             (failure or turn.events[-1]).id))
+    return [m for m, _ in messages], [event_id for _, event_id in messages]
 
 
-def _step_messages(turn: Turn) -> list[dict[str, Any]]:
-    steps: list[dict[str, Any]] = []
+def _step_messages(turn: TurnView) -> list[tuple[dict[str, Any], str]]:
+    steps: list[tuple[dict[str, Any], str]] = []
     position: dict[str, int] = {}
+    calls = {call.called.call_id: call for call in turn.calls()}
+    last = turn.events[-1]
     for event in turn.events:
-        kind = event["type"]
-        if kind == "Thought":
-            steps.append(_step("💭 Thought", event["text"], "done"))
-        elif kind == "ToolCallStarted":
-            position[event["call_id"]] = len(steps)
-            steps.append(_step(f"🔧 {call_text(event['name'], event['arguments'])}", "running…", "pending"))
-        elif kind == "ToolCallFinished":
-            finished = _step(f"🔧 {call_text(event['name'], event['arguments'])}", _outcome(event), "done",
-                             duration=round(event["elapsed_ms"] / 1000, 4))
-            steps[position.get(event["call_id"], len(steps) - 1)] = finished
-        elif kind == "ErrorEvent" and event["recoverable"]:
-            steps.append(_step("⚠️ The model's action could not be used", event["message"], "done"))
+        if isinstance(event, Thought):
+            steps.append((_step("💭 Thought", event.text, "done"), event.id))
+        elif isinstance(event, InterimReply):
+            steps.append(({"role": "assistant", "content": event.text}, event.id))
+        elif isinstance(event, ToolCalled):
+            position[event.call_id] = len(steps)
+            steps.append((_step(f"🔧 {call_text(event.name, event.arguments)}", "running…", "pending"), event.id))
+        elif isinstance(event, ToolAnswered) and event.call_id in position:
+            call = calls[event.call_id]
+            steps[position[event.call_id]] = (_step(
+                f"🔧 {call_text(call.called.name, call.called.arguments)}", _outcome(event.result), "done",
+                duration=round(event.elapsed_ms / 1000, 4)), call.called.id)
+        elif isinstance(event, ActionRejected):
+            steps.append((_step("⚠️ The model's action could not be used", event.message, "done"), event.id))
+        elif isinstance(event, TurnFailed) and event is not last:  # a retry went on after it
+            steps.append((_step("⚠️ Interrupted", event.message, "done"), event.id))
     return steps
 
 
@@ -60,68 +85,65 @@ def _step(title: str, content: str, status: str, **extra: Any) -> dict[str, Any]
     return {"role": "assistant", "content": content, "metadata": {"title": title, "status": status, **extra}}
 
 
-def _outcome(event: dict[str, Any]) -> str:
-    result, error = event.get("result"), event.get("error")
-    if not event["ok"] or result is None:
-        return f"Error: {error}"
-    if "count" in result:
-        shown = ", ".join(r["key"] for r in result["results"])
-        return f"{result['count']} found" + (f": {shown}" if shown else "")
-    if result.get("status") == "booked":
-        return f"Booked, reference **{result['reference']}**"
-    return f"Refused: {result.get('reason')}. {str(result.get('hint', '')).capitalize()}"
+def _outcome(result: Found | Booked | Refused | ToolError) -> str:
+    if isinstance(result, Found):
+        shown = ", ".join(str(row.get("key")) for row in result.rows)
+        return f"{result.count} found" + (f": {shown}" if shown else "")
+    if isinstance(result, Booked):
+        return f"Booked, reference **{result.reference}**"
+    if isinstance(result, Refused):
+        return f"Refused: {result.reason}. {result.hint.capitalize()}"
+    return f"Error: {result.message}"
 
 
-def _one_line(event: dict[str, Any]) -> str:
-    return ToolCallFinished(**{k: v for k, v in event.items() if k != "type"}).outcome()
+def _answered(transcript: Transcript) -> list[tuple[int, Call, ToolAnswered]]:
+    return [(call.called.turn, call, call.answer) for call in transcript.calls() if call.answer]
 
 
-def finished_calls(dialogue: Dialogue) -> list[tuple[int, dict[str, Any]]]:
-    return [(number, event) for number, turn in enumerate(dialogue.turns) for event in turn.events
-            if event["type"] == "ToolCallFinished"]
-
-
-def api_calls(dialogue: Dialogue) -> pd.DataFrame:
-    rows = [[number + 1, call_text(e["name"], e["arguments"]), _one_line(e), round(e["elapsed_ms"], 1)]
-            for number, e in finished_calls(dialogue)]
+def api_calls(transcript: Transcript) -> pd.DataFrame:
+    rows = [[turn + 1, call_text(call.called.name, call.called.arguments), answer.result.summary(),
+             round(answer.elapsed_ms, 1)] for turn, call, answer in _answered(transcript)]
     return pd.DataFrame(rows, columns=CALL_COLUMNS)
 
 
-def database_rows(dialogue: Dialogue) -> pd.DataFrame:
+def database_rows(transcript: Transcript) -> pd.DataFrame:
     """The rows of the latest successful Find, with the fields worth showing."""
-    finds = [e for _, e in finished_calls(dialogue) if e["ok"] and "results" in (e["result"] or {})]
+    finds = [answer.result for _, _, answer in _answered(transcript) if isinstance(answer.result, Found)]
     if not finds:
         return pd.DataFrame(columns=["no search yet"])
-    result = finds[-1]["result"]
-    hidden = set(domain(result["domain"]).hidden_fields) | {"key", "takesbookings"}
-    rows = [{k: _cell(v) for k, v in row.items() if k not in hidden} for row in result["results"]]
-    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[f"no {result['domain']} matches"])
+    found = finds[-1]
+    hidden = set(domain(found.domain).hidden_fields) | {"key", "takesbookings"}
+    rows = [{k: _cell(v) for k, v in row.items() if k not in hidden} for row in found.rows]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[f"no {found.domain} matches"])
 
 
-def bookings(dialogue: Dialogue) -> pd.DataFrame:
+def bookings(transcript: Transcript) -> pd.DataFrame:
+    """Every booking attempt the service answered: booked, or refused with its reason."""
     rows = []
-    for _, event in finished_calls(dialogue):
-        result = event["result"] or {}
-        if not event["ok"] or result.get("status") not in ("booked", "refused"):
+    for _, call, answer in _answered(transcript):
+        result = answer.result
+        if not isinstance(result, Booked | Refused):
             continue
-        arguments = event["arguments"]
-        what = result.get("name") or result.get("trainid") or arguments.get("name") or arguments.get("trainid") \
-            or f"{arguments.get('departure')} → {arguments.get('destination')}"
-        skip = {"domain", "status", "reference", "name", "trainid", "reason", "hint"}
-        details = ", ".join(f"{k} {v}" for k, v in result.items() if k not in skip)
-        status = "booked" if result["status"] == "booked" else f"refused: {result['reason']}"
-        rows.append([result.get("reference", "—"), result["domain"], what, details, status])
+        # What was booked is named by the slots the domain needs to tell it apart (name, train id, route).
+        named_by = domain(result.domain).book_required
+        details = result.details if isinstance(result, Booked) else {}
+        what = " → ".join(str(details.get(k) or call.called.arguments.get(k)) for k in named_by)
+        shown = ", ".join(f"{k} {v}" for k, v in details.items() if k not in named_by)
+        status = "booked" if isinstance(result, Booked) else f"refused: {result.reason}"
+        rows.append([getattr(result, "reference", "—"), result.domain, what, shown, status])
     return pd.DataFrame(rows, columns=BOOKING_COLUMNS)
 
 
-def belief_html(dialogue: Dialogue) -> str:
+def belief_html(transcript: Transcript) -> str:
     """The belief state per domain; slots changed in the latest turn are highlighted."""
-    if not dialogue.belief:
+    belief = transcript.belief()
+    if not belief:
         return "<p class='belief-empty'>Nothing understood yet.</p>"
-    changed = set(dialogue.turns[-1].changed) if dialogue.turns else set()
+    last = transcript.last_turn()
+    changed = set(last.changed) if last else set()
     order = [d.name for d in all_domains()]
     parts = []
-    for name, slots in sorted(by_domain(dialogue.belief).items(), key=lambda item: order.index(item[0])):
+    for name, slots in sorted(by_domain(belief).items(), key=lambda item: order.index(item[0])):
         rows = "".join(
             f"<tr class='{'changed' if f'{name}-{slot}' in changed else ''}'><td>{html.escape(slot)}</td>"
             f"<td>{html.escape(value)}</td></tr>" for slot, value in slots.items())
