@@ -133,7 +133,7 @@ class Results:
 
     def plot(self) -> Figure:
         """Bradley-Terry strengths with their intervals, and mean naturalness per system."""
-        figure = Figure(figsize=(9, 3.2), layout="constrained")
+        figure = Figure(figsize=(11, 2.6), layout="constrained")
         strength, natural = figure.subplots(1, 2)
         if not self.ranking.empty:
             rank = self.ranking

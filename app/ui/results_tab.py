@@ -83,7 +83,7 @@ def build_results_tab(tab: ResultsTab) -> None:
     for name in TABLES:
         with gr.Accordion(TITLES[name], open=name in ("agreement", "by_system", "ranking"), elem_id=f"acc-{name}"):
             tables[name] = gr.Dataframe(elem_id=f"results-{name.replace('_', '-')}", interactive=False,
-                                        wrap=False, max_height=320)
+                                        wrap=True, max_height=320)
     with gr.Accordion("Adjudicate a disputed answer (lead)", open=False, elem_id="adjudicate-panel"):
         with gr.Row():
             unit = gr.Dropdown(label="Disputed answer", choices=[], elem_id="adjudicate-unit", scale=3)
@@ -94,7 +94,7 @@ def build_results_tab(tab: ResultsTab) -> None:
     with gr.Row():
         export = gr.Button("Export CSV, JSONL and CoALM training data", elem_id="results-export", size="sm")
     export_status = gr.Markdown(elem_id="results-export-status")
-    files = gr.File(file_count="multiple", label="Export", elem_id="results-files")
+    files = gr.File(file_count="multiple", label="Export", elem_id="results-files", height=120)
 
     show.click(tab.show, [token], [status, *tables.values(), plot, unit])
     unit.change(tab.labels_for, [unit], [label])

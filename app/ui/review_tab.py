@@ -120,10 +120,10 @@ def build_review_tab(tab: ReviewTab) -> None:
             belief = gr.HTML(elem_id="review-belief")
             gr.Markdown("#### API calls", elem_classes=["panel-title"])
             calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="review-calls", interactive=False, wrap=True,
-                                 max_height=260)
+                                 max_height=260, column_widths=["64px", "48%", "32%", "60px"])
             gr.Markdown("#### Bookings", elem_classes=["panel-title"])
             booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="review-bookings", interactive=False,
-                                  wrap=True, max_height=200)
+                                  wrap=True, max_height=200, column_widths=["112px", "84px", "22%", "28%", "16%"])
     with gr.Row():
         completed = gr.Radio(list(question("task_completed").options), label=question("task_completed").label,
                              elem_id="review-task-completed")

@@ -16,7 +16,7 @@ def theme() -> gr.themes.Base:
 
 CSS = """
 .gradio-container { max-width: 1480px !important; }
-h1 { font-size: 1.45rem !important; margin: .2em 0 !important; }
+#title h1 { font-size: 1.45rem !important; margin: .2em 0 !important; }
 #header p { margin: 0; font-size: .92em; opacity: .85; }
 .tab-intro p { margin: 0 0 .4em; opacity: .8; font-size: .92em; }
 .panel-title h3, .panel-title h4 { margin: .5em 0 .2em !important; font-size: 1em !important; }
@@ -38,8 +38,9 @@ table td { word-break: normal !important; overflow-wrap: anywhere; }
 /* Phones: one column, a chat that fits the screen, big enough tap targets. */
 @media (max-width: 640px) {
   .gradio-container { padding: 6px !important; }
-  h1 { font-size: 1.15rem !important; }
-  #chat, #review-chat, [id^="arena-chat"] { height: 62vh !important; }
+  #title h1 { font-size: 1.1rem !important; line-height: 1.3 !important; }
+  #header p { font-size: .8em; }
+  #chat, #review-chat, [id^="arena-chat"] { height: 58vh !important; }
   .message-wrap .message { font-size: 15px; }
   button { min-height: 40px; }
 }
