@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.tools import Toolbox
 from app.transcript import AgentSaid, Transcript
+from db.review import ReviewStore
 from tests.agent_helpers import run, scripted_agent
 
 USERS = ("I need a cheap guesthouse in the north", "Book worth house for 2 people, 2 nights from thursday")
@@ -29,3 +30,17 @@ def recorded_dialogue(toolbox: Toolbox, system: str, number: int) -> Transcript:
 
 def replies(transcript: Transcript) -> list[str]:
     return [e.id for e in transcript.events if isinstance(e, AgentSaid)]
+
+
+def seed_review_queue(store: ReviewStore, toolbox: Toolbox, dialogues: int = 4) -> None:
+    """Recorded dialogues of both systems, each already rated by two raters who mostly agree."""
+    for number in range(dialogues):
+        system = ("good", "weak")[number % 2]
+        transcript = recorded_dialogue(toolbox, system, number)
+        store.enqueue(transcript.id, transcript.to_data(), dict(transcript.meta), "evaluate")
+        good = system == "good"
+        for rater in ("ann", "bob"):
+            store.answer(transcript.id, rater, {
+                ("task_completed", ""): "yes" if good else ("no" if rater == "ann" else "partly"),
+                ("naturalness", ""): ("5" if rater == "ann" else "4") if good else "2",
+                **{("reply", reply): "like" if good else "dislike" for reply in replies(transcript)}})

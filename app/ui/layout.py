@@ -6,7 +6,7 @@ import os
 
 import gradio as gr
 
-from app.ui import view
+from app.ui import theme, view
 from app.ui.demo import DemoApp, example_openers
 from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
 from app.ui.workbench import Workbench, build_workbench_tabs
@@ -59,13 +59,13 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         belief = gr.HTML(view.belief_html(app.new_dialogue()), elem_id="belief")
                         gr.Markdown("### API calls")
                         calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="api-calls", wrap=True,
-                                             interactive=False, column_widths=["64px", "48%", "32%", "60px"],
+                                             interactive=False, column_widths=theme.CALL_WIDTHS,
                                              max_height=300)
                         gr.Markdown("### Database results")
                         rows = gr.Dataframe(elem_id="db-results", wrap=True, interactive=False, max_height=300)
                         gr.Markdown("### Bookings")
                         booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True,
-                                              interactive=False, column_widths=["112px", "84px", "22%", "28%", "16%"])
+                                              interactive=False, column_widths=theme.BOOKING_WIDTHS)
                 with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
                     with gr.Row():
                         annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.questions import FLAGS, of_scope, question
 from app.transcript import AgentSaid, Transcript
-from app.ui import view
+from app.ui import theme, view
 from db.review import ReviewStore
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class ReviewTab:
         except ValueError as error:
             return (*[gr.skip()] * 6, str(error), gr.skip(), gr.skip())
         shown = self.next(rater)
-        return (*shown[:6], f"✅ Saved. {shown[6]}", None, None)
+        return (*shown[:6], f"✅ Saved. {shown[6]}", gr.update(value=None), gr.update(value=None))
 
 
 def reply_of(transcript: Transcript, like: gr.LikeData) -> AgentSaid | None:
@@ -120,10 +120,10 @@ def build_review_tab(tab: ReviewTab) -> None:
             belief = gr.HTML(elem_id="review-belief")
             gr.Markdown("#### API calls", elem_classes=["panel-title"])
             calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="review-calls", interactive=False, wrap=True,
-                                 max_height=260, column_widths=["64px", "48%", "32%", "60px"])
+                                 max_height=260, column_widths=theme.CALL_WIDTHS)
             gr.Markdown("#### Bookings", elem_classes=["panel-title"])
             booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="review-bookings", interactive=False,
-                                  wrap=True, max_height=200, column_widths=["112px", "84px", "22%", "28%", "16%"])
+                                  wrap=True, max_height=200, column_widths=theme.BOOKING_WIDTHS)
     with gr.Row():
         completed = gr.Radio(list(question("task_completed").options), label=question("task_completed").label,
                              elem_id="review-task-completed")

@@ -14,6 +14,10 @@ def theme() -> gr.themes.Base:
         block_title_text_weight="600", button_primary_text_color="white")
 
 
+# Column widths of the API-call and booking tables: the short columns get what their one-line header needs.
+CALL_WIDTHS = ["14%", "46%", "28%", "12%"]
+BOOKING_WIDTHS = ["22%", "15%", "19%", "26%", "18%"]
+
 CSS = """
 .gradio-container { max-width: 1480px !important; }
 #title h1 { font-size: 1.45rem !important; margin: .2em 0 !important; }
