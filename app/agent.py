@@ -24,8 +24,8 @@ from app.tools import Toolbox
 from app.transcript import (
     ActionRejected,
     AgentSaid,
-    AnyEvent,
     BeliefChanged,
+    E,
     InterimReply,
     ReplyChunk,
     Thought,
@@ -92,10 +92,10 @@ class _TurnRun:
         limit = agent.limits.turn_deadline_s
         self.deadline = None if limit is None else time.monotonic() + limit
 
-    def add(self, event: AnyEvent) -> AnyEvent:
+    def add(self, event: E) -> E:
         return self.transcript.append(event)
 
-    def fail(self, message: str) -> AnyEvent | None:
+    def fail(self, message: str) -> TurnFailed | None:
         turn = self.transcript.last_turn()
         if turn is None or turn.number != self.number or turn.reply or turn.failure:
             return None  # the turn had already ended
@@ -124,24 +124,27 @@ class _TurnRun:
             except BackendError as error:
                 yield from self._failed(str(error))
                 return
+            # Model text is made valid here, once, before anything reads it (a server may send "\ud800").
+            text = valid_text(text)
+            native = [ToolCallDelta(valid_data(d.name), valid_data(d.arguments)) for d in native]
             parsed = self.agent.format.parse(text, native)
-            replied = parsed.reply is not None and not parsed.calls and not parsed.problems
+            reply = parsed.reply if not parsed.calls and not parsed.problems else None
             if parsed.thought:
                 yield self.add(Thought(turn=self.number, step=self.step, text=parsed.thought))
             shown = stream.emitted
-            if shown and not (replied and parsed.reply.startswith(shown)) and shown not in (parsed.thought or ""):
+            if shown and not (reply is not None and reply.startswith(shown)) and shown not in (parsed.thought or ""):
                 yield self.add(InterimReply(turn=self.number, step=self.step, text=shown))  # seen, so recorded
             for problem in parsed.problems:
                 yield self.add(ActionRejected(turn=self.number, step=self.step, message=problem, output=text))
             yield from self._calls(parsed.calls)
             if parsed.calls or parsed.problems:
                 continue
-            if parsed.reply is None:
+            if reply is None:
                 yield self.add(ActionRejected(turn=self.number, step=self.step, message=EMPTY_ANSWER, output=text))
                 continue
-            if rest := stream.rest(parsed.reply) if parsed.reply.startswith(shown) else parsed.reply:
+            if rest := stream.rest(reply) if reply.startswith(shown) else reply:
                 yield ReplyChunk(rest)
-            yield self.add(AgentSaid(turn=self.number, step=self.step, text=parsed.reply))
+            yield self.add(AgentSaid(turn=self.number, step=self.step, text=reply))
             return
         yield ReplyChunk(FALLBACK_REPLY)
         yield self.add(AgentSaid(turn=self.number, step=self.step, text=FALLBACK_REPLY, fallback=True))
@@ -174,7 +177,8 @@ class _TurnRun:
         # Even a call that could not run (a booking missing the number of people) shows what was understood.
         now = self.transcript.belief()
         updates = belief.slot_updates(self.agent.toolbox.tools[called.name], outcome.arguments)
-        if changes := {slot: value for slot, value in updates.items() if now.get(slot) != value}:
+        changes: dict[str, str | None] = {slot: value for slot, value in updates.items() if now.get(slot) != value}
+        if changes:
             yield self.add(BeliefChanged(turn=self.number, step=self.step, changes=changes))
 
     def _request(self) -> ModelRequest:

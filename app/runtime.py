@@ -6,18 +6,16 @@ import argparse
 from typing import Any
 
 from app.agent import Agent, Limits
-from app.backends import make_backend
-from app.formats import make_format
+from app.backends import BACKENDS, make_backend
+from app.formats import FORMATS, make_format
 from app.settings import Settings
 from app.tools import Toolbox
-
-BACKENDS = ("transformers", "openai", "scripted")
 
 
 def add_model_flags(parser: argparse.ArgumentParser, extra_backends: tuple[str, ...] = ()) -> None:
     """--backend, --format, --model, --base-url, --script; each falls back to its WOZ_ variable."""
     parser.add_argument("--backend", choices=[*BACKENDS, *extra_backends], help="(WOZ_BACKEND)")
-    parser.add_argument("--format", choices=["coalm", "tools"], help="prompt format (WOZ_FORMAT)")
+    parser.add_argument("--format", choices=list(FORMATS), help="prompt format (WOZ_FORMAT)")
     parser.add_argument("--model", help="hub id, local folder, or served model name (WOZ_MODEL)")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL (WOZ_BASE_URL)")
     parser.add_argument("--script", help="JSON list of outputs for the scripted backend (WOZ_SCRIPT)")

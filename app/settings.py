@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,8 +21,8 @@ class ArenaSide(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: Literal["transformers", "openai", "scripted"] | None = None
-    format: Literal["coalm", "tools"] | None = None
+    backend: str | None = None  # a name in app.backends.BACKENDS
+    format: str | None = None  # a name in app.formats.FORMATS
     model: str | None = None
     base_url: str | None = None
     api_key: str | None = None
@@ -47,8 +46,8 @@ class Settings(BaseSettings):
     download_timeout_s: float = Field(30.0, gt=0)
     find_limit: int = Field(5, ge=1, le=100, description="Rows a Find call returns (the count covers all).")
 
-    backend: Literal["transformers", "openai", "scripted"] = "transformers"
-    format: Literal["coalm", "tools"] = Field("coalm", description="Prompt format: CoALM's ReAct text or JSON tools.")
+    backend: str = Field("transformers", description="A name in app.backends.BACKENDS.")
+    format: str = Field("coalm", description="A name in app.formats.FORMATS: CoALM's ReAct text or JSON tools.")
     model: str = Field("uiuc-convai/CoALM-8B", description="Hub id or local folder; or the served model name.")
     base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://localhost:8000/v1 (vLLM).")
     api_key: str | None = Field(None, description="Key for the server; vLLM needs none.")
@@ -75,6 +74,24 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from app.backends import BACKENDS  # the registry is the list of choices (imported late: it imports us)
+
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend {value!r}; choose one of: {', '.join(BACKENDS)}")
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        from app.formats import FORMATS
+
+        if value not in FORMATS:
+            raise ValueError(f"unknown prompt format {value!r}; choose one of: {', '.join(FORMATS)}")
+        return value
 
     @property
     def database_url(self) -> str:

@@ -158,7 +158,7 @@ class Toolbox:
     def tools(self) -> dict[str, Tool]:
         return all_tools()
 
-    def call(self, name: str, arguments: object, dialogue_id: str) -> ToolResult:
+    def call(self, name: object, arguments: object, dialogue_id: str) -> ToolResult:
         tool = self.tools.get(name) if isinstance(name, str) else None
         if tool is None:
             return ToolResult(False, error=f"unknown tool {name!r:.60}; available: {', '.join(self.tools)}")

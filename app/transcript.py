@@ -12,12 +12,13 @@ which replace lone surrogates with U+FFFD, so a transcript can always be saved a
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, model_validator
 
 FORMAT_VERSION = 2  # version 1: the old `Dialogue` (turns with steps and event dicts)
 
@@ -32,9 +33,12 @@ def valid_text(text: str) -> str:
 
 
 def valid_data(value: Any) -> Any:
-    """Every string inside `value` (dict keys too) made valid with `valid_text`."""
+    """Every string inside `value` (dict keys too) made valid with `valid_text`; infinities and NaN (which JSON
+    cannot hold) written as text, so what is saved reads back the same."""
     if isinstance(value, str):
         return valid_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, dict):
         return {valid_data(k): valid_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -127,10 +131,15 @@ def outcome_of(ok: bool, result: dict[str, Any] | None, error: str | None) -> Fo
 
 # -- events ----------------------------------------------------------------------------------------------------
 
+def _in_utc(value: datetime) -> datetime:
+    """Times are kept in UTC (a naive time is taken as UTC): historic offsets in seconds do not survive JSON."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class _Event(_Record):
     id: str = Field(default_factory=new_id)
     turn: int = Field(ge=0)
-    at: datetime = Field(default_factory=_now)
+    at: Annotated[datetime, AfterValidator(_in_utc)] = Field(default_factory=_now)
     step: int = Field(0, ge=0)  # which model call of the turn produced it (0 for what the user side adds)
 
 
@@ -216,6 +225,9 @@ AnyEvent = (UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | Act
             | TurnFailed | ReferenceReply)
 
 
+E = TypeVar("E", bound=_Event)
+
+
 @dataclass(frozen=True)
 class ReplyChunk:
     """A piece of the reply while it streams; never stored (the whole reply is one AgentSaid)."""
@@ -293,14 +305,22 @@ class Transcript(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: Literal[2] = FORMAT_VERSION
+    version: Literal[2] = 2  # FORMAT_VERSION
     id: str = Field(default_factory=lambda: f"dlg-{new_id()}")
     meta: dict[str, JsonValue] = Field(default_factory=dict)
     goal: dict[str, JsonValue] | None = None
     events: list[Event] = Field(default_factory=list)
 
-    def append(self, event: AnyEvent) -> AnyEvent:
-        self.events.append(event)
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {**data, **{k: valid_data(data[k]) for k in ("id", "meta", "goal") if k in data}}
+        return data
+
+    def append(self, event: E) -> E:
+        """Add `event` at the end and return it (the agent yields what it appended)."""
+        self.events.append(event)  # type: ignore[arg-type]  # every _Event subclass is in the Event union
         return event
 
     # -- turns ------------------------------------------------------------------------------------------------
@@ -354,7 +374,7 @@ class Transcript(BaseModel):
     def fork(self, at: str, id: str | None = None) -> Transcript:
         """A new transcript holding the events up to and including `at`, to continue differently from there."""
         kept = list(self._until(at))
-        meta = {**self.meta, "forked_from": {"transcript": self.id, "event": at}}
+        meta: dict[str, JsonValue] = {**self.meta, "forked_from": {"transcript": self.id, "event": at}}
         return Transcript(id=id or f"dlg-{new_id()}", meta=meta, goal=self.goal, events=kept)
 
     def _until(self, at: str | None) -> list[AnyEvent]:

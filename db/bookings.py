@@ -45,14 +45,15 @@ class BookingDesk:
 
     def book(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
         """A result dict with status "booked" or "refused"; ValueError when the request names no single entity."""
+        if domain.booking is None:
+            raise ValueError(f"{domain.name} takes no bookings")
         entity = self._entity(domain, request, dialogue_id)
         booked = self._booked(dialogue_id, domain.name, entity["key"])
         decision = domain.booking.decide(entity, request, booked)
         if not isinstance(decision, Accepted):
             return {"status": "refused", "reason": decision.reason, "hint": decision.hint}
-        reference = self._store(domain, entity["key"], decision.details, dialogue_id)
-        return {"status": "booked", "reference": reference, **{k: v for k, v in decision.details.items()
-                                                                 if k not in ("nights", "rooms", "tables")}}
+        reference = self._store(domain, entity["key"], {**decision.details, **decision.bookkeeping}, dialogue_id)
+        return {"status": "booked", "reference": reference, **decision.details}
 
     def bookings(self, dialogue_id: str) -> list[StoredBooking]:
         """This dialogue's bookings, oldest first; other dialogues' bookings are never visible."""
@@ -66,7 +67,7 @@ class BookingDesk:
                                                      "entity_key": entity_key}))
 
     def _entity(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
-        if not domain.find_api:  # nothing to choose from by name (taxi): the service assigns a car
+        if not domain.find:  # nothing to search by name (a taxi): the service assigns an entity (a car)
             return self.catalogue.pick(domain, stable_hash(dialogue_id, *sorted(map(str, request.items()))))
         given = {k: request[k] for k in domain.book_required + domain.book_optional if request.get(k) is not None}
         found = self.catalogue.find(domain, given, limit=AMBIGUOUS_SHOWN + 1)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Engine, Select, bindparam, func, or_, select
 
 from db.schema import domain_table
 from domains.base import Domain, Slot
@@ -46,7 +46,7 @@ class Catalogue:
         table = domain_table(domain)
         with self.engine.connect() as connection:
             if domain.name not in self._sizes:
-                self._sizes[domain.name] = connection.scalar(select(func.count()).select_from(table))
+                self._sizes[domain.name] = connection.scalar(select(func.count()).select_from(table)) or 0
             found = connection.execute(select(table.c.key, table.c.record)
                                        .where(table.c.row == seed % self._sizes[domain.name])).one()
         return {**found.record, "key": found.key}
@@ -94,7 +94,7 @@ class Catalogue:
 
 
 def _condition(column: ColumnElement[Any], slot: Slot, unknown: bool) -> ColumnElement[bool]:
-    value = bindparam(slot.name, expanding=slot.match == "fuzzy")
+    value: BindParameter[Any] = bindparam(slot.name, expanding=slot.match == "fuzzy")
     if slot.match == "at_or_after":
         return column >= value
     if slot.match == "at_or_before":

@@ -37,7 +37,8 @@ class DataUnavailable(RuntimeError):
 
 
 class Source(Protocol):
-    label: str
+    @property
+    def label(self) -> str: ...
 
     def fetch(self, files: list[DataFile]) -> dict[str, bytes]: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domains.base import AREA, DataFile, Domain, Slot, frozen
+from domains.base import AREA, DataFile, Domain, FindSpec, Slot, frozen
 
 TYPES = ("architecture", "boat", "cinema", "college", "concerthall", "entertainment", "museum",
          "multiple sports", "nightclub", "park", "swimmingpool", "theatre")
@@ -32,6 +32,5 @@ DOMAIN = Domain(
     data=DataFile("attraction_db.json", ("2aacc620af4025f1eada5ec83057a866f8e8b72b529f71d2f8bf93bcdd8f8751",)),
     to_rows=_rows,
     key=lambda row: row["name"],
-    find_api="FindAttraction",
-    find_description="Search attractions; every argument is optional.",
+    find=FindSpec("FindAttraction", "Search attractions; every argument is optional."),
 )

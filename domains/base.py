@@ -60,7 +60,8 @@ class DataFile:
 
 @dataclass(frozen=True)
 class Accepted:
-    details: dict[str, Any]
+    details: dict[str, Any]  # what the customer is told: name, day, people, car, ...
+    bookkeeping: dict[str, Any] = field(default_factory=dict)  # stored for the rule's own counting (rooms, nights)
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,33 @@ class BookingRule(Protocol):
 
 
 @dataclass(frozen=True)
+class FindSpec:
+    """The domain's search API: every informable slot is an optional argument."""
+
+    api: str
+    description: str
+    order_by: str | None = None  # slot ordering the results (trains by departure time)
+
+
+@dataclass(frozen=True)
+class BookSpec:
+    """The domain's booking API and its availability rule.
+
+    `required` / `optional`: informable slots a booking must / may give; they name the entity to book (a hotel's
+    name, a train's id, or, for a domain with no search, the trip itself: then the service assigns an entity, as
+    a taxi firm assigns a car). `slots`: the booking's own slots (day, people, ...)."""
+
+    api: str
+    description: str
+    rule: BookingRule
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    slots: tuple[Slot, ...] = ()
+
+
+@dataclass(frozen=True)
 class Domain:
-    """A MultiWOZ domain: its slots, APIs, data and booking rule."""
+    """A MultiWOZ domain: its slots, data, and what can be done with it (find, book)."""
 
     name: str
     description: str
@@ -93,23 +119,58 @@ class Domain:
     data: DataFile
     to_rows: Callable[[Any], list[dict[str, Any]]]  # raw JSON -> records keyed by slot names
     key: Callable[[dict[str, Any]], str]  # stable, unique key of a record
-    find_api: str | None = None
-    find_description: str = ""
-    book_api: str | None = None
-    book_description: str = ""
-    book_required: tuple[str, ...] = ()  # informable slots a booking must give (the entity to book)
-    book_optional: tuple[str, ...] = ()  # informable slots a booking may give (narrowing an ambiguous train)
-    book_slots: tuple[Slot, ...] = ()
-    booking: BookingRule | None = None
-    order_by: str | None = None  # slot ordering Find results (trains by departure time)
+    find: FindSpec | None = None
+    book: BookSpec | None = None
     hidden_fields: tuple[str, ...] = ("location", "id")  # record fields not worth a model's tokens
+    plural: str = ""  # how prompts name the domain's things ("hotels"); default: name + "s"
 
     def slot(self, name: str) -> Slot:
         return next(s for s in self.slots + self.book_slots if s.name == name)
 
     @property
+    def things(self) -> str:
+        return self.plural or f"{self.name}s"
+
+    # Views of the two specs, for code that only asks one question of them.
+    @property
+    def find_api(self) -> str | None:
+        return self.find.api if self.find else None
+
+    @property
+    def find_description(self) -> str:
+        return self.find.description if self.find else ""
+
+    @property
+    def order_by(self) -> str | None:
+        return self.find.order_by if self.find else None
+
+    @property
+    def book_api(self) -> str | None:
+        return self.book.api if self.book else None
+
+    @property
+    def book_description(self) -> str:
+        return self.book.description if self.book else ""
+
+    @property
+    def book_required(self) -> tuple[str, ...]:
+        return self.book.required if self.book else ()
+
+    @property
+    def book_optional(self) -> tuple[str, ...]:
+        return self.book.optional if self.book else ()
+
+    @property
+    def book_slots(self) -> tuple[Slot, ...]:
+        return self.book.slots if self.book else ()
+
+    @property
+    def booking(self) -> BookingRule | None:
+        return self.book.rule if self.book else None
+
+    @property
     def searchable(self) -> tuple[Slot, ...]:
-        return self.slots if self.find_api else ()
+        return self.slots if self.find else ()
 
     @property
     def belief_slots(self) -> tuple[str, ...]:

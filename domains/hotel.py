@@ -11,9 +11,11 @@ from domains.base import (
     BOOK_PEOPLE,
     PRICERANGE,
     Accepted,
+    BookSpec,
     DataFile,
     Decision,
     Domain,
+    FindSpec,
     Refused,
     Slot,
     baseline_free,
@@ -60,8 +62,8 @@ class RoomInventory:
         nights = [WEEKDAYS[(start + i) % 7] for i in range(stay)]
         possible = next((i for i, night in enumerate(nights) if self.free(hotel, night, booked) < rooms), stay)
         if possible == stay:
-            return Accepted({"name": hotel, "day": day, "stay": stay, "people": request["people"],
-                             "rooms": rooms, "nights": nights})
+            return Accepted({"name": hotel, "day": day, "stay": stay, "people": request["people"]},
+                            {"rooms": rooms, "nights": nights})
         plural = "s" if rooms > 1 else ""
         reason = f"no {rooms} room{plural} free at {hotel} for {stay} night{'s' if stay > 1 else ''} from {day}"
         if possible:
@@ -91,11 +93,8 @@ DOMAIN = Domain(
     )),
     to_rows=_rows,
     key=lambda row: row["name"],
-    find_api="FindHotel",
-    find_description="Search hotels and guesthouses; every argument is optional.",
-    book_api="BookHotel",
-    book_description="Book rooms at a hotel (two people per room) for consecutive nights.",
-    book_required=("name",),
-    book_slots=(BOOK_DAY, BOOK_PEOPLE, Slot("stay", "Number of nights.", "count", low=1, high=14)),
-    booking=RoomInventory(),
+    find=FindSpec("FindHotel", "Search hotels and guesthouses; every argument is optional."),
+    book=BookSpec("BookHotel", "Book rooms at a hotel (two people per room) for consecutive nights.", RoomInventory(),
+                  required=("name",),
+                  slots=(BOOK_DAY, BOOK_PEOPLE, Slot("stay", "Number of nights.", "count", low=1, high=14))),
 )

@@ -11,9 +11,11 @@ from domains.base import (
     BOOK_PEOPLE,
     PRICERANGE,
     Accepted,
+    BookSpec,
     DataFile,
     Decision,
     Domain,
+    FindSpec,
     Refused,
     Slot,
     baseline_free,
@@ -40,7 +42,7 @@ class TableInventory:
         name, day, time, people = entity["name"], request["day"], request["time"], request["people"]
         tables = -(-people // PEOPLE_PER_TABLE)
         if self.free(name, day, time, booked) >= tables:
-            return Accepted({"name": name, "day": day, "time": time, "people": people, "tables": tables})
+            return Accepted({"name": name, "day": day, "time": time, "people": people}, {"tables": tables})
         start = minutes(time)
         nearby = [f"{m // 60:02d}:{m % 60:02d}" for m in (start + step for step in NEARBY_STEPS) if 0 <= m < 24 * 60]
         free = [t for t in nearby if self.free(name, day, t, booked) >= tables][:3]
@@ -60,12 +62,8 @@ DOMAIN = Domain(
     data=DataFile("restaurant_db.json", ("7864b4e36027af0907d6afe9ed962fecd6c6966cd626b8ae9341708a04ea201a",)),
     to_rows=lambda raw: [dict(record) for record in raw],
     key=lambda row: row["name"],
-    find_api="FindRestaurant",
-    find_description="Search restaurants; every argument is optional.",
-    book_api="BookRestaurant",
-    book_description="Book a table at a restaurant.",
-    book_required=("name",),
-    book_slots=(BOOK_DAY, BOOK_PEOPLE, Slot("time", "Time of the booking, 24-hour HH:MM.", "time")),
-    booking=TableInventory(),
+    find=FindSpec("FindRestaurant", "Search restaurants; every argument is optional."),
+    book=BookSpec("BookRestaurant", "Book a table at a restaurant.", TableInventory(), required=("name",),
+                  slots=(BOOK_DAY, BOOK_PEOPLE, Slot("time", "Time of the booking, 24-hour HH:MM.", "time"))),
     hidden_fields=("location", "id", "introduction", "signature"),
 )

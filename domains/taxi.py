@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domains.base import Accepted, DataFile, Decision, Domain, Refused, Slot, stable_hash
+from domains.base import Accepted, BookSpec, DataFile, Decision, Domain, Refused, Slot, stable_hash
 
 
 def _rows(raw: Any) -> list[dict[str, Any]]:
@@ -43,9 +43,6 @@ DOMAIN = Domain(
     )),
     to_rows=_rows,
     key=lambda row: f"{row['color']} {row['type']}",
-    book_api="BookTaxi",
-    book_description="Book a taxi; give leaveat or arriveby. Returns the car and a contact phone.",
-    book_required=("departure", "destination"),
-    book_optional=("leaveat", "arriveby"),
-    booking=TaxiDispatch(),
+    book=BookSpec("BookTaxi", "Book a taxi; give leaveat or arriveby. Returns the car and a contact phone.",
+                  TaxiDispatch(), required=("departure", "destination"), optional=("leaveat", "arriveby")),
 )

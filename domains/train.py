@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domains.base import BOOK_PEOPLE, Accepted, DataFile, Decision, Domain, Refused, Slot, stable_hash
+from domains.base import (
+    BOOK_PEOPLE,
+    Accepted,
+    BookSpec,
+    DataFile,
+    Decision,
+    Domain,
+    FindSpec,
+    Refused,
+    Slot,
+    stable_hash,
+)
 
 STATIONS = ("birmingham new street", "bishops stortford", "broxbourne", "cambridge", "ely", "kings lynn",
             "leicester", "london kings cross", "london liverpool street", "norwich", "peterborough",
@@ -54,14 +65,10 @@ DOMAIN = Domain(
     to_rows=_rows,
     # trainid alone is not unique (2462 ids over 2828 rows); id, day and departure time are.
     key=lambda row: f"{row['trainid']} {row['day']} {row['leaveat']}",
-    find_api="FindTrain",
-    find_description="Search trains; every argument is optional. Results are ordered by departure time.",
-    book_api="BookTrain",
-    book_description="Book seats on a train found by FindTrain. The same train id runs on several days: "
-                     "give day (and leaveat) when it does.",
-    book_required=("trainid",),
-    book_optional=("day", "departure", "destination", "leaveat"),
-    book_slots=(BOOK_PEOPLE,),
-    booking=SeatInventory(),
-    order_by="leaveat",
+    find=FindSpec("FindTrain", "Search trains; every argument is optional. Results are ordered by departure time.",
+                  order_by="leaveat"),
+    book=BookSpec("BookTrain", "Book seats on a train found by FindTrain. The same train id runs on several days: "
+                               "give day (and leaveat) when it does.", SeatInventory(),
+                  required=("trainid",), optional=("day", "departure", "destination", "leaveat"),
+                  slots=(BOOK_PEOPLE,)),
 )

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.settings import REPO_ROOT
-from app.transcript import AgentSaid, Transcript, TurnFailed
+from app.transcript import AgentSaid, InterimReply, ReplyChunk, Thought, Transcript, TurnFailed
 from tests.agent_helpers import run, scripted_agent
 from tests.test_parsing import FRAGMENTS
 
@@ -68,3 +68,40 @@ def test_terminal_chat_explains_a_missing_script(tmp_path):
                           text=True, cwd=REPO_ROOT, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "WOZ_HOME": str(tmp_path)})
     assert done.returncode == 2 and "WOZ_SCRIPT" in done.stderr
+
+
+def shown_per_step(events: list) -> dict[int, str]:
+    """What the user saw stream in, per step: chunks belong to the step of the next stored event."""
+    shown: dict[int, str] = {}
+    pending = ""
+    for event in events:
+        if isinstance(event, ReplyChunk):
+            pending += event.text
+        elif pending:
+            shown[event.step] = shown.get(event.step, "") + pending
+            pending = ""
+    return shown
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(outputs=st.lists(OUTPUT, min_size=1, max_size=5), format_name=st.sampled_from(["coalm", "tools"]))
+def test_what_the_user_sees_is_what_is_recorded(toolbox, outputs, format_name):
+    agent, _ = scripted_agent(toolbox, outputs, format_name=format_name, max_steps=4)
+    dialogue = Transcript()
+    events = run(agent, dialogue, "hello")
+    for step, text in shown_per_step(events).items():
+        stored = [e for e in dialogue.events if e.step == step]
+        said = "".join(e.text for e in stored if isinstance(e, InterimReply | AgentSaid))
+        thought = "".join(e.text for e in stored if isinstance(e, Thought))
+        assert text == said or text in thought, (step, text, stored)
+
+
+def test_a_reply_written_before_an_action_is_kept_as_it_was_shown(toolbox):
+    agent, _ = scripted_agent(toolbox, [
+        "System: Let me look that up for you right away.\nAction: FindHotel(area='east')",
+        "System: There are 7 hotels in the east."])
+    dialogue = Transcript()
+    run(agent, dialogue, "hotels in the east?")
+    assert [e.text for e in dialogue.events if isinstance(e, InterimReply)] == [
+        "Let me look that up for you right away."]
+    assert dialogue.turns()[0].reply.text == "There are 7 hotels in the east."

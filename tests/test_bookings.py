@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from app.transcript import Refused
 from domains import all_domains, domain
 from domains.values import WEEKDAYS
 
@@ -118,8 +119,11 @@ def test_taxi_gets_a_car_and_an_eleven_digit_phone(toolbox):
     assert result["status"] == "booked" and re.match(r"^07\d{9}$", result["phone"])
     color, brand = result["car"].split(" ", 1)
     assert color in {"black", "white", "red", "yellow", "blue", "grey"} and brand
-    assert not toolbox.call("BookTaxi", {"departure": "a", "destination": "b"}, fresh()).ok
-    assert not toolbox.call("BookTaxi", {"departure": "ely", "destination": "Ely", "leaveat": "9:00"}, fresh()).ok
+    # Refused like any other service's no, with what would work.
+    no_time = toolbox.call("BookTaxi", {"departure": "a", "destination": "b"}, fresh()).outcome
+    assert isinstance(no_time, Refused) and "leaveat or arriveby" in no_time.hint
+    same = toolbox.call("BookTaxi", {"departure": "ely", "destination": "Ely", "leaveat": "9:00"}, fresh()).outcome
+    assert isinstance(same, Refused) and "same place" in same.reason
 
 
 def test_references_are_unique_over_thousands_of_bookings(toolbox):

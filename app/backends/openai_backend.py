@@ -34,7 +34,7 @@ class OpenAIBackend:
         calls: dict[int, dict[str, str]] = {}
         received = False
         try:
-            stream = self.client.chat.completions.create(
+            stream: Any = self.client.chat.completions.create(  # the SDK's own types: its chunks, typed loosely here
                 model=self.model, messages=_wire_messages(request.messages), stream=True, **options)
             for chunk in stream:
                 received = True
@@ -66,7 +66,7 @@ class OpenAIBackend:
         return estimate_tokens(request)
 
 
-def _wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _wire_messages(messages: list[dict[str, Any]]) -> list[Any]:  # the SDK's message params, built as dicts
     """The API wants tool-call arguments as JSON strings; the shared message shape keeps them as dicts."""
     wired = []
     for message in messages:

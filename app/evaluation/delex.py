@@ -44,7 +44,8 @@ def _pattern(ordered: tuple[str, ...]) -> re.Pattern[str]:
 
 def active_domains(calls: list[Call], changed: list[str], previous: list[str]) -> list[str]:
     """The domains a turn is about: those it called or changed, else those of the turn before."""
-    mine = sorted({_domain(c) for c in calls if _domain(c)} | {k.split("-", 1)[0] for k in changed})
+    called = {name for c in calls if (name := _domain(c))}
+    mine = sorted(called | {k.split("-", 1)[0] for k in changed})
     return mine or previous
 
 

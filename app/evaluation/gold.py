@@ -57,4 +57,5 @@ def gold_outputs(gold_state: dict[str, str], belief: dict[str, str], response: s
         return ([{"tool_calls": [{"name": n, "arguments": json.dumps(a)} for n, a in calls]}] if calls else []) \
             + [response]
     action = ", ".join(call_text(name, arguments) for name, arguments in calls)
-    return ([f"Action: {action}"] if calls else []) + [f"System: {response}"]
+    outputs: list[str | dict[str, Any]] = [f"Action: {action}"] if calls else []
+    return [*outputs, f"System: {response}"]

@@ -8,10 +8,15 @@ from typing import Any
 from domains import all_domains
 from domains.values import clock, is_dontcare
 
-BOOK_NAMES = {"bookday": "book day", "bookpeople": "book people", "bookstay": "book stay", "booktime": "book time"}
 _EMPTY = {"", "none", "not mentioned"}
 _WORDS = {"guest house": "guesthouse", "center": "centre", "concert hall": "concerthall",
           "swimming pool": "swimmingpool", "nightclubs": "nightclub"}
+
+
+@cache
+def book_names() -> dict[str, str]:
+    """The app's booking slot names -> the label files' ("bookday" -> "book day"), from the declarations."""
+    return {f"book{s.name}": f"book {s.name}" for d in all_domains() for s in d.book_slots}
 
 
 @cache
@@ -22,12 +27,12 @@ def domain_names() -> frozenset[str]:
 def label_key(belief_key: str) -> str:
     """`hotel-bookday` (the app's names) -> `hotel-book day` (the label files' names)."""
     domain, slot = belief_key.split("-", 1)
-    return f"{domain}-{BOOK_NAMES.get(slot, slot)}"
+    return f"{domain}-{book_names().get(slot, slot)}"
 
 
 def app_key(label: str) -> str:
     domain, slot = label.split("-", 1)
-    reverse = {v: k for k, v in BOOK_NAMES.items()}
+    reverse = {v: k for k, v in book_names().items()}
     return f"{domain}-{reverse.get(slot, slot.replace(' ', ''))}"
 
 

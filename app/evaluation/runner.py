@@ -132,7 +132,10 @@ def score(tests: dict[str, TestDialogue], records: list[dict[str, Any]], labels:
           venues: VenueLookup) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Metrics over all recorded dialogues, and one summary row per dialogue."""
     states = StateScores()
-    informs, successes, domain_inform, domain_success = [], [], {}, {}
+    informs: list[bool] = []
+    successes: list[bool] = []
+    domain_inform: dict[str, list[bool]] = {}
+    domain_success: dict[str, list[bool]] = {}
     hypotheses, references, rows = [], [], []
     for record in records:
         test = tests[record["id"]]

@@ -1,13 +1,15 @@
-"""Prompt formats: `coalm` (CoALM's ReAct text) and `tools` (native JSON tool calling)."""
+"""Prompt formats, the one registry of them: `coalm` (CoALM's ReAct text) and `tools` (native JSON tool calling)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.formats.base import PromptFormat
 from app.formats.coalm import CoalmFormat
-from app.formats.tools import ToolsFormat
+from app.formats.native import NativeToolsFormat
 from app.tools import Tool
 
-FORMATS = {"coalm": CoalmFormat, "tools": ToolsFormat}
+FORMATS: dict[str, Callable[[dict[str, Tool]], PromptFormat]] = {"coalm": CoalmFormat, "tools": NativeToolsFormat}
 
 
 def make_format(name: str, tools: dict[str, Tool]) -> PromptFormat:

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from app.backends.base import ModelRequest, ToolCallDelta
 from app.parsing import MARKER, Parsed
 from app.transcript import Booked, Call, Found, Refused, ToolError, TurnView
-from domains import domain
+from domains import all_domains, domain
 
 HOLD_BACK = 14  # characters kept back while streaming, in case they begin a marker such as "Observation:"
 # An observation longer than this is cut (and says so): one huge answer must not crowd the dialogue out of the
@@ -79,6 +79,18 @@ def brief_observation(call: Call) -> dict[str, Any]:
     if not isinstance(outcome, Found):
         return observation(call)
     return {"count": outcome.count, "first": [str(row.get("key")) for row in outcome.rows[:3]]}
+
+
+def domains_sentence() -> str:
+    """What the assistant helps with, from the declarations: "find and book hotels, ..., and find attractions"."""
+    bookable = [d.things for d in all_domains() if d.book]
+    findable = [d.things for d in all_domains() if d.find and not d.book]
+    parts = [f"find and book {_listed(bookable)}"] if bookable else []
+    return ", and ".join(parts + ([f"find {_listed(findable)}"] if findable else []))
+
+
+def _listed(names: list[str]) -> str:
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]])) if names else ""
 
 
 def clipped(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:

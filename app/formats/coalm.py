@@ -10,7 +10,7 @@ from pathlib import Path
 from string import Template
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.formats.base import ReplyStream, brief_observation, clipped, observation
+from app.formats.base import ReplyStream, brief_observation, clipped, domains_sentence, observation
 from app.parsing import MARKER, Parsed, call_text, parse_coalm
 from app.tools import Tool
 from app.transcript import ActionRejected, Thought, ToolCalled, ToolError, TurnView
@@ -34,8 +34,10 @@ class CoalmFormat:
 
     def __init__(self, tools: dict[str, Tool], prompts: Path = PROMPTS) -> None:
         self.tool_list = "\n".join(tool_line(i, tool) for i, tool in enumerate(tools.values(), 1))
-        self.action = Template((prompts / "coalm_action.txt").read_text())
-        self.response = Template((prompts / "coalm_response.txt").read_text())
+        # The domain list is filled in once; the per-request fields ($history, ...) stay to be filled.
+        fill = {"domains": domains_sentence()}
+        self.action = Template(Template((prompts / "coalm_action.txt").read_text()).safe_substitute(fill))
+        self.response = Template(Template((prompts / "coalm_response.txt").read_text()).safe_substitute(fill))
 
     def request(self, history: list[TurnView], current: TurnView, max_new_tokens: int) -> ModelRequest:
         # A tool has answered: time for the response step.

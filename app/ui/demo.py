@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import gradio as gr
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,7 +23,7 @@ from app.tools import Toolbox
 from app.transcript import ReplyChunk, Transcript, TurnFailed, valid_text
 from app.ui import view
 from app.ui.header import without_paths
-from db.annotations import AnnotationStore
+from db.annotations import AnnotationStore, TaskCompleted
 from db.importer import DataUnavailable, imported_sources
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ class DemoApp:
         return self
 
     def _load_model(self) -> None:
+        if self.agent is None:
+            return
         load = getattr(self.agent.backend, "load", None)
         self.status = Status("loading", f"loading {self.settings.model}…")
         try:
@@ -193,8 +195,7 @@ class DemoApp:
         index = like.index if isinstance(like.index, int) else like.index[0]
         if not 0 <= index < len(messages):
             return gr.skip()
-        feedback = {True: "like", False: "dislike"}.get(like.liked) if isinstance(like.liked, bool) \
-            else str(like.liked).lower()
+        feedback = ("like" if like.liked else "dislike") if isinstance(like.liked, bool) else str(like.liked).lower()
         # The chat groups a turn's steps and reply into one bubble and reports the group's first message:
         # the rating is about the bubble, so record its reply (its last message).
         while index + 1 < len(messages) and messages[index + 1]["role"] == "assistant":
@@ -209,10 +210,11 @@ class DemoApp:
                       comment: str, annotator: str) -> tuple[str, Any]:
         if transcript is None or not transcript.events or self.store is None:
             return "Chat first, then rate the dialogue.", gr.skip()
-        if completed is None or naturalness is None:
+        if completed not in ("yes", "partly", "no") or naturalness is None:
             return "Please choose both *task completed* and *naturalness*.", gr.skip()
         self._save(transcript)
-        self.store.rate_dialogue(transcript.id, completed, int(naturalness), comment.strip(), annotator.strip())
+        self.store.rate_dialogue(transcript.id, cast(TaskCompleted, completed), int(naturalness), comment.strip(),
+                                 annotator.strip())
         count = len(self.store.ratings(transcript.id)["dialogue"])
         return (f"✅ Saved ({count} dialogue rating{'s' if count > 1 else ''} so far).",
                 self.download_file(transcript))

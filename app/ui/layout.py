@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import gradio as gr
 
@@ -84,7 +85,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                                                      **QUEUE_STATUS})
 
         outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
-        turn_options = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
+        turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}
         # Gradio ignores a second Enter while this session's turn runs (trigger_mode "once"): turns of one
         # dialogue never overlap, the text stays in the box, and the status line says when to send it.
@@ -94,8 +95,10 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         for button in openers:
             runs.append(button.click(lambda text=button.value: text, None, message, queue=False)
                         .then(respond, [message, state], **turn_options))
-        stop.click(None, cancels=runs).then(app.render, [state], outputs)
-        new.click(lambda: app.render(app.new_dialogue(), keep_input=""), None, outputs, cancels=runs)
+        # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.
+        stop.click(None, cancels=runs).then(app.render, [state], outputs)  # type: ignore[arg-type]
+        new.click(lambda: app.render(app.new_dialogue(), keep_input=""), None, outputs,
+                  cancels=runs)  # type: ignore[arg-type]
         chatbot.like(app.rate_message, [state, annotator], download)
         submit_rating.click(app.rate_dialogue, [state, completed, naturalness, comment, annotator],
                             [rating_status, download])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from string import Template
 from typing import Any
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.formats.base import ReplyStream, clipped, observation
+from app.formats.base import ReplyStream, clipped, domains_sentence, observation
 from app.parsing import CALL_START, Call, Parsed, parse_json_calls
 from app.tools import Tool
 from app.transcript import ActionRejected, Thought, ToolCalled, TurnView
@@ -16,12 +17,13 @@ PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 CALL_WINDOW = 12  # a reply that starts like "FindHotel(" or "{" is a call written as text; wait this long to tell
 
 
-class ToolsFormat:
+class NativeToolsFormat:
     name = "tools"
 
     def __init__(self, tools: dict[str, Tool], prompts: Path = PROMPTS) -> None:
         self.specs = [tool.json_schema() for tool in tools.values()]
-        self.system = (prompts / "tools_system.txt").read_text().strip()
+        system = Template((prompts / "tools_system.txt").read_text())
+        self.system = system.substitute(domains=domains_sentence()).strip()
 
     def request(self, history: list[TurnView], current: TurnView, max_new_tokens: int) -> ModelRequest:
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}]
