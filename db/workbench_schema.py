@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, Index, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Engine, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.schema import Base, DialogueRecord, _now
@@ -89,8 +89,8 @@ class ArenaVote(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-WORKBENCH_TABLES = [DialogueRecord.__table__, *(t.__table__ for t in (
-    ReviewItem, ReviewAnswer, ReviewClaim, Adjudication, ArenaMatch, ArenaVote))]
+WORKBENCH_TABLES: list[Table] = [cast(Table, t.__table__) for t in (
+    DialogueRecord, ReviewItem, ReviewAnswer, ReviewClaim, Adjudication, ArenaMatch, ArenaVote)]
 
 
 def create_workbench_tables(engine: Engine) -> None:

@@ -27,7 +27,7 @@ MODEL_KEYS = ("backend", "model", "base_url", "api_key", "script")
 def arena_systems(settings: Settings, toolbox: Toolbox, shared: Agent | None) -> list[System]:
     """The two configured systems. A side that runs the chat's own model shares its backend, so a local model
     is loaded once; the format (and so the prompt) is each side's own."""
-    systems = []
+    systems: list[System] = []
     for side in settings.arena_sides():
         same_model = shared is not None and all(getattr(side, k) == getattr(settings, k) for k in MODEL_KEYS)
         backend = shared.backend if same_model and shared else make_backend(side)
@@ -135,7 +135,8 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> None:
     outputs = [*panes, match, message, status]
     runs = [message.submit(tab.send, [message, match], outputs, **concurrency),
             send.click(tab.send, [message, match], outputs, **concurrency)]
-    new.click(tab.new_match, None, outputs, cancels=runs)
+    # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.
+    new.click(tab.new_match, None, outputs, cancels=runs)  # type: ignore[arg-type]
     for button in buttons:
         button.click(lambda m, v, w, choice=button.value: tab.vote(m, choice, v, w), [match, voter, whole],
                      [status, match])

@@ -54,7 +54,7 @@ class ReviewTab:
 
     def rate_reply(self, item_id: str | None, rater: str, like: gr.LikeData) -> str:
         transcript = self._transcript(item_id)
-        if transcript is None:
+        if transcript is None or item_id is None:
             return "Press **Next dialogue** first."
         reply = reply_of(transcript, like)
         if reply is None:
@@ -73,7 +73,7 @@ class ReviewTab:
         """Save the dialogue's answers (flags not raised count as "no" on the replies this rater judged), then
         show the next item. Nothing is saved when an answer is missing."""
         transcript = self._transcript(item_id)
-        if transcript is None:
+        if transcript is None or item_id is None:
             return (*self.next(rater), gr.skip(), gr.skip())
         if completed is None or naturalness is None:
             return (*[gr.skip()] * 6, "Please choose both *task completed* and *naturalness*.", gr.skip(), gr.skip())

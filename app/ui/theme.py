@@ -15,8 +15,8 @@ def theme() -> gr.themes.Base:
 
 
 # Column widths of the API-call and booking tables: the short columns get what their one-line header needs.
-CALL_WIDTHS = ["14%", "46%", "28%", "12%"]
-BOOKING_WIDTHS = ["22%", "15%", "19%", "26%", "18%"]
+CALL_WIDTHS: list[str | int] = ["14%", "46%", "28%", "12%"]
+BOOKING_WIDTHS: list[str | int] = ["22%", "15%", "19%", "26%", "18%"]
 
 CSS = """
 .gradio-container { max-width: 1480px !important; }
