@@ -1,6 +1,7 @@
 """Fill the review queue from the command line, and print its progress and agreement.
 
-    python -m app.review add runs/gold/results.jsonl saved/dlg-1.json   # evaluation/simulation runs, files
+    python -m app.review add runs/gold/transcripts.jsonl --backend gold  # evaluation/simulation runs
+    python -m app.review add saved/dlg-1.json                             # transcript files
     python -m app.review recorded                                         # every saved live/arena dialogue
     python -m app.review status                                           # items, raters, alpha per question
 """
@@ -46,14 +47,15 @@ def source_of(path: Path, transcript: Transcript) -> str:
     return str(transcript.meta.get("source") or ("evaluate" if path.suffix == ".jsonl" else "file"))
 
 
-def add_files(store: ReviewStore, paths: list[Path]) -> tuple[int, list[str]]:
-    """Enqueue every transcript in the files; returns how many were new and a message per unreadable file."""
+def add_files(store: ReviewStore, paths: list[Path], system: dict[str, str] | None = None) -> tuple[int, list[str]]:
+    """Enqueue every transcript in the files (`system` fills in backend/model/format where a run's transcripts
+    do not say); returns how many were new and a message per unreadable file."""
     added, problems = 0, []
     for path in paths:
         try:
             for transcript in transcripts_in(path):
-                added += store.enqueue(transcript.id, transcript.to_data(), dict(transcript.meta),
-                                       source_of(path, transcript))
+                meta = {**(system or {}), **transcript.meta}
+                added += store.enqueue(transcript.id, transcript.to_data(), meta, source_of(path, transcript))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError, KeyError, TypeError) as error:
             problems.append(f"{path}: not a transcript file ({type(error).__name__}: {str(error)[:200]})")
     return added, problems
@@ -62,14 +64,18 @@ def add_files(store: ReviewStore, paths: list[Path]) -> tuple[int, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.review", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("add", help="enqueue transcript files").add_argument("files", nargs="+", type=Path)
+    add = commands.add_parser("add", help="enqueue transcript files")
+    add.add_argument("files", nargs="+", type=Path)
+    for flag in ("backend", "model", "format"):
+        add.add_argument(f"--{flag}", help=f"the system's {flag}, where the transcripts do not name it")
     commands.add_parser("recorded", help="enqueue every saved dialogue not queued yet")
     commands.add_parser("status", help="progress and agreement")
     args = parser.parse_args(argv)
     settings = Settings()
     store = ReviewStore(make_engine(settings.database_url), settings.raters_per_item)
     if args.command == "add":
-        added, problems = add_files(store, args.files)
+        system = {k: v for k in ("backend", "model", "format") if (v := getattr(args, k))}
+        added, problems = add_files(store, args.files, system)
         print(f"{added} new item(s) in the review queue")
         for problem in problems:
             print(problem, file=sys.stderr)

@@ -34,4 +34,9 @@ def test_files_and_runs_become_items_and_bad_files_are_reported(tmp_path, monkey
     assert store.systems() == {"d1": "openai m1 (tools)", "d2": "openai m2 (tools)", "d3": "openai m2 (tools)"}
     assert Transcript.from_data(store.item("d2").transcript | {"meta": {}}).last_turn().reply.text.startswith("When")
     assert main(["add", str(single)]) == 0 and "0 new item(s)" in capsys.readouterr().out
-    assert main(["status"]) == 0 and "3 items, 3 still need raters" in capsys.readouterr().out
+    unnamed = tmp_path / "transcripts.jsonl"
+    unnamed.write_text(Transcript(id="e1", meta={"test_dialogue": "SNG01"}).to_json() + "\n")
+    assert main(["add", str(unnamed), "--backend", "gold", "--format", "coalm"]) == 0
+    assert store.systems()["e1"] == "gold (coalm)"
+    capsys.readouterr()
+    assert main(["status"]) == 0 and "4 items, 4 still need raters" in capsys.readouterr().out
