@@ -22,7 +22,9 @@ from app.ranking import ranking
 from db.arena import ArenaStore, Vote
 from db.review import ReviewStore
 from db.schema import DialogueRecord
+from db.workbench_schema import system_of
 
+VERDICT_KEY = "goal_verdict"  # where the goal checker's verdict is kept (app/ui/goal_play.py)
 FLAG_QUESTIONS = [q.name for q in of_scope("reply") if q.name.startswith("flag_")]
 
 
@@ -80,19 +82,17 @@ def votes_by_voter(votes: Sequence[Vote]) -> pd.DataFrame:
 
 
 def verdicts_by_system(engine: Engine) -> pd.DataFrame:
-    """Goal verdicts recorded in the dialogues' meta (`verdict`: {"success": bool, ...}) per system; empty when
-    no dialogue was judged against a goal."""
-    from db.workbench_schema import system_of
-
+    """Goal verdicts (the goal checker's, kept in a dialogue's meta as `goal_verdict`: inform, success, book,
+    complete) as shares per system; empty when no dialogue was judged against a goal."""
     with Session(engine) as session:
-        judged = [(system_of(r.meta or {}), r.meta["verdict"]) for r in session.scalars(select(DialogueRecord))
-                  if isinstance((r.meta or {}).get("verdict"), dict)]
+        judged = [(system_of(r.meta or {}), r.meta[VERDICT_KEY]) for r in session.scalars(select(DialogueRecord))
+                  if isinstance((r.meta or {}).get(VERDICT_KEY), dict)]
     if not judged:
         return pd.DataFrame(columns=["system", "dialogues"])
-    frame = pd.DataFrame([{"system": s, **{k: v for k, v in v.items() if isinstance(v, bool | int | float)}}
-                          for s, v in judged])
-    means = frame.groupby("system").mean(numeric_only=True).round(3)
-    return means.assign(dialogues=frame.groupby("system").size()).reset_index()
+    frame = pd.DataFrame([{"system": system, **{k: float(v) for k, v in verdict.items() if isinstance(v, bool)}}
+                          for system, verdict in judged])
+    shares = frame.groupby("system").mean(numeric_only=True).round(3)
+    return shares.assign(dialogues=frame.groupby("system").size()).reset_index()
 
 
 @dataclass(frozen=True)

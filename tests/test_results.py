@@ -18,8 +18,9 @@ TOOLS = {"backend": "openai", "model": "Llama-3.1-8B", "format": "tools"}
 def build(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'results.sqlite3'}")
     review, arena = ReviewStore(engine, raters_per_item=2), ArenaStore(engine)
-    review.enqueue("c1", {"id": "c1"}, {**COALM, "verdict": {"success": True}}, "evaluate")
-    review.enqueue("t1", {"id": "t1"}, {**TOOLS, "verdict": {"success": False}}, "evaluate")
+    judged = {"success": True, "domains": [{"domain": "hotel"}]}
+    review.enqueue("c1", {"id": "c1"}, {**COALM, "goal_verdict": judged}, "evaluate")
+    review.enqueue("t1", {"id": "t1"}, {**TOOLS, "goal_verdict": {"success": False, "goal": "SNG0073"}}, "evaluate")
     for rater, natural in (("ann", "5"), ("bob", "3")):
         review.answer("c1", rater, {("task_completed", ""): "yes", ("naturalness", ""): natural,
                                     ("reply", "e1"): "like", ("flag_made_up_information", "e1"): "no"})
