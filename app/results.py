@@ -21,11 +21,34 @@ from app.questions import of_scope
 from app.ranking import ranking
 from db.arena import ArenaStore, Vote
 from db.review import ReviewStore
-from db.schema import DialogueRecord
+from db.schema import DialogueRating, DialogueRecord, MessageRating
 from db.workbench_schema import system_of
 
+ANONYMOUS = "(no name)"
 VERDICT_KEY = "goal_verdict"  # where the goal checker's verdict is kept (app/ui/goal_play.py)
 FLAG_QUESTIONS = [q.name for q in of_scope("reply") if q.name.startswith("flag_")]
+
+
+def chat_answers(engine: Engine) -> list[Answer]:
+    """The chat tab's own ratings (a person rating the dialogue they had) in the review queue's terms, so that
+    results and agreement cover both."""
+    flags = {q.label.lower(): q.name for q in of_scope("reply") if q.name.startswith("flag_")}
+    answers = []
+    with Session(engine) as session:
+        for m in session.scalars(select(MessageRating).order_by(MessageRating.id)):
+            name = "reply" if m.feedback in ("like", "dislike") else flags.get(m.feedback)
+            if name and m.event_id:
+                answers.append(Answer(m.dialogue_id, m.annotator or ANONYMOUS, name, m.event_id,
+                                      m.feedback if name == "reply" else "yes"))
+        for d in session.scalars(select(DialogueRating).order_by(DialogueRating.id)):
+            answers += [Answer(d.dialogue_id, d.annotator or ANONYMOUS, "task_completed", "", d.task_completed),
+                        Answer(d.dialogue_id, d.annotator or ANONYMOUS, "naturalness", "", str(d.naturalness))]
+    return answers
+
+
+def dialogue_systems(engine: Engine) -> dict[str, str]:
+    with Session(engine) as session:
+        return {r.id: system_of(r.meta or {}) for r in session.scalars(select(DialogueRecord))}
 
 
 def answer_frame(answers: Sequence[Answer], systems: dict[str, str]) -> pd.DataFrame:
@@ -110,8 +133,8 @@ class Results:
 
     @classmethod
     def gather(cls, review: ReviewStore, arena: ArenaStore) -> Results:
-        answers, votes = review.answers(), arena.votes()
-        frame = answer_frame(answers, review.systems())
+        answers, votes = [*chat_answers(review.engine), *review.answers()], arena.votes()
+        frame = answer_frame(answers, {**dialogue_systems(review.engine), **review.systems()})
         rank = ranking(votes)
         return cls(agreement_table(answers), rater_counts(answers), ratings_by(frame, "system"),
                    ratings_by(frame, "rater"), final_labels(answers, review.adjudications()), rank,

@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import DateTime, Engine, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.schema import Base, DialogueRecord, _now
+from db.schema import Base, DialogueRating, DialogueRecord, MessageRating, _now
 
 
 class ReviewItem(Base):
@@ -90,7 +90,8 @@ class ArenaVote(Base):
 
 
 WORKBENCH_TABLES: list[Table] = [cast(Table, t.__table__) for t in (
-    DialogueRecord, ReviewItem, ReviewAnswer, ReviewClaim, Adjudication, ArenaMatch, ArenaVote)]
+    DialogueRecord, MessageRating, DialogueRating,  # the chat's ratings: results read them too
+    ReviewItem, ReviewAnswer, ReviewClaim, Adjudication, ArenaMatch, ArenaVote)]
 
 
 def create_workbench_tables(engine: Engine) -> None:

@@ -68,3 +68,19 @@ def test_nothing_rated_yet_gives_empty_tables(tmp_path):
     assert results.by_system.empty and results.ranking.empty and results.verdicts.empty
     assert results.agreement["alpha"].isna().all()
     results.plot()
+
+
+def test_the_chat_tabs_own_ratings_count_too(tmp_path):
+    from db.annotations import AnnotationStore
+
+    review, arena = build(tmp_path)
+    chat = AnnotationStore(review.engine)
+    chat.save_dialogue("live1", {"id": "live1"}, {"backend": "scripted", "model": "trip", "format": "coalm"})
+    chat.rate_message("live1", "ev-2", 0, "Done!", "like", "ann")
+    chat.rate_message("live1", "ev-2", 0, "Done!", "made up information", "ann")
+    chat.rate_message("live1", "ev-2", 0, "Done!", "dislike", "")
+    chat.rate_dialogue("live1", "partly", 3, "", "ann")
+    results = Results.gather(review, arena)
+    live = results.by_system.set_index("system").loc["scripted trip (coalm)"]
+    assert live[["dialogues", "naturalness", "partly", "replies liked", "flags"]].tolist() == [1, 3.0, "100%", "50%", 1]
+    assert "(no name)" in results.raters["rater"].tolist()
