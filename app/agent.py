@@ -43,6 +43,7 @@ FALLBACK_REPLY = ("I'm sorry, I couldn't finish that just now. Could you say it 
                   "more detail?")
 EMPTY_ANSWER = "the answer was empty; reply to the user or call a tool"
 STOPPED = "Stopped."
+STOP_POLL_S = 0.1  # how often a waiting turn looks at its stop flag and deadline
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,11 @@ class Limits:
     max_steps: int = 4
     max_prompt_tokens: int = 3584
     max_new_tokens: int = 512
-    max_calls_per_step: int = 8  # more calls in one output are not run (each costs a booking or prompt space)
     turn_deadline_s: float | None = None  # the whole turn, all steps together; None: no deadline
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens,
-                   settings.max_calls_per_step, settings.turn_deadline_s)
+        return cls(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens, settings.turn_deadline_s)
 
 
 class Agent:
@@ -67,12 +66,13 @@ class Agent:
         self.toolbox = toolbox
         self.limits = limits or Limits()
 
-    def run_turn(self, transcript: Transcript) -> Iterator[Yielded]:
-        """Answer the latest turn (a new user message, or a turn that stopped without a reply: Retry)."""
+    def run_turn(self, transcript: Transcript, stop: threading.Event | None = None) -> Iterator[Yielded]:
+        """Answer the latest turn (a new user message, or a turn that stopped without a reply: Retry).
+        Setting `stop` (the page's Stop button) ends the turn within STOP_POLL_S, recorded as stopped."""
         turn = transcript.last_turn()
         if turn is None or turn.reply is not None:
             raise ValueError("the transcript has no user message waiting for an answer")
-        run = _TurnRun(self, transcript, turn)
+        run = _TurnRun(self, transcript, turn, stop)
         try:
             yield from run.steps()
         except (GeneratorExit, KeyboardInterrupt):  # Stop in the page, Ctrl-C in the terminal
@@ -86,8 +86,8 @@ class Agent:
 class _TurnRun:
     """One run of one turn: numbering, the deadline, and appending events to the transcript."""
 
-    def __init__(self, agent: Agent, transcript: Transcript, turn: TurnView) -> None:
-        self.agent, self.transcript, self.number = agent, transcript, turn.number
+    def __init__(self, agent: Agent, transcript: Transcript, turn: TurnView, stop: threading.Event | None) -> None:
+        self.agent, self.transcript, self.number, self.stop = agent, transcript, turn.number, stop
         self.step = max((e.step for e in turn.events), default=0)
         limit = agent.limits.turn_deadline_s
         self.deadline = None if limit is None else time.monotonic() + limit
@@ -111,6 +111,9 @@ class _TurnRun:
             if self._late():
                 yield from self._failed(self._deadline_passed())
                 return
+            if self._stopped():
+                yield from self._failed(STOPPED)
+                return
             self.step += 1
             stream, text, native = self.agent.format.reply_stream(), "", []
             try:
@@ -124,6 +127,9 @@ class _TurnRun:
             except BackendError as error:
                 yield from self._failed(str(error))
                 return
+            except _StopRequested:
+                yield from self._failed(STOPPED)
+                return
             # Model text is made valid here, once, before anything reads it (a server may send "\ud800").
             text = valid_text(text)
             native = [ToolCallDelta(valid_data(d.name), valid_data(d.arguments)) for d in native]
@@ -131,12 +137,13 @@ class _TurnRun:
             reply = parsed.reply if not parsed.calls and not parsed.problems else None
             if parsed.thought:
                 yield self.add(Thought(turn=self.number, step=self.step, text=parsed.thought))
-            shown = stream.emitted
+            shown = "".join(stream.shown)
             if shown and not (reply is not None and reply.startswith(shown)) and shown not in (parsed.thought or ""):
                 yield self.add(InterimReply(turn=self.number, step=self.step, text=shown))  # seen, so recorded
             for problem in parsed.problems:
                 yield self.add(ActionRejected(turn=self.number, step=self.step, message=problem, output=text))
-            yield from self._calls(parsed.calls)
+            for number, call in enumerate(parsed.calls):  # the parser caps how many one output may make
+                yield from self._call(call, f"t{self.number}s{self.step}c{number}")
             if parsed.calls or parsed.problems:
                 continue
             if reply is None:
@@ -148,14 +155,6 @@ class _TurnRun:
             return
         yield ReplyChunk(FALLBACK_REPLY)
         yield self.add(AgentSaid(turn=self.number, step=self.step, text=FALLBACK_REPLY, fallback=True))
-
-    def _calls(self, calls: list[Call]) -> Iterator[Yielded]:
-        cap = self.agent.limits.max_calls_per_step
-        if len(calls) > cap:
-            yield self.add(ActionRejected(turn=self.number, step=self.step, message=(
-                f"only {cap} calls are run per step; the other {len(calls) - cap} were not: call again for them")))
-        for number, call in enumerate(calls[:cap]):
-            yield from self._call(call, f"t{self.number}s{self.step}c{number}")
 
     def _call(self, call: Call, call_id: str) -> Iterator[Yielded]:
         try:  # sets, bytes, ...: made JSON-safe (and valid text) for the record
@@ -200,6 +199,9 @@ class _TurnRun:
                 high = middle - 1
         return build(low)
 
+    def _stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
     def _late(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
@@ -210,7 +212,7 @@ class _TurnRun:
     def _deltas(self, request: ModelRequest) -> Iterator[Delta]:
         """The backend's stream, ended with a BackendError once the turn's deadline passes, even while the
         server trickles bytes slowly enough that no read ever times out."""
-        if self.deadline is None:
+        if self.deadline is None and self.stop is None:
             yield from self.agent.backend.stream(request)
             return
         pipe: queue.Queue[tuple[str, object]] = queue.Queue()
@@ -219,10 +221,17 @@ class _TurnRun:
                          name="model-stream").start()
         try:
             while True:
+                wait = STOP_POLL_S if self.deadline is None else min(STOP_POLL_S, self.deadline - time.monotonic())
                 try:
-                    kind, value = pipe.get(timeout=max(0.0, self.deadline - time.monotonic()))
+                    kind, value = pipe.get(timeout=max(0.0, wait))
                 except queue.Empty:
-                    raise BackendError(self._deadline_passed()) from None
+                    if self._late():
+                        raise BackendError(self._deadline_passed()) from None
+                    if self._stopped():
+                        raise _StopRequested from None
+                    continue
+                if self._stopped():
+                    raise _StopRequested
                 if kind == "end":
                     return
                 if kind == "error":
@@ -230,6 +239,10 @@ class _TurnRun:
                 yield value  # type: ignore[misc]
         finally:
             stop.set()
+
+
+class _StopRequested(Exception):
+    """Stop was pressed while the model was answering."""
 
 
 def _pump(source: Iterator[Delta], pipe: queue.Queue[tuple[str, object]], stop: threading.Event) -> None:

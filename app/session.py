@@ -7,6 +7,7 @@ the user was.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
@@ -26,8 +27,9 @@ class UserSide(Protocol):
 class Responder(Protocol):
     """The system side (app.agent.Agent)."""
 
-    def run_turn(self, transcript: Transcript) -> Iterator[Yielded]:
-        """Answer the transcript's latest user message, appending each event and yielding the same object."""
+    def run_turn(self, transcript: Transcript, stop: threading.Event | None = None) -> Iterator[Yielded]:
+        """Answer the transcript's latest user message, appending each event and yielding the same object;
+        when `stop` is set, end the turn soon, recorded as stopped."""
         ...
 
 
@@ -65,13 +67,14 @@ def user_text_problem(text: str, max_chars: int) -> str | None:
 
 
 def run_dialogue(agent: Responder, user_side: UserSide, transcript: Transcript, *, resume: bool = False,
-                 max_turns: int | None = None) -> Iterator[Yielded]:
+                 max_turns: int | None = None, stop: threading.Event | None = None) -> Iterator[Yielded]:
     """Alternate user side and agent over `transcript`, yielding every event as it is appended (and the reply's
     streamed pieces). `resume`: first continue the last turn if it has no reply yet (Retry). `max_turns`: stop
-    once the transcript has that many turns."""
+    once the transcript has that many turns. `stop`: once set, the running turn ends (recorded) and so does the
+    dialogue."""
     if resume and transcript.open_turn() is not None:
-        yield from agent.run_turn(transcript)
-    while max_turns is None or transcript.next_turn() < max_turns:
+        yield from agent.run_turn(transcript, stop)
+    while (max_turns is None or transcript.next_turn() < max_turns) and not (stop and stop.is_set()):
         said = user_side.next(transcript)
         if said is None:
             return
@@ -79,4 +82,4 @@ def run_dialogue(agent: Responder, user_side: UserSide, transcript: Transcript, 
         if said.turn != turn:  # a user side that numbered it itself cannot skip or repeat a turn
             said = said.model_copy(update={"turn": turn})
         yield transcript.append(said)
-        yield from agent.run_turn(transcript)
+        yield from agent.run_turn(transcript, stop)

@@ -56,7 +56,6 @@ class Settings(BaseSettings):
     max_steps: int = Field(4, ge=1, le=20, description="Model calls per turn before the polite fallback reply.")
     max_prompt_tokens: int = Field(3584, ge=256, description="Prompt budget; 3584 + 512 to answer fits 4096.")
     max_new_tokens: int = Field(512, ge=16, le=4096)
-    max_calls_per_step: int = Field(8, ge=1, le=100, description="Tool calls run from one model output.")
     turn_deadline_s: float | None = Field(300.0, gt=0, description="Longest a whole turn may take (all steps).")
 
     port: int = Field(7860, ge=1, le=65535)

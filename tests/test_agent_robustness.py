@@ -95,13 +95,3 @@ def test_what_the_user_sees_is_what_is_recorded(toolbox, outputs, format_name):
         thought = "".join(e.text for e in stored if isinstance(e, Thought))
         assert text == said or text in thought, (step, text, stored)
 
-
-def test_a_reply_written_before_an_action_is_kept_as_it_was_shown(toolbox):
-    agent, _ = scripted_agent(toolbox, [
-        "System: Let me look that up for you right away.\nAction: FindHotel(area='east')",
-        "System: There are 7 hotels in the east."])
-    dialogue = Transcript()
-    run(agent, dialogue, "hotels in the east?")
-    assert [e.text for e in dialogue.events if isinstance(e, InterimReply)] == [
-        "Let me look that up for you right away."]
-    assert dialogue.turns()[0].reply.text == "There are 7 hotels in the east."

@@ -155,3 +155,67 @@ def test_a_whole_trip_in_the_browser(server, browser, tmp_path):
     page.click("#rating-panel button:has-text('Rate this dialogue')")
     page.wait_for_function("() => document.querySelector('#annotator textarea')?.value === 'Ada'", timeout=15_000)
     context.close()
+
+
+def slow_stream(connection) -> None:
+    """A model server that streams a long reply, a word every quarter second, so a person can press Stop."""
+    connection.recv(65536)
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+    try:
+        for number in range(120):
+            content = ("System: " if number == 0 else "") + f"word{number} "
+            event = json.dumps({"id": "1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}]})
+            chunk = f"data: {event}\n\n".encode()
+            connection.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            time.sleep(0.25)
+    except OSError:
+        pass  # the client hung up: Stop worked
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory, raw_db_dir):
+    from tests.test_backends import RawServer
+
+    model = RawServer(slow_stream)
+    home = tmp_path_factory.mktemp("slow-home")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir)}
+    process = subprocess.Popen([sys.executable, "app.py", "--backend", "openai", "--base-url", model.url,
+                                "--model", "m", "--port", str(port)], cwd=REPO_ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("python app.py did not start") from None
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+    model.close()
+
+
+def test_a_message_sent_right_after_stop_runs(slow_server, browser):
+    page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+    page.goto(slow_server, wait_until="load")
+    page.wait_for_selector("#message textarea")
+    page.fill("#message textarea", "first message")
+    page.press("#message textarea", "Enter")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('word2')", timeout=30_000)
+    page.click("#stop")
+    page.fill("#message textarea", "second message")
+    page.press("#message textarea", "Enter")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('second message')",
+                           timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#message textarea').value === ''", timeout=15_000)
+    chat = page.inner_text("#chat")
+    assert "Stopped." in chat and chat.index("first message") < chat.index("Stopped.") < chat.index("second message")
+    page.context.close()

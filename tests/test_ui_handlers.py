@@ -132,6 +132,21 @@ def test_stop_leaves_the_last_good_step(tmp_path, raw_db_dir):
     assert "Stopped." in rendered[CHAT][-1]["content"] and rendered[RETRY]["visible"] is True
 
 
+def test_the_stop_button_ends_the_turn_and_the_next_message_runs(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: FindHotel(area='south')", "System: " + "long reply " * 50,
+                                         "System: Yes, 5 in the south."])
+    outputs = []
+    for output in app.respond("south?", None):
+        outputs.append(output)
+        if any("long" in m["content"] for m in output[CHAT]):
+            app.stop_turn(output[STATE])  # what the Stop button calls, while the reply streams
+    state = outputs[-1][STATE]
+    assert state.turns()[0].failure.message == "Stopped." and outputs[-1][RETRY]["visible"] is True
+    assert state.belief() == {"hotel-area": "south"}  # the finished call stands
+    _, after = last(app.respond("any there?", state))
+    assert after[CHAT][-1]["content"] == "Yes, 5 in the south." and state.turns()[1].status == "done"
+
+
 def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
     app = started(tmp_path, raw_db_dir, ["Action: FindTrain(day='monday')", "System: Many trains."],
                   admin_token="s3cret")

@@ -18,7 +18,10 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class ToolCallDelta:
-    """A complete native tool call (OpenAI-style servers send these instead of text)."""
+    """A complete native tool call (OpenAI-style servers send these instead of text).
+
+    As the model or server gave it: the parser (`parse_native_calls`) checks that the name is text and the
+    arguments a JSON object (or a string holding one) before anything runs."""
 
     name: str
     arguments: dict[str, Any] | str

@@ -1,18 +1,79 @@
-"""Any OpenAI-compatible server (vLLM serving CoALM-70B/405B, llama.cpp, OpenAI) through the openai client."""
+"""Any OpenAI-compatible server (vLLM serving CoALM-70B/405B, llama.cpp, OpenAI) through the openai client.
+
+What a server sends is checked at this door (pydantic models of the few fields used), so a malformed answer
+is a BackendError that says what was wrong, never a raw exception in the turn loop. An answer counts as
+complete only when the server says so (a `finish_reason`); one cut at the token limit is an error, not a reply.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import httpx
 import openai
+from pydantic import BaseModel, ValidationError
 
 from app.backends.base import BackendError, Delta, ModelRequest, TextDelta, ToolCallDelta
 from app.backends.scripted import estimate_tokens
 
 MAX_STOP_STRINGS = 4  # the OpenAI API accepts at most four
+
+
+class _Function(BaseModel):
+    name: str | None = None
+    # A JSON string by the API; some servers send the object itself, which is read as the arguments.
+    arguments: str | dict[str, Any] | None = None
+
+
+class _ToolCall(BaseModel):
+    index: int = 0
+    function: _Function | None = None
+
+
+class _Message(BaseModel):
+    content: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+
+class _Choice(BaseModel):
+    delta: _Message | None = None  # streamed pieces
+    message: _Message | None = None  # a whole completion, from a server that ignored stream=true
+    finish_reason: str | None = None
+
+
+class _Answer(BaseModel):
+    choices: list[_Choice]  # null or missing is malformed; [] is a usage-only piece
+
+
+@dataclass
+class _Reading:
+    """One answer as it arrives: text is passed on at once, tool calls are put together from fragments."""
+
+    received: bool = False
+    finish_reason: str | None = None
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def read(self, answer: _Answer) -> Iterator[TextDelta]:
+        self.received = True
+        for choice in answer.choices:
+            part = choice.delta or choice.message or _Message()
+            if part.content:
+                yield TextDelta(part.content)
+            for fragment in part.tool_calls or []:
+                call = self.calls.setdefault(fragment.index, {"name": "", "arguments": ""})
+                function = fragment.function or _Function()
+                call["name"] += function.name or ""
+                if isinstance(function.arguments, dict):
+                    call["arguments"] = function.arguments
+                elif function.arguments:
+                    if not isinstance(call["arguments"], str):
+                        raise BackendError("the model server sent a tool call's arguments both as an object and as "
+                                           "text")
+                    call["arguments"] += function.arguments
+            self.finish_reason = choice.finish_reason or self.finish_reason
 
 
 class OpenAIBackend:
@@ -26,32 +87,14 @@ class OpenAIBackend:
         self.label = f"openai-compatible {model} at {self.base_url}"
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
-        options: dict[str, Any] = {"temperature": 0, "max_tokens": request.max_new_tokens}
-        if request.tools:
-            options["tools"] = request.tools
-        if request.stop:
-            options["stop"] = list(request.stop[:MAX_STOP_STRINGS])
-        calls: dict[int, dict[str, str]] = {}
-        received = False
+        reading = _Reading()
         try:
-            stream: Any = self.client.chat.completions.create(  # the SDK's own types: its chunks, typed loosely here
-                model=self.model, messages=_wire_messages(request.messages), stream=True, **options)
-            for chunk in stream:
-                received = True
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        yield TextDelta(choice.delta.content)
-                    for fragment in choice.delta.tool_calls or []:
-                        call = calls.setdefault(fragment.index, {"name": "", "arguments": ""})
-                        if fragment.function and fragment.function.name:
-                            call["name"] += fragment.function.name
-                        if fragment.function and fragment.function.arguments:
-                            call["arguments"] += fragment.function.arguments
+            yield from self._read(request, reading)
         except openai.APITimeoutError as error:
             raise BackendError(f"the model server at {self.base_url} did not answer within {self.timeout_s:g} s "
                                "(set WOZ_TIMEOUT_S to wait longer)") from error
         except openai.APIConnectionError as error:
-            if received:
+            if reading.received:
                 raise BackendError(f"the answer from {self.base_url} broke off: {_cause(error)}") from error
             raise BackendError(f"cannot reach the model server at {self.base_url} ({_cause(error)}); is it running? "
                                "Set WOZ_BASE_URL to its address") from error
@@ -59,11 +102,45 @@ class OpenAIBackend:
             raise BackendError(f"the model server answered {error.status_code}: {_short(error.message)}") from error
         except (openai.APIError, httpx.HTTPError) as error:
             raise BackendError(f"the answer from {self.base_url} broke off: {_cause(error)}") from error
-        for call in calls.values():
+        except ValueError as error:  # a streamed line that is not JSON
+            raise BackendError(f"the model server at {self.base_url} sent something that is not JSON: "
+                               f"{_cause(error)}") from error
+        if reading.finish_reason is None:
+            raise BackendError(f"the answer from {self.base_url} broke off: the server stopped before saying the "
+                               "answer was complete (no finish_reason); retry")
+        if reading.finish_reason == "length":
+            raise BackendError(f"the answer was cut at the token limit ({request.max_new_tokens} tokens); set "
+                               "WOZ_MAX_NEW_TOKENS higher, or retry")
+        for call in reading.calls.values():
             yield ToolCallDelta(call["name"], call["arguments"])
 
     def count_tokens(self, request: ModelRequest) -> int:
         return estimate_tokens(request)
+
+    def _read(self, request: ModelRequest, reading: _Reading) -> Iterator[TextDelta]:
+        options: dict[str, Any] = {"temperature": 0, "max_tokens": request.max_new_tokens}
+        if request.tools:
+            options["tools"] = request.tools
+        if request.stop:
+            options["stop"] = list(request.stop[:MAX_STOP_STRINGS])
+        raw = self.client.chat.completions.with_raw_response.create(
+            model=self.model, messages=_wire_messages(request.messages), stream=True, **options)
+        if "text/event-stream" not in raw.headers.get("content-type", ""):
+            # The server ignored stream=true and sent the whole completion: read it as one piece.
+            yield from reading.read(_checked(raw.http_response.read()))
+            return
+        for chunk in cast(Any, raw.parse()):  # a stream of chunks (the SDK's type also allows a tuple)
+            yield from reading.read(_checked(chunk.model_dump(warnings=False)))
+
+
+def _checked(answer: bytes | dict[str, Any]) -> _Answer:
+    try:
+        return _Answer.model_validate_json(answer) if isinstance(answer, bytes) else _Answer.model_validate(answer)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise BackendError(f"the model server sent an answer the API does not allow: {where}: {problem['msg']}"
+                           ) from error
 
 
 def _wire_messages(messages: list[dict[str, Any]]) -> list[Any]:  # the SDK's message params, built as dicts

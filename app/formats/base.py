@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.parsing import MARKER, Parsed
+from app.formats.stream import ReplyStream
+from app.parsing import Parsed
 from app.transcript import Booked, Call, Found, Refused, ToolError, TurnView
 from domains import all_domains, domain
 
-HOLD_BACK = 14  # characters kept back while streaming, in case they begin a marker such as "Observation:"
 # An observation longer than this is cut (and says so): one huge answer must not crowd the dialogue out of the
 # prompt budget. Five found hotels take about 1,500 characters.
 MAX_OBSERVATION_CHARS = 2500
@@ -26,35 +25,6 @@ class PromptFormat(Protocol):
     def parse(self, text: str, native_calls: list[ToolCallDelta]) -> Parsed: ...
 
     def reply_stream(self) -> ReplyStream: ...
-
-
-class ReplyStream:
-    """Passes on the reply part of a step's output while it streams in; the rest (thoughts, calls) is held.
-
-    `find_start` says where the reply begins in the output so far, or None if it is not (yet) a reply.
-    """
-
-    def __init__(self, find_start: Callable[[str], int | None]) -> None:
-        self.find_start = find_start
-        self.buffer = ""
-        self.emitted = ""
-
-    def feed(self, text: str) -> str:
-        self.buffer += text
-        start = self.find_start(self.buffer)
-        if start is None:
-            return ""
-        reply = self.buffer[start:]
-        end = MARKER.search(reply)
-        safe = reply[:end.start()].rstrip() if end else reply[:max(0, len(reply) - HOLD_BACK)]
-        if not safe.startswith(self.emitted):
-            return ""
-        new, self.emitted = safe[len(self.emitted):], max(safe, self.emitted, key=len)
-        return new
-
-    def rest(self, reply: str) -> str:
-        """What is still to be shown of the final reply, given what was streamed."""
-        return reply[len(self.emitted):] if reply.startswith(self.emitted) else ""
 
 
 def observation(call: Call) -> dict[str, Any]:

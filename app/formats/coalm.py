@@ -10,16 +10,14 @@ from pathlib import Path
 from string import Template
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.formats.base import ReplyStream, brief_observation, clipped, domains_sentence, observation
-from app.parsing import MARKER, Parsed, call_text, parse_coalm
+from app.formats.base import brief_observation, clipped, domains_sentence, observation
+from app.formats.stream import CoalmReplyStream, ReplyStream
+from app.parsing import Parsed, call_text, parse_coalm
 from app.tools import Tool
 from app.transcript import ActionRejected, Thought, ToolCalled, ToolError, TurnView
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
-# Models that skip the markers still reply; wait this long for a marker before streaming plain text.
-MARKER_WINDOW = 16
 STOP = ("\nObservation:", "\nUser:")
-_REPLY = {"system", "response", "assistant"}
 
 
 def tool_line(number: int, tool: Tool) -> str:
@@ -51,7 +49,7 @@ class CoalmFormat:
         return parse_coalm(text)
 
     def reply_stream(self) -> ReplyStream:
-        return ReplyStream(_reply_start)
+        return CoalmReplyStream()
 
     def _history(self, turns: list[TurnView]) -> str:
         lines = []
@@ -78,19 +76,3 @@ class CoalmFormat:
             lines += [f"Observation: {{'error': {e.message!r}}}" for e in events if isinstance(e, ActionRejected)]
         return "\n".join(lines)
 
-
-def _reply_start(buffer: str) -> int | None:
-    markers = list(MARKER.finditer(buffer))
-    if not markers:
-        stripped = buffer.lstrip()
-        return len(buffer) - len(stripped) if len(stripped) >= MARKER_WINDOW else None
-    if markers[0].start() > 0 and buffer[:markers[0].start()].strip():
-        return None  # prose before a marker: wait for the whole output
-    for marker in markers:
-        kind = marker[1].lower()
-        if kind in _REPLY:
-            rest = buffer[marker.end():]
-            return marker.end() + len(rest) - len(rest.lstrip())
-        if kind == "action":
-            return None
-    return None

@@ -8,13 +8,13 @@ from string import Template
 from typing import Any
 
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.formats.base import ReplyStream, clipped, domains_sentence, observation
-from app.parsing import CALL_START, Call, Parsed, parse_json_calls
+from app.formats.base import clipped, domains_sentence, observation
+from app.formats.stream import ReplyStream, ToolsReplyStream
+from app.parsing import Parsed, parse_json_calls, parse_native_calls
 from app.tools import Tool
 from app.transcript import ActionRejected, Thought, ToolCalled, TurnView
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
-CALL_WINDOW = 12  # a reply that starts like "FindHotel(" or "{" is a call written as text; wait this long to tell
 
 
 class NativeToolsFormat:
@@ -51,26 +51,8 @@ class NativeToolsFormat:
         return ModelRequest(messages, tools=self.specs, max_new_tokens=max_new_tokens)
 
     def parse(self, text: str, native_calls: list[ToolCallDelta]) -> Parsed:
-        if not native_calls:
-            return parse_json_calls(text)
-        calls, problems = [], []
-        for native in native_calls:
-            arguments = native.arguments
-            if isinstance(arguments, str):
-                try:
-                    arguments = json.loads(arguments or "{}")
-                except json.JSONDecodeError:
-                    problems.append(f"{native.name}: the arguments are not valid JSON: {arguments[:100]!r}")
-                    continue
-            calls.append(Call(native.name, arguments))
-        return Parsed(thought=text.strip() or None, calls=calls, problems=problems)
+        return parse_native_calls(text, native_calls) if native_calls else parse_json_calls(text)
 
     def reply_stream(self) -> ReplyStream:
-        return ReplyStream(_reply_start)
+        return ToolsReplyStream()
 
-
-def _reply_start(buffer: str) -> int | None:
-    stripped = buffer.lstrip()
-    if len(stripped) < CALL_WINDOW or stripped[0] in "{[<" or CALL_START.match(stripped[:CALL_WINDOW]):
-        return None
-    return len(buffer) - len(stripped)

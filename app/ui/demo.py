@@ -43,6 +43,7 @@ class DemoApp:
         self.agent: Agent | None = None
         self.store: AnnotationStore | None = None
         self.data_source = "not loaded"
+        self._stops: dict[str, threading.Event] = {}  # transcript id -> its running turn's stop flag
 
     def start(self) -> DemoApp:
         """Open the database (importing MultiWOZ on first use) and start loading the model in the background.
@@ -127,19 +128,28 @@ class DemoApp:
                                                                        f"{self.status.message}"))
             yield self.finish(transcript)
             return
-        partial = ""
+        partial, stop = "", threading.Event()
+        self._stops[transcript.id] = stop
         try:
-            for event in run_dialogue(self.agent, user, transcript, resume=resume):
+            for event in run_dialogue(self.agent, user, transcript, resume=resume, stop=stop):
                 if isinstance(event, ReplyChunk):
                     partial += event.text
                     yield self.render(transcript, partial=partial, running=True, panels=False)
                 else:  # a stored event ends the streamed piece: what was shown is in the transcript now
                     partial = ""
                     yield self.render(transcript, running=True)
-        except GeneratorExit:  # the stop button (the agent has recorded that the turn stopped)
+        except GeneratorExit:  # the page went away, or New dialogue (the agent has recorded that the turn stopped)
             self._save(transcript)
             raise
+        finally:
+            self._stops.pop(transcript.id, None)
         yield self.finish(transcript)
+
+    def stop_turn(self, transcript: Transcript | None) -> None:
+        """The Stop button: the running turn of this session ends soon, recorded as stopped, and the handler
+        that ran it finishes normally (so a message sent right after is not ignored as a repeat)."""
+        if transcript is not None and (stop := self._stops.get(transcript.id)):
+            stop.set()
 
     def finish(self, transcript: Transcript) -> tuple[Any, ...]:
         self._save(transcript)

@@ -87,16 +87,18 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}
-        # Gradio ignores a second Enter while this session's turn runs (trigger_mode "once"): turns of one
-        # dialogue never overlap, the text stays in the box, and the status line says when to send it.
-        runs = [message.submit(respond, [message, state], **turn_options),
-                send.click(respond, [message, state], **turn_options),
+        # A message sent while this session's turn still runs (or is winding down after Stop) runs right after it
+        # (trigger_mode "always_last"; "once" dropped it): turns of one dialogue never overlap, none is lost.
+        runs = [message.submit(respond, [message, state], trigger_mode="always_last", **turn_options),
+                send.click(respond, [message, state], trigger_mode="always_last", **turn_options),
                 retry_button.click(retry, [state], **turn_options)]
         for button in openers:
             runs.append(button.click(lambda text=button.value: text, None, message, queue=False)
                         .then(respond, [message, state], **turn_options))
+        # Stop asks the running turn to end (it records "Stopped." and its handler returns as usual) instead of
+        # cancelling the handler: a cancelled one left the page ignoring the next message for a moment.
+        stop.click(app.stop_turn, [state], None, queue=False)
         # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.
-        stop.click(None, cancels=runs).then(app.render, [state], outputs)  # type: ignore[arg-type]
         new.click(lambda: app.render(app.new_dialogue(), keep_input=""), None, outputs,
                   cancels=runs)  # type: ignore[arg-type]
         chatbot.like(app.rate_message, [state, annotator], download)
