@@ -19,7 +19,7 @@ class Echo:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def run_turn(self, transcript: Transcript):
+    def run_turn(self, transcript: Transcript, stop=None):
         user = transcript.last_turn().user
         yield transcript.append(AgentSaid(turn=transcript.last_turn().number, text=f"{self.name}: {user}"))
 
