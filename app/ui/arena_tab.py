@@ -133,6 +133,9 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> None:
     with gr.Row():
         buttons = [gr.Button(label, elem_id=f"arena-vote-{code}", size="sm") for label, code in VOTES.items()]
     outputs = [*panes, match, message, status]
+    concurrency = {**concurrency, "show_progress_on": [status]}
+    for trigger in (message.submit, send.click):  # said at once; Gradio adds the place in line and the wait
+        trigger(lambda: "⏳ Waiting for a free turn: other people's turns run first.", None, status, queue=False)
     runs = [message.submit(tab.send, [message, match], outputs, **concurrency),
             send.click(tab.send, [message, match], outputs, **concurrency)]
     # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.

@@ -14,6 +14,7 @@ from app.ui.workbench import Workbench, build_workbench_tabs
 
 # A turn waiting behind others shows Gradio's queue status (position, estimated wait) on the status line.
 QUEUE_STATUS = {"show_progress": "minimal"}
+WAITING = "⏳ Waiting for a free turn: other people's turns run first."
 
 
 def _on_zero_gpu(handler):  # noqa: ANN001, ANN202 - wraps a generator function
@@ -63,7 +64,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                                              interactive=False, column_widths=theme.CALL_WIDTHS,
                                              max_height=300)
                         gr.Markdown("### Database results")
-                        rows = gr.Dataframe(elem_id="db-results", wrap=True, interactive=False, max_height=300)
+                        rows = gr.Dataframe(view.database_rows(app.new_dialogue()), elem_id="db-results", wrap=True,
+                                            interactive=False, max_height=300)
                         gr.Markdown("### Bookings")
                         booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True,
                                               interactive=False, column_widths=theme.BOOKING_WIDTHS)
@@ -89,6 +91,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}
         # A message sent while this session's turn still runs (or is winding down after Stop) runs right after it
         # (trigger_mode "always_last"; "once" dropped it): turns of one dialogue never overlap, none is lost.
+        for trigger in (message.submit, send.click):  # said at once; Gradio adds the place in line and the wait
+            trigger(lambda: WAITING, None, turn_status, queue=False)
         runs = [message.submit(respond, [message, state], trigger_mode="always_last", **turn_options),
                 send.click(respond, [message, state], trigger_mode="always_last", **turn_options),
                 retry_button.click(retry, [state], **turn_options)]
