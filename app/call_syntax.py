@@ -72,7 +72,7 @@ def _collect(nodes: list[ast.expr]) -> tuple[list[Call], list[str]]:
     calls: list[Call] = []
     problems: list[str] = []
     for node in map(_as_call, nodes):
-        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        name = _tool_name(node.func)
         if name is None:
             problems.append(f"{shown(ast.unparse(node.func))}(...) does not name a tool")
             continue
@@ -81,6 +81,16 @@ def _collect(nodes: list[ast.expr]) -> tuple[list[Call], list[str]]:
         if not trouble:
             calls.append(Call(name, arguments))
     return calls, problems
+
+
+def _tool_name(func: ast.expr) -> str | None:
+    """A bare name, or `functions.Name` (how OpenAI-style prompts namespace tools); any other dotted name
+    (`os.path.FindHotel`) is not a tool, so it must not run one."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "functions":
+        return func.attr
+    return None
 
 
 def _arguments(name: str, node: ast.Call) -> tuple[dict[str, Any], list[str]]:

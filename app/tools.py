@@ -1,7 +1,8 @@
 """The APIs the agent calls (FindHotel, BookTrain, ...), derived from the domain declarations.
 
-Run as `python -m app.tools`: reads JSON lines {"name", "arguments", "dialogue_id"} on stdin and writes
-one JSON line per call, {"ok": true, "result": {...}} or {"ok": false, "error": "..."}.
+Run as `python -m app.tools`: reads JSON lines {"name", "arguments", "dialogue_id"} on stdin (the id is a
+required string) and writes one JSON line per line read, {"ok": true, "result": {...}} or {"ok": false,
+"error": "..."}; a bad line gets an error and the next line is answered as usual.
 """
 
 from __future__ import annotations
@@ -9,11 +10,22 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TextIO
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,7 +37,7 @@ from db.engine import make_engine
 from db.importer import default_sources, ensure_imported
 from domains import all_domains
 from domains.base import Domain, Slot
-from domains.values import DONTCARE, is_dontcare
+from domains.values import DONTCARE, decoded, is_dontcare, is_missing
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +84,12 @@ class Tool:
         }}
 
 
-def _normaliser(slot: Slot, allow_dontcare: bool):  # noqa: ANN202 - a pydantic before-validator
+def _normaliser(slot: Slot, allow_dontcare: bool, required: bool = False):  # noqa: ANN202 - a before-validator
     def normalise(value: object) -> object:
-        if value is None or value == "":
+        value = decoded(value)
+        if is_missing(value):  # None, "" and "   " alike, for every slot and every door
+            if required:
+                raise PydanticCustomError("missing", "Field required")
             return None
         if allow_dontcare and is_dontcare(value):
             return DONTCARE
@@ -85,7 +100,7 @@ def _normaliser(slot: Slot, allow_dontcare: bool):  # noqa: ANN202 - a pydantic 
 def _tool(name: str, kind: Literal["find", "book"], domain: Domain, description: str,
           params: tuple[tuple[Slot, bool], ...]) -> Tool:
     fields: dict[str, Any] = {
-        slot.name: (Annotated[Any, BeforeValidator(_normaliser(slot, kind == "find"))],
+        slot.name: (Annotated[Any, BeforeValidator(_normaliser(slot, kind == "find", required))],
                     Field(... if required else None, description=slot.description))
         for slot, required in params
     }
@@ -162,6 +177,8 @@ class Toolbox:
         tool = self.tools.get(name) if isinstance(name, str) else None
         if tool is None:
             return ToolResult(False, error=f"unknown tool {name!r:.60}; available: {', '.join(self.tools)}")
+        if not isinstance(dialogue_id, str) or not dialogue_id:
+            return ToolResult(False, error=f"{name}: the call names no dialogue (dialogue_id={dialogue_id!r:.60})")
         if not isinstance(arguments, dict):
             return ToolResult(False, error=f"{name}: arguments must be keyword arguments, not {arguments!r:.60}")
         try:
@@ -187,20 +204,38 @@ class Toolbox:
         return {"domain": tool.domain.name, "count": found.count, "results": found.rows}
 
 
-def serve_lines(toolbox: Toolbox, lines, out) -> None:  # noqa: ANN001 - text streams
+# Ids come from other programs: strings only (5 and "5" must not share bookings), short, plain characters.
+DialogueId = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$", max_length=200)]
+
+
+class CallLine(BaseModel):
+    """One line on the JSON-lines door."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    dialogue_id: DialogueId = Field(description="Which dialogue the call belongs to; bookings are per dialogue.")
+
+
+def answer_line(toolbox: Toolbox, number: int, line: str) -> ToolResult:
+    try:
+        request = CallLine.model_validate_json(line)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in error.errors())
+        return ToolResult(False, error=f"line {number}: not a valid call ({problems[:300]})")
+    try:
+        return toolbox.call(request.name, request.arguments, request.dialogue_id)
+    except Exception:  # the door's last line of defence: one bad call must not end the service for later lines
+        log.exception("line %d: unexpected failure", number)
+        return ToolResult(False, error=f"line {number}: {request.name} failed unexpectedly; the failure was logged")
+
+
+def serve_lines(toolbox: Toolbox, lines: Iterable[str], out: TextIO) -> None:
     for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line)
-            if not isinstance(request, dict):
-                raise ValueError("a call must be a JSON object")
-            outcome = toolbox.call(request.get("name"), request.get("arguments", {}),
-                                   str(request.get("dialogue_id", "cli")))
-        except ValueError as error:  # json.JSONDecodeError is a ValueError
-            outcome = ToolResult(False, error=f"line {number}: not a valid call ({error})")
-        out.write(json.dumps(outcome.as_json(), ensure_ascii=False) + "\n")
-        out.flush()
+        if line.strip():
+            out.write(json.dumps(answer_line(toolbox, number, line).as_json(), ensure_ascii=False) + "\n")
+            out.flush()
 
 
 def main() -> None:

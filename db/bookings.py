@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.catalogue import Catalogue
+from db.engine import exclusive
 from db.schema import Booking
 from domains.base import Accepted, Domain, stable_hash
 
@@ -45,14 +46,31 @@ class BookingDesk:
 
     def book(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
         """A result dict with status "booked" or "refused"; ValueError when the request names no single entity."""
-        if domain.booking is None:
-            raise ValueError(f"{domain.name} takes no bookings")
         entity = self._entity(domain, request, dialogue_id)
-        booked = self._booked(dialogue_id, domain.name, entity["key"])
-        decision = domain.booking.decide(entity, request, booked)
-        if not isinstance(decision, Accepted):
-            return {"status": "refused", "reason": decision.reason, "hint": decision.hint}
-        reference = self._store(domain, entity["key"], {**decision.details, **decision.bookkeeping}, dialogue_id)
+        for _attempt in range(10):  # 36^8 references: a clash is rare, but the unique index has the last word
+            try:
+                return self._decide_and_store(domain, entity, request, dialogue_id)
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not draw an unused booking reference")
+
+    def _decide_and_store(self, domain: Domain, entity: dict[str, Any], request: dict[str, Any],
+                          dialogue_id: str) -> dict[str, Any]:
+        # Reading what is booked, deciding and inserting are one locked step: two calls at once in one dialogue
+        # must not both see the last free room.
+        with exclusive(self.engine, "booking", dialogue_id, domain.name, entity["key"]) as connection:
+            booked = list(connection.scalars(_BOOKED, {"dialogue_id": dialogue_id, "domain": domain.name,
+                                                       "entity_key": entity["key"]}))
+            if domain.book is None:
+                raise ValueError(f"{domain.name} takes no bookings")
+            decision = domain.book.rule.decide(entity, request, booked)
+            if not isinstance(decision, Accepted):
+                return {"status": "refused", "reason": decision.reason, "hint": decision.hint}
+            reference = new_reference()
+            connection.execute(_INSERT, {  # Core insert: a third of the ORM's cost per booking
+                "reference": reference, "dialogue_id": dialogue_id, "domain": domain.name,
+                "entity_key": entity["key"], "details": {**decision.details, **decision.bookkeeping},
+                "created_at": datetime.now(UTC)})
         return {"status": "booked", "reference": reference, **decision.details}
 
     def bookings(self, dialogue_id: str) -> list[StoredBooking]:
@@ -61,20 +79,18 @@ class BookingDesk:
             rows = session.scalars(select(Booking).where(Booking.dialogue_id == dialogue_id).order_by(Booking.id))
             return [StoredBooking(b.reference, b.domain, b.entity_key, b.details) for b in rows]
 
-    def _booked(self, dialogue_id: str, domain: str, entity_key: str) -> list[dict[str, Any]]:
-        with self.engine.connect() as connection:
-            return list(connection.scalars(_BOOKED, {"dialogue_id": dialogue_id, "domain": domain,
-                                                     "entity_key": entity_key}))
-
     def _entity(self, domain: Domain, request: dict[str, Any], dialogue_id: str) -> dict[str, Any]:
         if not domain.find:  # nothing to search by name (a taxi): the service assigns an entity (a car)
             return self.catalogue.pick(domain, stable_hash(dialogue_id, *sorted(map(str, request.items()))))
         given = {k: request[k] for k in domain.book_required + domain.book_optional if request.get(k) is not None}
+        # "cityroomz" also fuzzily matches longer names, and leaveat 05:16 also later trains: an exact match wins,
+        # looked up by value, however many fuzzy neighbours rank before it.
+        exact = self.catalogue.exact(domain, given)
+        if len(exact) == 1:
+            return exact[0]
         found = self.catalogue.find(domain, given, limit=AMBIGUOUS_SHOWN + 1)
-        # "cityroomz" also fuzzily matches longer names, and leaveat 05:16 also later trains: exact wins.
-        exact = [row for row in found.rows if all(str(row.get(k, "")).lower() == str(v) for k, v in given.items())]
-        if found.count == 1 or len(exact) == 1:
-            return exact[0] if len(exact) == 1 else found.rows[0]
+        if found.count == 1:
+            return found.rows[0]
         described = ", ".join(f"{k}={v!r}" for k, v in given.items())
         if found.count == 0:
             return self._no_match(domain, given, described)
@@ -87,16 +103,3 @@ class BookingDesk:
         close = self.catalogue.close_matches(domain, target, str(given.get(target.name, "")))
         suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise ValueError(f"no {domain.name} matches {described}{suggestion}")
-
-    def _store(self, domain: Domain, entity_key: str, details: dict[str, Any], dialogue_id: str) -> str:
-        for _attempt in range(10):  # 36^8 references: a clash is rare, but the unique index has the last word
-            reference = new_reference()
-            try:
-                with self.engine.begin() as connection:  # Core insert: a third of the ORM's cost per booking
-                    connection.execute(_INSERT, {
-                        "reference": reference, "dialogue_id": dialogue_id, "domain": domain.name,
-                        "entity_key": entity_key, "details": details, "created_at": datetime.now(UTC)})
-                return reference
-            except IntegrityError:
-                continue
-        raise RuntimeError("could not draw an unused booking reference")

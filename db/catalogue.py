@@ -41,6 +41,17 @@ class Catalogue:
             found = connection.execute(self._query(domain, shape, limit), params).all()
         return FindResult(found[0].total if found else 0, [{**r.record, "key": r.key} for r in found])
 
+    def exact(self, domain: Domain, constraints: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Rows whose columns equal every constraint as written: found by value, never cut off by a fuzzy
+        neighbour's rank ("j restaurant" is also a fuzzy match for dozens of "... restaurant"s)."""
+        table = domain_table(domain)
+        conditions = [table.c[name] == (minutes(value) if domain.slot(name).kind == "time" else str(value))
+                      for name, value in constraints.items()]
+        with self.engine.connect() as connection:
+            found = connection.execute(select(table.c.key, table.c.record).where(*conditions)
+                                       .order_by(table.c.row).limit(2)).all()
+        return [{**r.record, "key": r.key} for r in found]
+
     def pick(self, domain: Domain, seed: int) -> dict[str, Any]:
         """One row chosen by `seed` (the same seed always gives the same row): how a taxi gets its car."""
         table = domain_table(domain)

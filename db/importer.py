@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from db.engine import exclusive
 from db.schema import ImportedFile, column_value, create_all, domain_table
 from domains import all_domains
 from domains.base import DataFile, Domain
@@ -166,16 +167,19 @@ class ImportReport:
 
 
 def ensure_imported(engine: Engine, sources: list[Source]) -> ImportReport:
-    """Create the tables and load every domain not yet loaded from a verified file. A second run does nothing."""
-    create_all(engine)
-    stale = [d for d in all_domains() if not _is_loaded(engine, d)]
-    if not stale:
-        return ImportReport({}, None)
-    label, blobs = fetch_first(sources, [d.data for d in stale])
-    counts = {}
-    with Session(engine) as session, session.begin():
-        for domain in stale:
-            counts[domain.name] = _load(session, domain, blobs[domain.data.name], label)
+    """Create the tables and load every domain not yet loaded from a verified file. A second run does nothing.
+
+    Several processes may start at once on an empty database (two replicas, a CLI beside the app): the check,
+    the DDL and the load run under one database lock, so one of them imports and the others find it done.
+    """
+    with exclusive(engine, "multiwoz-import") as connection:
+        create_all(connection)  # committed on its own: the tables stay even when no source has the files
+    with exclusive(engine, "multiwoz-import") as connection:
+        stale = [d for d in all_domains() if not _is_loaded(connection, d)]
+        if not stale:
+            return ImportReport({}, None)
+        label, blobs = fetch_first(sources, [d.data for d in stale])
+        counts = {domain.name: _load(connection, domain, blobs[domain.data.name], label) for domain in stale}
     log.info("Imported MultiWOZ data from %s: %s", label, counts)
     return ImportReport(counts, label)
 
@@ -186,23 +190,23 @@ def imported_sources(engine: Engine) -> list[str]:
         return sorted(set(session.scalars(select(ImportedFile.source))))
 
 
-def _is_loaded(engine: Engine, domain: Domain) -> bool:
-    with Session(engine) as session:
-        record = session.get(ImportedFile, domain.name)
-        if record is None or record.sha256 not in domain.data.sha256:
-            return False
-        return session.scalar(select(func.count()).select_from(domain_table(domain))) == record.rows
+def _is_loaded(connection: Connection, domain: Domain) -> bool:
+    record = connection.execute(select(ImportedFile).where(ImportedFile.domain == domain.name)).first()
+    if record is None or record.sha256 not in domain.data.sha256:
+        return False
+    return connection.scalar(select(func.count()).select_from(domain_table(domain))) == record.rows
 
 
-def _load(session: Session, domain: Domain, blob: bytes, source: str) -> int:
+def _load(connection: Connection, domain: Domain, blob: bytes, source: str) -> int:
     table = domain_table(domain)
     rows = domain.to_rows(json.loads(blob))
-    session.execute(delete(table))
-    session.execute(insert(table), [
+    connection.execute(delete(table))
+    connection.execute(insert(table), [
         {"row": i, "key": domain.key(row), "record": row,
          **{s.name: column_value(s, row.get(s.name)) for s in domain.searchable}}
         for i, row in enumerate(rows)
     ])
-    session.merge(ImportedFile(domain=domain.name, file=domain.data.name, rows=len(rows),
-                               sha256=hashlib.sha256(blob).hexdigest(), source=source))
+    connection.execute(delete(ImportedFile).where(ImportedFile.domain == domain.name))
+    connection.execute(insert(ImportedFile).values(domain=domain.name, file=domain.data.name, rows=len(rows),
+                                                   sha256=hashlib.sha256(blob).hexdigest(), source=source))
     return len(rows)

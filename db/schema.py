@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, Connection, DateTime, Engine, Index, Integer, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from domains import all_domains
@@ -70,10 +70,10 @@ def column_value(slot: Slot, raw: object) -> int | str | None:
     return minutes(text) if slot.kind == "time" and text != "?" else text
 
 
-def create_all(engine) -> None:  # noqa: ANN001 - an Engine
+def create_all(bind: Engine | Connection) -> None:
     for domain in all_domains():
         domain_table(domain)
-    Base.metadata.create_all(engine)
+    Base.metadata.create_all(bind)
 
 
 class DialogueRecord(Base):

@@ -28,13 +28,14 @@ class Slot:
     low: int = 1
     high: int = 20
     belief: bool = True  # False for slots that are arguments but not belief-state slots (train id)
+    past_midnight: bool = False  # times may run past 24:00, as train arrivals do in the data
 
     def normalise(self, value: object) -> str | int:
         """The canonical value, or ValueError saying what is allowed."""
         if self.kind == "category":
             return values.category(value, self.allowed, self.aliases)
         if self.kind == "time":
-            return values.clock(value)
+            return values.clock(value, self.past_midnight)
         if self.kind == "day":
             return values.weekday(value)
         if self.kind == "count":

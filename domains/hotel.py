@@ -58,9 +58,8 @@ class RoomInventory:
     def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
         hotel, day, stay = entity["name"], request["day"], request["stay"]
         rooms = -(-request["people"] // PEOPLE_PER_ROOM)
-        start = WEEKDAYS.index(day)
-        nights = [WEEKDAYS[(start + i) % 7] for i in range(stay)]
-        possible = next((i for i, night in enumerate(nights) if self.free(hotel, night, booked) < rooms), stay)
+        nights = _nights(day, stay)
+        possible = self._free_nights(hotel, nights, rooms, booked)
         if possible == stay:
             return Accepted({"name": hotel, "day": day, "stay": stay, "people": request["people"]},
                             {"rooms": rooms, "nights": nights})
@@ -69,8 +68,18 @@ class RoomInventory:
         if possible:
             nights_free = f"{possible} nights are" if possible > 1 else "1 night is"
             return Refused(reason, f"only {nights_free} available from {day}")
-        other = [d for d in WEEKDAYS if d != day and self.free(hotel, d, booked) >= rooms]
+        # A hint must hold when followed: the whole stay has to fit from the day it offers, not its first night.
+        other = [d for d in WEEKDAYS if d != day and self._free_nights(hotel, _nights(d, stay), rooms, booked) == stay]
         return Refused(reason, f"rooms are free from {other[0]}" if other else "try another hotel")
+
+    def _free_nights(self, hotel: str, nights: list[str], rooms: int, booked: list[dict[str, Any]]) -> int:
+        """How many of `nights`, from the first on, have `rooms` free."""
+        return next((i for i, night in enumerate(nights) if self.free(hotel, night, booked) < rooms), len(nights))
+
+
+def _nights(day: str, stay: int) -> list[str]:
+    start = WEEKDAYS.index(day)
+    return [WEEKDAYS[(start + i) % 7] for i in range(stay)]
 
 
 DOMAIN = Domain(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domains.base import Accepted, BookSpec, DataFile, Decision, Domain, Refused, Slot, stable_hash
+from domains.values import minutes
 
 
 def _rows(raw: Any) -> list[dict[str, Any]]:
@@ -23,6 +24,9 @@ class TaxiDispatch:
             return Refused("a taxi needs a time", "give leaveat or arriveby (24-hour HH:MM)")
         if request["departure"] == request["destination"]:
             return Refused("departure and destination are the same place", "give two different places")
+        leave, arrive = request.get("leaveat"), request.get("arriveby")
+        if leave and arrive and minutes(arrive) <= minutes(leave):
+            return Refused(f"arriveby {arrive} is not after leaveat {leave}", "give one of them, or a later arrival")
         phone = "07" + f"{stable_hash('taxi-phone', *sorted(request.items())) % 10**9:09d}"
         trip = {k: request[k] for k in ("departure", "destination", "leaveat", "arriveby") if request.get(k)}
         return Accepted({**trip, "car": f"{entity['color']} {entity['type']}", "phone": phone})

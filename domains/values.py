@@ -23,6 +23,21 @@ _CLOCK = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$")
 _MILITARY = re.compile(r"^(\d{2})(\d{2})$")
 
 
+def decoded(value: object) -> object:
+    """Bytes (a model writing b'acorn') mean their UTF-8 text; everything else is returned as it is."""
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{_short(value)} is not text") from None
+    return value
+
+
+def is_missing(value: object) -> bool:
+    """The one rule for every slot: None, or text that is empty once stripped, means "not given"."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def is_dontcare(value: object) -> bool:
     return isinstance(value, str) and " ".join(value.lower().split()) in _DONTCARE_WORDS
 
@@ -69,16 +84,16 @@ def count(value: object, low: int, high: int) -> int:
     return value
 
 
-def clock(value: object) -> str:
+def clock(value: object, past_midnight: bool = False) -> str:
     """Normalise a time to zero-padded 24-hour "HH:MM".
 
-    Accepts "17:30", "7:30", "17.30", "1730", "5pm", "5:30 pm", "noon", "midnight". Hours up to 29
-    are allowed because MultiWOZ trains arrive as late as "24:55" (the next day's early hours).
+    Accepts "17:30", "7:30", "17.30", "1730", "5pm", "5:30 pm", "noon", "midnight". Only with
+    `past_midnight` are hours 24-29 allowed: MultiWOZ trains arrive as late as "24:55" (the next day).
     """
     text = clean_text(value) if not isinstance(value, int) or isinstance(value, bool) else str(value)
     text = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}.get(text, text)
     hour, minute = _parse_clock(text)
-    if hour is None:
+    if hour is None or (hour > 23 and not past_midnight):
         raise ValueError(f"{_short(value)} is not a time; use 24-hour HH:MM such as 17:30")
     return f"{hour:02d}:{minute:02d}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -14,6 +15,14 @@ from app.tools import Toolbox
 from db.engine import make_engine
 from db.importer import CONVLAB_DB_DIR, ConvlabSdist, LocalFolder, ensure_imported
 from domains import all_domains
+from tests.databases import (
+    PG_URL_VARIABLE,
+    REQUIRE_PG_VARIABLE,
+    PostgresDatabases,
+    SqliteDatabases,
+    postgres_problem,
+    postgres_required,
+)
 
 TEST_CACHE = Path.home() / ".cache" / "coalm-woz-tests"
 
@@ -49,6 +58,58 @@ def engine(raw_db_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def toolbox(engine) -> Toolbox:
     return Toolbox(engine, find_limit=5)
+
+
+@pytest.fixture(scope="session")
+def sqlite_databases(raw_db_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> SqliteDatabases:
+    return SqliteDatabases(tmp_path_factory.mktemp("sqlite-dbs"), raw_db_dir)
+
+
+@pytest.fixture(scope="session")
+def postgresql_databases(raw_db_dir: Path):
+    """Databases on the server named by WOZ_TEST_PG_URL; skipped without one, a failure under WOZ_REQUIRE_PG=1."""
+    url = os.environ.get(PG_URL_VARIABLE)
+    problem = postgres_problem(url)
+    if problem:
+        if postgres_required():
+            pytest.fail(f"{problem} ({REQUIRE_PG_VARIABLE}=1 makes PostgreSQL required)")
+        pytest.skip(problem)
+    databases = PostgresDatabases(url, raw_db_dir)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def databases(request: pytest.FixtureRequest) -> SqliteDatabases | PostgresDatabases:
+    """The database-facing tests run once per backend."""
+    return request.getfixturevalue(f"{request.param}_databases")
+
+
+@pytest.fixture()
+def empty_db_url(databases):
+    url = databases.empty()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture()
+def db_url(databases):
+    """A fresh database of this test's own, with the MultiWOZ data already imported."""
+    url = databases.imported()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture()
+def db_engine(db_url: str):
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def db_toolbox(db_engine) -> Toolbox:
+    return Toolbox(db_engine, find_limit=5)
 
 
 @pytest.fixture()

@@ -9,8 +9,6 @@ from rapidfuzz import fuzz
 from sqlalchemy import update
 
 from db.catalogue import Catalogue
-from db.engine import make_engine
-from db.importer import LocalFolder, ensure_imported
 from db.schema import domain_table
 from domains import domain
 
@@ -85,17 +83,17 @@ def normalised(value: str) -> str:
 
 
 @pytest.mark.parametrize("domain_name", list(SEARCHABLE))
-def test_find_matches_reference_filter(domain_name, toolbox, raw_records):
+def test_find_matches_reference_filter(domain_name, db_toolbox, raw_records):
     records = raw_records[domain_name]
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(constraint_sets(domain_name, records))
     def check(constraints):
         expected = reference_find(records, {k: normalised(v) for k, v in constraints.items()})
-        outcome = toolbox.call(SEARCHABLE[domain_name], constraints, "find-test")
+        outcome = db_toolbox.call(SEARCHABLE[domain_name], constraints, "find-test")
         assert outcome.ok, outcome.error
         assert outcome.result["count"] == len(expected)
-        every = toolbox.catalogue.find(domain(domain_name), {k: normalised(v) for k, v in constraints.items()
+        every = db_toolbox.catalogue.find(domain(domain_name), {k: normalised(v) for k, v in constraints.items()
                                                              if v != "dontcare"}, limit=None)
         assert sorted(r["key"] for r in every.rows) == sorted(key_of(domain_name, r) for r in expected)
         shown = outcome.result["results"]
@@ -115,46 +113,46 @@ def outcome_constraints(constraints):
     return {k: domain("train").slot(k).normalise(v) for k, v in constraints.items()}
 
 
-def test_leaveat_includes_equal_time(toolbox):
-    keys = train_keys(toolbox, departure="cambridge", destination="london kings cross", day="monday", leaveat="05:00")
+def test_leaveat_includes_equal_time(db_toolbox):
+    keys = train_keys(db_toolbox, departure="cambridge", destination="london kings cross", day="monday",
+                      leaveat="05:00")
     assert keys[0] == "TR7075 monday 05:00"
 
 
-def test_arriveby_past_midnight_compares_minutes(toolbox):
+def test_arriveby_past_midnight_compares_minutes(db_toolbox):
     late = dict(departure="london kings cross", destination="cambridge", day="monday")
-    assert "TR2851 monday 23:17" in train_keys(toolbox, **late, arriveby="24:08")  # arrives exactly 24:08
-    assert "TR2851 monday 23:17" not in train_keys(toolbox, **late, arriveby="24:07")
-    assert "TR2851 monday 23:17" not in train_keys(toolbox, **late, arriveby="23:59")
+    assert "TR2851 monday 23:17" in train_keys(db_toolbox, **late, arriveby="24:08")  # arrives exactly 24:08
+    assert "TR2851 monday 23:17" not in train_keys(db_toolbox, **late, arriveby="24:07")
+    assert "TR2851 monday 23:17" not in train_keys(db_toolbox, **late, arriveby="23:59")
 
 
 @pytest.mark.parametrize(("spoken", "clock"), [("5pm", "17:00"), ("5:30 pm", "17:30"), ("17.30", "17:30"),
                                                ("1730", "17:30"), ("9:05", "09:05"), ("noon", "12:00"),
                                                ("12am", "00:00"), ("24:55", "24:55")])
-def test_spoken_times_are_normalised(toolbox, spoken, clock):
+def test_spoken_times_are_normalised(db_toolbox, spoken, clock):
     base = dict(departure="cambridge", destination="ely", day="friday")
-    assert toolbox.call("FindTrain", {**base, "leaveat": spoken}, "t").result == \
-        toolbox.call("FindTrain", {**base, "leaveat": clock}, "t").result
+    assert db_toolbox.call("FindTrain", {**base, "leaveat": spoken}, "t").result == \
+        db_toolbox.call("FindTrain", {**base, "leaveat": clock}, "t").result
 
 
 @pytest.mark.parametrize("bad", ["after five", "5", "30:00", "17:60", "13pm", "", "tomorrow morning"])
-def test_unreadable_times_are_refused_with_the_format(toolbox, bad):
-    outcome = toolbox.call("FindTrain", {"leaveat": bad}, "t")
+def test_unreadable_times_are_refused_with_the_format(db_toolbox, bad):
+    outcome = db_toolbox.call("FindTrain", {"leaveat": bad}, "t")
     if bad == "":  # an empty value is "not given", as in the evaluator
         assert outcome.ok and outcome.result["count"] == 2828
     else:
         assert not outcome.ok and "HH:MM" in outcome.error
 
 
-def test_results_are_ordered_by_departure(toolbox):
-    rows = toolbox.call("FindTrain", {"departure": "cambridge", "day": "sunday", "leaveat": "20:00"}, "t").result
+def test_results_are_ordered_by_departure(db_toolbox):
+    rows = db_toolbox.call("FindTrain", {"departure": "cambridge", "day": "sunday", "leaveat": "20:00"}, "t").result
     times = [r["leaveat"] for r in rows["results"]]
     assert times == sorted(times) and times[0] >= "20:00"
 
 
-def test_question_mark_matches_any_constraint(raw_db_dir):
+def test_question_mark_matches_any_constraint(db_engine):
     # No searchable column holds "?" in the published data, so mark one attraction's area unknown.
-    engine = make_engine("sqlite://")
-    ensure_imported(engine, [LocalFolder(raw_db_dir)])
+    engine = db_engine
     table = domain_table(domain("attraction"))
     with engine.begin() as connection:
         connection.execute(update(table).where(table.c.key == "abbey pool and astroturf pitch").values(area="?"))
@@ -174,14 +172,14 @@ def test_question_mark_matches_any_constraint(raw_db_dir):
     ({"area": "North", "name": "  ACORN  guest house "}, {"area": "north", "name": "acorn guest house"}),
     ({"pricerange": "don't care"}, {}),
 ])
-def test_user_spellings_mean_the_same(toolbox, arguments, same_as):
-    assert toolbox.call("FindHotel", arguments, "h").result == toolbox.call("FindHotel", same_as, "h").result
+def test_user_spellings_mean_the_same(db_toolbox, arguments, same_as):
+    assert db_toolbox.call("FindHotel", arguments, "h").result == db_toolbox.call("FindHotel", same_as, "h").result
 
 
-def test_stars_that_do_not_exist_find_nothing_rather_than_fail(toolbox):
-    outcome = toolbox.call("FindHotel", {"stars": 5}, "h")
+def test_stars_that_do_not_exist_find_nothing_rather_than_fail(db_toolbox):
+    outcome = db_toolbox.call("FindHotel", {"stars": 5}, "h")
     assert outcome.ok and outcome.result["count"] == 0
 
 
-def test_multiple_sports_is_found_despite_the_source_typo(toolbox):
-    assert toolbox.call("FindAttraction", {"type": "sports"}, "a").result["count"] == 1
+def test_multiple_sports_is_found_despite_the_source_typo(db_toolbox):
+    assert db_toolbox.call("FindAttraction", {"type": "sports"}, "a").result["count"] == 1

@@ -46,12 +46,12 @@ def row_counts(engine) -> dict[str, int]:
         return {d.name: session.scalar(select(func.count()).select_from(domain_table(d))) for d in all_domains()}
 
 
-def test_counts_after_import(engine):
-    assert row_counts(engine) == EXPECTED_ROWS
+def test_counts_after_import(db_engine):
+    assert row_counts(db_engine) == EXPECTED_ROWS
 
 
-def test_second_import_changes_nothing(raw_db_dir, tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+def test_second_import_changes_nothing(raw_db_dir, tmp_path, empty_db_url):
+    engine = make_engine(empty_db_url)
     first = ensure_imported(engine, [LocalFolder(raw_db_dir)])
     assert first.imported == EXPECTED_ROWS and "local folder" in first.source
     before = table_digest(engine)
@@ -60,9 +60,8 @@ def test_second_import_changes_nothing(raw_db_dir, tmp_path):
     assert table_digest(engine) == before
 
 
-def test_a_damaged_table_is_reloaded(raw_db_dir, tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")
-    ensure_imported(engine, [LocalFolder(raw_db_dir)])
+def test_a_damaged_table_is_reloaded(raw_db_dir, db_engine):
+    engine = db_engine
     with Session(engine) as session, session.begin():
         session.execute(domain_table(domain("train")).delete().where(domain_table(domain("train")).c.row < 10))
     report = ensure_imported(engine, [LocalFolder(raw_db_dir)])
@@ -70,10 +69,10 @@ def test_a_damaged_table_is_reloaded(raw_db_dir, tmp_path):
     assert row_counts(engine) == EXPECTED_ROWS
 
 
-def test_first_use_imports_automatically(settings):
-    toolbox = Toolbox.open(settings)
+def test_first_use_imports_automatically(settings, empty_db_url):
+    toolbox = Toolbox.open(settings.model_copy(update={"db_url": empty_db_url}))
     assert toolbox.call("FindHotel", {}, "d").result["count"] == 33
-    assert (settings.home / "woz.sqlite3").is_file()
+    assert row_counts(make_engine(empty_db_url)) == EXPECTED_ROWS  # in the configured database, not elsewhere
 
 
 def test_corrupted_file_is_refused_by_checksum(corrupt_copy):
@@ -81,15 +80,15 @@ def test_corrupted_file_is_refused_by_checksum(corrupt_copy):
         LocalFolder(corrupt_copy).fetch([d.data for d in all_domains()])
 
 
-def test_falls_through_to_next_source_after_a_corrupt_one(corrupt_copy, raw_db_dir, tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+def test_falls_through_to_next_source_after_a_corrupt_one(corrupt_copy, raw_db_dir, empty_db_url):
+    engine = make_engine(empty_db_url)
     report = ensure_imported(engine, [LocalFolder(corrupt_copy), LocalFolder(raw_db_dir)])
     assert str(raw_db_dir) in report.source
     assert row_counts(engine)["hotel"] == 33
 
 
-def test_every_source_failing_gives_one_error_naming_each(corrupt_copy, tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+def test_every_source_failing_gives_one_error_naming_each(corrupt_copy, tmp_path, empty_db_url):
+    engine = make_engine(empty_db_url)
     sources = [LocalFolder(tmp_path / "missing"), LocalFolder(corrupt_copy),
                GitHubFiles(timeout_s=2, base_url="http://127.0.0.1:9/db/")]
     with pytest.raises(DataUnavailable) as error:
@@ -100,13 +99,13 @@ def test_every_source_failing_gives_one_error_naming_each(corrupt_copy, tmp_path
     assert row_counts(engine) == dict.fromkeys(EXPECTED_ROWS, 0)
 
 
-def test_github_source_over_http(raw_db_dir, tmp_path):
+def test_github_source_over_http(raw_db_dir, empty_db_url):
     """The GitHub source's real download path, served over loopback from a folder laid out like the repo."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(raw_db_dir.parent))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+        engine = make_engine(empty_db_url)
         base = f"http://127.0.0.1:{server.server_port}/{raw_db_dir.name}/"
         report = ensure_imported(engine, [GitHubFiles(timeout_s=5, base_url=base)])
     finally:

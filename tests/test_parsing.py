@@ -173,3 +173,10 @@ def test_parsers_never_raise_on_long_repetitive_output(text):
     for parse in (parse_coalm, parse_json_calls):
         parsed = parse(text)
         assert len(parsed.calls) <= MAX_CALLS_PER_STEP and all(isinstance(p, str) for p in parsed.problems)
+
+
+@pytest.mark.parametrize("text", ["Action: os.path.FindHotel(area='east')", "Action: tools.x.FindHotel(area='east')",
+                                  "Action: FindHotel.__call__(area='east')"])
+def test_a_dotted_name_other_than_functions_runs_no_tool(text):
+    parsed = parse_coalm(text)
+    assert parsed.calls == [] and any("does not name a tool" in p for p in parsed.problems)

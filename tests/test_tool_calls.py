@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from app.settings import REPO_ROOT
 from app.tools import all_tools
+from db.engine import make_engine
 from domains import all_domains
-from tests.test_importer import table_digest
+from tests.test_importer import row_counts, table_digest
 
 HOSTILE = [
     "'; DROP TABLE hotel; --",
@@ -33,20 +34,20 @@ def snapshot(toolbox):
 
 @pytest.mark.parametrize("value", HOSTILE)
 @pytest.mark.parametrize("tool", ["FindHotel", "BookHotel", "FindTrain", "BookTaxi"])
-def test_hostile_values_are_refused_and_change_nothing(toolbox, tool, value):
-    before = snapshot(toolbox)
+def test_hostile_values_are_refused_and_change_nothing(db_toolbox, tool, value):
+    before = snapshot(db_toolbox)
     slot = "name" if "Hotel" in tool else "departure"
     arguments = {"day": "monday", "people": 2, "stay": 1, "destination": "ely", "leaveat": "10:00"} \
         if tool.startswith("Book") else {}
     arguments = {k: v for k, v in arguments.items() if k in {s.name for s, _ in all_tools()[tool].params}}
-    outcome = toolbox.call(tool, {**arguments, slot: value}, "hostile")
+    outcome = db_toolbox.call(tool, {**arguments, slot: value}, "hostile")
     assert not outcome.ok and outcome.error.startswith(f"{tool}: {slot}=")
     assert len(outcome.error) < 400  # a 10,000-character value is not echoed back whole
-    assert snapshot(toolbox) == before and toolbox.bookings("hostile") == []
+    assert snapshot(db_toolbox) == before and db_toolbox.bookings("hostile") == []
 
 
-def test_unicode_place_names_are_text_not_errors(toolbox):
-    outcome = toolbox.call("FindRestaurant", {"name": "café über"}, "u")
+def test_unicode_place_names_are_text_not_errors(db_toolbox):
+    outcome = db_toolbox.call("FindRestaurant", {"name": "café über"}, "u")
     assert outcome.ok and outcome.result["count"] == 0
 
 
@@ -64,15 +65,15 @@ def test_unicode_place_names_are_text_not_errors(toolbox):
     ("FindTrain", ["cambridge"], "must be keyword arguments"),
     ("Teleport", {}, "unknown tool 'Teleport'; available: FindAttraction"),
 ])
-def test_bad_arguments_say_what_is_allowed(toolbox, tool, arguments, says):
-    outcome = toolbox.call(tool, arguments, "bad")
+def test_bad_arguments_say_what_is_allowed(db_toolbox, tool, arguments, says):
+    outcome = db_toolbox.call(tool, arguments, "bad")
     assert not outcome.ok and says in outcome.error, outcome.error
 
 
-def test_people_written_as_words_or_digits(toolbox):
+def test_people_written_as_words_or_digits(db_toolbox):
     base = {"name": "cityroomz", "day": "tuesday", "stay": 1}
     for people in ("two", "2", 2):
-        assert toolbox.call("BookHotel", {**base, "people": people}, f"words-{uuid.uuid4()}").result["people"] == 2
+        assert db_toolbox.call("BookHotel", {**base, "people": people}, f"words-{uuid.uuid4()}").result["people"] == 2
 
 
 json_values = st.recursive(
@@ -87,8 +88,8 @@ json_values = st.recursive(
        arguments=st.dictionaries(st.sampled_from(["name", "area", "day", "people", "stay", "time", "leaveat",
                                                   "trainid", "departure", "x"]), json_values, max_size=5)
        | json_values)
-def test_any_arguments_give_a_result_or_an_error_never_an_exception(toolbox, name, arguments):
-    outcome = toolbox.call(name, arguments, "fuzz")
+def test_any_arguments_give_a_result_or_an_error_never_an_exception(db_toolbox, name, arguments):
+    outcome = db_toolbox.call(name, arguments, "fuzz")
     assert outcome.ok == (outcome.error is None)
 
 
@@ -112,8 +113,8 @@ def run_cli(lines: list[str], env: dict[str, str]) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def test_cli_answers_each_line_and_survives_bad_json(tmp_path, raw_db_dir):
-    env = {"WOZ_HOME": str(tmp_path), "WOZ_DATA_DIR": str(raw_db_dir)}
+def test_cli_answers_each_line_and_survives_bad_json(tmp_path, raw_db_dir, empty_db_url):
+    env = {"WOZ_HOME": str(tmp_path), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_DB_URL": empty_db_url}
     replies = run_cli([
         json.dumps({"name": "FindTrain", "arguments": {"departure": "cambridge", "destination": "ely",
                                                        "day": "monday", "leaveat": "10:00"}, "dialogue_id": "d1"}),
@@ -121,11 +122,11 @@ def test_cli_answers_each_line_and_survives_bad_json(tmp_path, raw_db_dir):
         json.dumps(["a", "list"]),
         json.dumps({"name": "BookTaxi", "arguments": {"departure": "ely", "destination": "cambridge",
                                                       "leaveat": "12:00"}, "dialogue_id": "d1"}),
-        json.dumps({"name": "FindHotel", "arguments": {"stars": "six"}}),
+        json.dumps({"name": "FindHotel", "arguments": {"stars": "six"}, "dialogue_id": "d1"}),
     ], env)
     assert [r["ok"] for r in replies] == [True, False, False, True, False]
     assert replies[0]["result"]["count"] > 0 and replies[0]["result"]["results"][0]["leaveat"] >= "10:00"
     assert replies[1]["error"].startswith("line 2: not a valid call")
     assert replies[3]["result"]["status"] == "booked"
     assert "choose one of" in replies[4]["error"]
-    assert (tmp_path / "woz.sqlite3").is_file()
+    assert row_counts(make_engine(empty_db_url))["hotel"] == 33  # imported into the configured database
