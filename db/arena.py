@@ -8,7 +8,7 @@ from typing import Literal, get_args
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from db.workbench_schema import ArenaMatch, ArenaVote, create_workbench_tables
+from db.workbench_schema import ArenaMatch, ArenaVote, create_workbench_tables, writing
 
 Winner = Literal["a", "b", "tie", "bothbad"]
 WINNERS: tuple[str, ...] = get_args(Winner)
@@ -30,7 +30,7 @@ class ArenaStore:
         create_workbench_tables(engine)
 
     def record_match(self, match_id: str, system_a: str, system_b: str, dialogue_a: str, dialogue_b: str) -> None:
-        with Session(self.engine) as session, session.begin():
+        with writing(self.engine, "arena", match_id) as session:
             if session.get(ArenaMatch, match_id) is None:
                 session.add(ArenaMatch(id=match_id, system_a=system_a, system_b=system_b, dialogue_a=dialogue_a,
                                        dialogue_b=dialogue_b))
@@ -38,7 +38,7 @@ class ArenaStore:
     def vote(self, match_id: str, winner: str, voter: str, turn: int | None = None) -> None:
         if winner not in WINNERS:
             raise ValueError(f"a vote is one of {', '.join(WINNERS)}, not {winner!r}")
-        with Session(self.engine) as session, session.begin():
+        with writing(self.engine, "arena", match_id) as session:
             if session.get(ArenaMatch, match_id) is None:
                 raise ValueError(f"no arena match {match_id!r}: send a message to both sides first")
             session.add(ArenaVote(match_id=match_id, winner=winner, voter=voter.strip(), turn=turn))

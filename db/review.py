@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from app.agreement import Answer
 from app.questions import DIALOGUE_TARGET, question
 from db.schema import DialogueRecord
-from db.workbench_schema import Adjudication, ReviewAnswer, ReviewClaim, ReviewItem, create_workbench_tables, system_of
+from db.workbench_schema import (
+    Adjudication,
+    ReviewAnswer,
+    ReviewClaim,
+    ReviewItem,
+    create_workbench_tables,
+    system_of,
+    writing,
+)
 
 CLAIM_FOR = timedelta(minutes=30)
 HAND_OUT_ATTEMPTS = 20
@@ -56,7 +64,7 @@ class ReviewStore:
     # -- items ------------------------------------------------------------------------------------------------
     def enqueue(self, dialogue_id: str, transcript: dict[str, Any], meta: dict[str, Any], source: str) -> bool:
         """Make a dialogue an item (saving it when it is not stored yet); False if it already was one."""
-        with Session(self.engine) as session, session.begin():
+        with writing(self.engine, "item", dialogue_id) as session:
             if session.get(ReviewItem, dialogue_id) is not None:
                 return False
             if session.get(DialogueRecord, dialogue_id) is None:
@@ -66,7 +74,7 @@ class ReviewStore:
 
     def enqueue_recorded(self, source: str = "live") -> int:
         """Every saved dialogue that is not an item yet becomes one (live chats, arena sides)."""
-        with Session(self.engine) as session, session.begin():
+        with writing(self.engine, "queue") as session:
             known = select(ReviewItem.id)
             records = session.scalars(select(DialogueRecord).where(DialogueRecord.id.not_in(known))).all()
             for record in records:
@@ -91,7 +99,7 @@ class ReviewStore:
         so that complete sets of ratings build up. Taking the slot is one insert that the database's unique
         constraints make atomic: of two raters racing for the last slot, one gets it and the other moves on."""
         now = now or datetime.now(UTC)
-        with Session(self.engine) as session, session.begin():
+        with writing(self.engine, "queue") as session:
             done = self._rated_by(rater)
             completed = select(ReviewAnswer.id).where(ReviewAnswer.item_id == ReviewClaim.item_id,
                                                       ReviewAnswer.rater == ReviewClaim.rater,
@@ -103,7 +111,7 @@ class ReviewStore:
             return self.item(mine)
         for _attempt in range(HAND_OUT_ATTEMPTS):
             try:
-                with Session(self.engine) as session, session.begin():
+                with writing(self.engine, "queue") as session:
                     picked = self._pick(session, rater)
                     if picked is None:
                         return None
@@ -162,7 +170,7 @@ class ReviewStore:
                     raise
 
     def _write(self, item_id: str, rater: str, answers: dict[tuple[str, str], str]) -> None:
-        with Session(self.engine) as session, session.begin():
+        with writing(self.engine, "answer", item_id, rater) as session:
             if session.get(ReviewItem, item_id) is None:
                 raise ValueError(f"no review item {item_id!r}")
             existing = {(a.question, a.target): a for a in session.scalars(
@@ -194,7 +202,7 @@ class ReviewStore:
         label = question(question_name).check(label)
         if not lead.strip():
             raise ValueError("Please enter the lead's name.")
-        with Session(self.engine) as session, session.begin():
+        with writing(self.engine, "adjudicate", item_id) as session:
             found = session.scalar(select(Adjudication).where(and_(Adjudication.item_id == item_id,
                                                                    Adjudication.question == question_name,
                                                                    Adjudication.target == target)))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Engine, Index, String, Table, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from db.engine import exclusive
 from db.schema import Base, DialogueRating, DialogueRecord, MessageRating, _now
 
 
@@ -92,6 +95,15 @@ class ArenaVote(Base):
 WORKBENCH_TABLES: list[Table] = [cast(Table, t.__table__) for t in (
     DialogueRecord, MessageRating, DialogueRating,  # the chat's ratings: results read them too
     ReviewItem, ReviewAnswer, ReviewClaim, Adjudication, ArenaMatch, ArenaVote)]
+
+
+@contextmanager
+def writing(engine: Engine, *lock: object) -> Iterator[Session]:
+    """A session whose transaction holds the write lock `lock` from its first read to its commit (BEGIN
+    IMMEDIATE on SQLite, an advisory lock on PostgreSQL): a read-then-write is never overtaken by another."""
+    with exclusive(engine, "workbench", *lock) as connection, Session(bind=connection) as session:
+        yield session
+        session.flush()
 
 
 def create_workbench_tables(engine: Engine) -> None:

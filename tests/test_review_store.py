@@ -1,5 +1,5 @@
 """The review queue store: N raters per item, blind hand-out, progress, answers replaced not doubled,
-adjudication, and many raters at once losing nothing (SQLite here; PostgreSQL where a cluster runs)."""
+adjudication, and many raters at once losing nothing (on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -133,7 +133,11 @@ def check_nothing_lost(store: ReviewStore, items: int, per_item: int) -> None:
     assert alpha(question("naturalness"), answers) is not None
 
 
-def test_seven_raters_at_once_on_sqlite_lose_nothing(tmp_path):
-    store = make_store(f"sqlite:///{tmp_path / 'busy.sqlite3'}", items=30, raters_per_item=3)
-    hammer(store, raters=7)
-    check_nothing_lost(store, items=30, per_item=3)
+def test_seven_raters_at_once_lose_nothing(empty_db_url):
+    """On SQLite and on PostgreSQL (the `databases` fixture runs it on both; CI starts a cluster)."""
+    store = make_store(empty_db_url, items=30, raters_per_item=3)
+    try:
+        hammer(store, raters=7)
+        check_nothing_lost(store, items=30, per_item=3)
+    finally:
+        store.engine.dispose()
