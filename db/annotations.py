@@ -46,9 +46,10 @@ class AnnotationStore:
             else:
                 record.data, record.meta = data, meta
 
-    def rate_message(self, dialogue_id: str, event_id: str, turn: int, message: str, feedback: str,
-                     annotator: str) -> None:
-        """A rating of one event of the transcript (`turn` and the text shown are kept for reading it alone)."""
+    def rate_message(self, dialogue_id: str, turn: int, message: str, feedback: str, annotator: str,
+                     event_id: str | None = None) -> None:
+        """A rating of one message: `event_id` names the transcript event rated (its reply, a tool call); the turn
+        and the text shown are kept too, so a rating reads on its own."""
         with Session(self.engine) as session, session.begin():
             session.add(MessageRating(dialogue_id=dialogue_id, event_id=event_id, turn=turn, message=message,
                                       feedback=feedback, annotator=annotator))

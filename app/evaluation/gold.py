@@ -25,6 +25,7 @@ class GoldBackend(ScriptedBackend):
     def __init__(self, test: TestDialogue, labels: LabelVersion, format_name: str, transcript: Transcript) -> None:
         super().__init__([], piece_chars=10_000)
         self.label = "gold"
+        self.writes_placeholders = True  # its replies are the human's delexicalised text ("[name] is booked")
         self.test, self.labels, self.format_name, self.transcript = test, labels, format_name, transcript
         self.turn: int | None = None
 

@@ -1,21 +1,35 @@
-"""The standard MultiWOZ metrics, implemented from their definitions (Nekvinda & Dusek's mwzeval semantics)."""
+"""The standard MultiWOZ metrics with mwzeval's semantics (Nekvinda & Dusek, commit 7f19ee0), reimplemented.
+
+Inform and Success follow `get_dialog_success` / `get_success` step by step (see README, "Metrics"); JGA and
+slot F1 are the TRADE-style ones, with the `dontcare` convention said in the output."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from app.evaluation import normalise
 from app.evaluation.labels import domain_of
+from app.evaluation.venues import VENUE_DOMAINS, VenueDatabase
 
-REQUESTABLE = ("phone", "address", "postcode", "trainid", "reference")
-VENUE_DOMAINS = ("restaurant", "hotel", "attraction", "train")
+REQUESTABLE = ("PHONE", "ADDRESS", "POST", "REFERENCE", "TRAINID")
+GOAL_REQUESTS = {"phone": "PHONE", "address": "ADDRESS", "postcode": "POST", "trainid": "TRAINID"}
+OFFER_TOKEN = {"train": "TRAINID"}  # what offers a venue in a response; NAME elsewhere
+ALWAYS_MATCHED = ("taxi", "police", "hospital")  # no venue to offer
+Dontcare = Literal["value", "mwzeval", "ignore"]
+DONTCARE_CONVENTIONS: dict[str, str] = {
+    "value": "dontcare is a value like any other, in labels and predictions (TRADE, MultiWOZ 2.4 papers)",
+    "mwzeval": "dontcare slots dropped from the labels only, as mwzeval's DST scoring does",
+    "ignore": "dontcare slots dropped from labels and predictions",
+}
 
 
 @dataclass
 class StateScores:
     """Joint goal accuracy and slot precision / recall / F1, overall and per domain."""
 
+    dontcare: Dontcare = "value"
     turns: int = 0
     joint: int = 0
     slots: Counter = field(default_factory=Counter)  # tp / fp / fn
@@ -25,6 +39,7 @@ class StateScores:
 
     def add(self, predicted: dict[str, str], gold: dict[str, str]) -> bool:
         """Score one turn (both states canonical, label-style keys); returns whether it was jointly right."""
+        predicted, gold = _apply_dontcare(predicted, gold, self.dontcare)
         self.turns += 1
         right = predicted == gold
         self.joint += right
@@ -39,9 +54,20 @@ class StateScores:
 
     def summary(self) -> dict[str, Any]:
         return {"jga": _pct(self.joint, self.turns), "turns": self.turns, **_prf(self.slots),
+                "dontcare": self.dontcare, "dontcare_means": DONTCARE_CONVENTIONS[self.dontcare],
                 "per_domain": {d: {"jga": _pct(self.domain_joint[d], self.domain_turns[d]),
                                    "turns": self.domain_turns[d], **_prf(self.domain_slots[d])}
                                for d in sorted(self.domain_turns)}}
+
+
+def _apply_dontcare(predicted: dict[str, str], gold: dict[str, str], convention: Dontcare
+                    ) -> tuple[dict[str, str], dict[str, str]]:
+    if convention == "value":
+        return predicted, gold
+    gold = {k: v for k, v in gold.items() if v != "dontcare"}
+    if convention == "ignore":
+        predicted = {k: v for k, v in predicted.items() if v != "dontcare"}
+    return predicted, gold
 
 
 def _count(counter: Counter, predicted: dict[str, str], gold: dict[str, str]) -> None:
@@ -58,56 +84,111 @@ def _prf(counter: Counter) -> dict[str, float]:
     return {"slot_precision": precision, "slot_recall": recall, "slot_f1": round(f1, 2)}
 
 
-def _pct(part: float, whole: float) -> float:
-    return round(100 * part / whole, 2) if whole else 0.0
+def _pct(part: float, whole: float, digits: int = 2) -> float:
+    return round(100 * part / whole, digits) if whole else 0.0
 
 
 @dataclass(frozen=True)
 class GoalSpec:
-    """What a dialogue's goal asks for, per domain: constraints, requested attributes, named venue."""
+    """What a dialogue's goal asks for, per domain, in mwzeval's terms (its `goals.json`)."""
 
-    informable: dict[str, dict[str, str]]
-    requestable: dict[str, set[str]]
+    informable: dict[str, dict[str, str]]  # mwzeval slot names: {"train": {"leave": "17:15", ...}}
+    requestable: dict[str, frozenset[str]]  # tokens: PHONE, ADDRESS, POST, TRAINID; REFERENCE when booking
 
     @classmethod
     def from_goal(cls, goal: dict[str, Any]) -> GoalSpec:
-        rename = {"leaveAt": "leaveat", "arriveBy": "arriveby", "trainID": "trainid"}
         informable, requestable = {}, {}
         for domain, spec in goal.items():
-            informable[domain] = {rename.get(k, k): v for k, v in spec.get("info", {}).items()}
-            wanted = {rename.get(r, r) for r in spec.get("reqt", [])} & set(REQUESTABLE)
-            requestable[domain] = wanted | ({"reference"} if spec.get("book") else set())
+            informable[domain] = {normalise.slot_name(k): v for k, v in spec.get("info", {}).items()}
+            wanted = {GOAL_REQUESTS[r.lower()] for r in spec.get("reqt", []) if r.lower() in GOAL_REQUESTS}
+            requestable[domain] = frozenset(wanted | ({"REFERENCE"} if spec.get("book") else set()))
         return cls(informable, requestable)
 
 
-def inform_success(goal: GoalSpec, turns: list[dict[str, Any]], venues) -> tuple[dict[str, bool], dict[str, bool]]:  # noqa: ANN001
-    """Per goal domain: was the last venue offered right (Inform), and was everything asked for given (Success)?
+@dataclass(frozen=True)
+class ScoredTurn:
+    """One system turn as mwzeval sees it, after its normalisation."""
 
-    `turns`: per system turn, `response` (delexicalised), `state` ({domain: {slot: value}}, predicted),
-    `active` (domains the turn is about) and `booked` (domains the human had booked by then).
-    `venues(domain, constraints)` returns the keys of the database rows that match, in database order."""
-    offered: dict[str, Any] = {}
+    response: str  # placeholders as tokens (`normalise.response_tokens`)
+    state: dict[str, dict[str, str]]  # `normalise.state`
+    active: tuple[str, ...]
+    booked: frozenset[str]  # domains the human had booked by this turn
+
+
+def dialogue_success(goal: GoalSpec, turns: list[ScoredTurn], venues: VenueDatabase
+                     ) -> tuple[dict[str, bool], dict[str, bool]]:
+    """mwzeval's `get_dialog_success`: Inform per goal domain plus "total"; Success likewise, empty unless every
+    domain passed Inform."""
+    offered: dict[str, tuple[str, ...]] = {d: () for d in goal.informable}
     provided: dict[str, set[str]] = {d: set() for d in goal.informable}
     for turn in turns:
-        response, active = turn["response"], set(turn["active"])
         for domain in goal.informable:
-            if domain in VENUE_DOMAINS and domain in active:
-                marker = "[trainid]" if domain == "train" else "[name]"
-                if marker in response:
-                    offered[domain] = venues(domain, turn["state"].get(domain, {}))
-            if domain not in active:
+            if domain not in turn.active:
                 continue
+            if domain in VENUE_DOMAINS and OFFER_TOKEN.get(domain, "NAME") in turn.response:
+                found = venues.query(domain, turn.state[domain]) if domain in turn.state else ()
+                # the offered set changes only when the new matches do not cover the old ones
+                if not offered[domain] or any(v not in found for v in offered[domain]):
+                    offered[domain] = found
             for attribute in REQUESTABLE:
-                if f"[{attribute}]" in response and (attribute != "reference" or domain in turn["booked"]):
+                if attribute in turn.response and (attribute != "REFERENCE" or domain in turn.booked):
                     provided[domain].add(attribute)
-    inform, success = {}, {}
-    for domain, constraints in goal.informable.items():
-        if domain not in VENUE_DOMAINS or "name" in constraints:
-            inform[domain] = True  # taxi, and goals that name the venue, pass
-        elif domain == "train" and not offered.get("train") and "trainid" not in goal.requestable["train"]:
-            inform[domain] = True
-        else:
-            shown = offered.get(domain) or []
-            inform[domain] = bool(shown) and shown[0] in set(venues(domain, constraints))
-        success[domain] = inform[domain] and goal.requestable[domain] <= provided[domain]
-    return inform, success
+    match = {domain: _informed(domain, goal, offered[domain], venues) for domain in goal.informable}
+    match["total"] = all(match.values())
+    if not match["total"]:
+        return match, {}
+    success = {d: goal.requestable[d] <= provided[d] for d in goal.informable}
+    success["total"] = all(success.values())
+    return match, success
+
+
+def _informed(domain: str, goal: GoalSpec, offered: tuple[str, ...], venues: VenueDatabase) -> bool:
+    constraints = goal.informable[domain]
+    if "name" in constraints or domain in ALWAYS_MATCHED:
+        return True
+    if domain == "train" and not offered and "TRAINID" not in goal.requestable[domain]:
+        return True  # no train offered (or none found) and none asked for
+    if domain not in VENUE_DOMAINS or not offered:
+        return False
+    return set(offered) <= set(venues.query(domain, constraints))
+
+
+@dataclass
+class SuccessRates:
+    """mwzeval's `get_success` totals: per domain over the dialogues whose goal has it, plus "total"."""
+
+    dialogues: Counter = field(default_factory=Counter)
+    informed: Counter = field(default_factory=Counter)
+    succeeded: Counter = field(default_factory=Counter)
+
+    def add(self, match: dict[str, bool], success: dict[str, bool]) -> None:
+        for domain in set(match) | set(success):
+            self.dialogues[domain] += 1
+            self.informed[domain] += match.get(domain, False)
+            self.succeeded[domain] += success.get(domain, False)
+
+    def rate(self, counter: Counter, domain: str = "total") -> float:
+        return _pct(counter[domain], self.dialogues[domain], digits=1)  # one decimal, as mwzeval reports
+
+
+def estimate_active_domains(states: list[dict[str, dict[str, str]]]) -> list[tuple[str, ...]]:
+    """mwzeval's `get_domain_estimates_from_state`, for predictions without `active_domains`: the domain whose
+    state changed (the fullest one when several did), else the previous one."""
+    current: str | None = None
+    old_state: dict[str, dict[str, str]] = {}
+    old_changed: list[str] = []
+    estimates: list[tuple[str, ...]] = []
+    for state in states:
+        changed = [d for d in state if set(state[d].items()) - set(old_state.get(d, {}).items())]
+        if not changed:
+            if current is None:
+                estimates.append(())
+                continue
+            if len(old_changed) > 1:
+                old_changed = [d for d in old_changed if d in state and d != current]
+                current = old_changed[0] if old_changed else current
+        elif current not in changed:
+            current = max(changed, key=lambda d: len(state[d]))
+        old_state, old_changed = state, changed
+        estimates.append((current,))
+    return estimates

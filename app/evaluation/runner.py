@@ -1,4 +1,4 @@
-"""Run an agent over test dialogues (gold history, one agent turn per user turn) and score the results."""
+"""Run an agent over test dialogues (gold history, one agent turn per user turn); scoring is in scoring.py."""
 
 from __future__ import annotations
 
@@ -7,23 +7,16 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sacrebleu
-
 from app.agent import Agent
-from app.evaluation.data import LabelVersion, TestDialogue
+from app.evaluation.data import TestDialogue
 from app.evaluation.delex import active_domains, api_values, delexicalise
-from app.evaluation.labels import canonical_state, mwzeval_state
-from app.evaluation.metrics import GoalSpec, StateScores, inform_success
+from app.evaluation.labels import mwzeval_state
 from app.evaluation.replay import CorpusReplay
 from app.session import run_dialogue
-from app.tools import Toolbox
 from app.transcript import Call, ToolError, Transcript
-from domains import domain as find_domain
-from domains.values import is_dontcare
 
 # Builds the agent for one test dialogue and its transcript (the oracle reads both; a model needs neither).
 TRANSCRIPTS = "transcripts.jsonl"
@@ -36,10 +29,13 @@ def evaluate_dialogue(test: TestDialogue, make_agent: AgentFactory, run_id: str)
     agent = make_agent(test, transcript)
     for _event in run_dialogue(agent, CorpusReplay(test), transcript):
         pass
-    return {"id": test.id, "turns": turn_records(transcript)}, transcript
+    # A backend whose replies already hold placeholders (the oracle replies with the human's delexicalised text)
+    # says so: delexicalising again would mark names the annotators left unmarked.
+    placeholders = getattr(agent.backend, "writes_placeholders", False)
+    return {"id": test.id, "turns": turn_records(transcript, delexicalised=placeholders)}, transcript
 
 
-def turn_records(transcript: Transcript) -> list[dict[str, Any]]:
+def turn_records(transcript: Transcript, delexicalised: bool = False) -> list[dict[str, Any]]:
     """Per turn what the evaluator scores: the delexicalised reply, the belief state, the active domains."""
     records: list[dict[str, Any]] = []
     active: list[str] = []
@@ -51,7 +47,7 @@ def turn_records(transcript: Transcript) -> list[dict[str, Any]]:
         reply = turn.reply.text if turn.reply else ""
         failure = turn.failure
         records.append({
-            "response": delexicalise(reply, api_values(seen)), "raw_response": reply,
+            "response": reply if delexicalised else delexicalise(reply, api_values(seen)), "raw_response": reply,
             "belief": transcript.belief(at=turn.events[-1].id), "active": active,
             "status": "error" if turn.reply is None else turn.status, "error": failure.message if failure else None,
             "calls": [_call_record(call) for call in calls],
@@ -97,89 +93,6 @@ def read_results(results: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return records
-
-
-@dataclass
-class VenueLookup:
-    """Database matches for a domain's constraints, with the evaluator's semantics (via the Find query)."""
-
-    toolbox: Toolbox
-
-    def __post_init__(self) -> None:
-        self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
-
-    def __call__(self, domain_name: str, constraints: dict[str, Any]) -> list[str]:
-        key = (domain_name, tuple(sorted((k, str(v)) for k, v in constraints.items())))
-        if key not in self._cache:
-            self._cache[key] = self._find(domain_name, constraints)
-        return self._cache[key]
-
-    def _find(self, domain_name: str, constraints: dict[str, Any]) -> list[str]:
-        declared = find_domain(domain_name)
-        searchable = {s.name: s for s in declared.searchable}
-        given = {}
-        for slot, value in constraints.items():
-            if slot not in searchable or is_dontcare(value) or str(value).strip() in ("", "not mentioned"):
-                continue
-            try:
-                given[slot] = searchable[slot].normalise(value)
-            except ValueError:
-                return []  # a value no row can have
-        return [row["key"] for row in self.toolbox.catalogue.find(declared, given, None).rows]
-
-
-def score(tests: dict[str, TestDialogue], records: list[dict[str, Any]], labels: LabelVersion,
-          venues: VenueLookup) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Metrics over all recorded dialogues, and one summary row per dialogue."""
-    states = StateScores()
-    informs: list[bool] = []
-    successes: list[bool] = []
-    domain_inform: dict[str, list[bool]] = {}
-    domain_success: dict[str, list[bool]] = {}
-    hypotheses, references, rows = [], [], []
-    for record in records:
-        test = tests[record["id"]]
-        turns = []
-        for gold, turn in zip(test.turns, record["turns"], strict=True):
-            if labels in test.labelled:
-                predicted = canonical_state(turn["belief"], keys_are_app_names=True)
-                states.add(predicted, canonical_state(gold.states[labels]))
-            turns.append({"response": turn["response"], "state": mwzeval_state(turn["belief"]),
-                          "active": turn["active"], "booked": gold.booked})
-            hypotheses.append(turn["response"])
-            references.append(gold.system_delex)
-        inform, success = inform_success(GoalSpec.from_goal(test.goal), turns, venues)
-        informs.append(all(inform.values()))
-        successes.append(all(success.values()))
-        for name in inform:
-            domain_inform.setdefault(name, []).append(inform[name])
-            domain_success.setdefault(name, []).append(success[name])
-        calls = [c for t in record["turns"] for c in t["calls"]]
-        rows.append({"id": record["id"], "turns": len(record["turns"]), "inform": informs[-1],
-                     "success": successes[-1], "api_calls": len(calls),
-                     "api_errors": sum(not c["ok"] for c in calls),
-                     "turn_errors": sum(t["status"] == "error" for t in record["turns"]),
-                     "mean_turn_ms": round(sum(t["latency_ms"] for t in record["turns"]) / len(record["turns"]), 2),
-                     "goal_domains": " ".join(sorted(inform))})
-    metrics = {
-        "labels": labels, "dialogues": len(records),
-        "inform": _pct(informs), "success": _pct(successes),
-        # force: MultiWOZ text is tokenised ("hotel ."), references and hypotheses alike, as in mwzeval.
-        "bleu": round(sacrebleu.corpus_bleu(hypotheses, [references], force=True).score, 2) if hypotheses else 0.0,
-        "state": states.summary(),
-        "per_domain": {d: {"inform": _pct(domain_inform[d]), "success": _pct(domain_success[d]),
-                           "dialogues": len(domain_inform[d]), **_state_of(states, d)} for d in sorted(domain_inform)},
-    }
-    return metrics, rows
-
-
-def _state_of(states: StateScores, domain: str) -> dict[str, Any]:
-    per = states.summary()["per_domain"].get(domain, {})
-    return {"jga": per.get("jga", 0.0), "slot_f1": per.get("slot_f1", 0.0)}
-
-
-def _pct(flags: list[bool]) -> float:
-    return round(100 * sum(flags) / len(flags), 2) if flags else 0.0
 
 
 def predictions(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

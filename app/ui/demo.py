@@ -211,8 +211,8 @@ class DemoApp:
         while index + 1 < len(messages) and messages[index + 1]["role"] == "assistant":
             index += 1
         event = transcript.event(event_ids[index])
-        self.store.rate_message(transcript.id, event.id, event.turn, messages[index]["content"], feedback,
-                                annotator.strip())
+        self.store.rate_message(transcript.id, event.turn, messages[index]["content"], feedback, annotator.strip(),
+                                event_id=event.id)
         gr.Info(f"Saved: {feedback}", duration=2)
         return self.download_file(transcript)
 
