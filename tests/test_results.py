@@ -76,9 +76,9 @@ def test_the_chat_tabs_own_ratings_count_too(tmp_path):
     review, arena = build(tmp_path)
     chat = AnnotationStore(review.engine)
     chat.save_dialogue("live1", {"id": "live1"}, {"backend": "scripted", "model": "trip", "format": "coalm"})
-    chat.rate_message("live1", "ev-2", 0, "Done!", "like", "ann")
-    chat.rate_message("live1", "ev-2", 0, "Done!", "made up information", "ann")
-    chat.rate_message("live1", "ev-2", 0, "Done!", "dislike", "")
+    chat.rate_message("live1", 0, "Done!", "like", "ann", event_id="ev-2")
+    chat.rate_message("live1", 0, "Done!", "made up information", "ann", event_id="ev-2")
+    chat.rate_message("live1", 0, "Done!", "dislike", "", event_id="ev-2")
     chat.rate_dialogue("live1", "partly", 3, "", "ann")
     results = Results.gather(review, arena)
     live = results.by_system.set_index("system").loc["scripted trip (coalm)"]
