@@ -71,8 +71,8 @@ class ResultsTab:
 
 
 def build_results_tab(tab: ResultsTab) -> None:
-    gr.Markdown("Ratings from the review queue, arena votes and goal verdicts, per system and per annotator. "
-                "Systems are named here only.", elem_classes=["tab-intro"])
+    gr.Markdown("Ratings from the review queue and the chat, arena votes and goal verdicts, per system and per "
+                "annotator. Systems are named here only.", elem_classes=["tab-intro"])
     with gr.Row():
         token = gr.Textbox(label="Admin token" + ("" if tab.admin_token else " (none set)"), type="password",
                            elem_id="results-token", scale=3)
