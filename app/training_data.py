@@ -16,17 +16,21 @@ from typing import Any
 from app.agreement import final_label, units
 from app.formats.coalm import CoalmFormat
 from app.parsing import call_text
+from app.results import chat_answers
 from app.tools import all_tools
 from app.transcript import AgentSaid, Thought, ToolCalled, Transcript, TurnView
+from db.annotations import AnnotationStore
 from db.review import ReviewStore
 
 HISTORY_END = "[END OF CONVERSATION HISTORY]"
 
 
 def liked_replies(review: ReviewStore) -> list[tuple[str, str]]:
-    """(item, reply event id) of every reply whose final label is `like`, in a stable order."""
+    """(dialogue, reply event id) of every reply whose final label is `like` (queue and chat ratings together),
+    in a stable order."""
     adjudicated = review.adjudications()
-    return [(u.item_id, u.target) for u, by_rater in units(review.answers()).items()
+    answers = [*chat_answers(review.engine), *review.answers()]
+    return [(u.item_id, u.target) for u, by_rater in units(answers).items()
             if u.question == "reply" and final_label(by_rater, adjudicated.get((u.item_id, u.question, u.target)))
             == "like"]
 
@@ -63,10 +67,9 @@ def write_training_data(review: ReviewStore, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out:
         for item_id, reply_id in liked_replies(review):
-            stored = review.item(item_id)
-            if stored is None:
+            transcript = AnnotationStore(review.engine).transcript(item_id)
+            if transcript is None:
                 continue
-            transcript = Transcript.from_data({**stored.transcript, "meta": {}})
             for record in step_records(transcript, reply_id, prompts):
                 out.write(json.dumps({**record, "dialogue": item_id, "reply": reply_id}, ensure_ascii=False) + "\n")
                 count += 1

@@ -39,3 +39,19 @@ def test_a_liked_reply_gives_its_action_and_response_steps(toolbox, tmp_path):
 
     store.adjudicate(transcript.id, "reply", second.id, "like", "lead")  # the lead overrules the majority
     assert write_training_data(store, tmp_path / "again.jsonl") == 4
+
+    from db.annotations import AnnotationStore  # a like in the chat tab counts as well
+
+    chat = AnnotationStore(store.engine)
+    chat.save_transcript(transcript)
+    store.adjudicate(transcript.id, "reply", second.id, "dislike", "lead")
+    assert write_training_data(store, tmp_path / "lead.jsonl") == 2
+    chat.rate_message(transcript.id, 1, second.text, "like", "dee", event_id=second.id)
+    assert write_training_data(store, tmp_path / "lead.jsonl") == 2  # the lead's label still wins
+    live, _ = scripted_agent(toolbox, TRIP[:2])
+    chatted = Transcript(meta={"backend": "scripted", "format": "coalm"})
+    run(live, chatted, "I need a cheap guesthouse in the north")
+    chat.save_transcript(chatted)  # never queued: liked in the chat tab only
+    reply = next(e for e in chatted.events if isinstance(e, AgentSaid))
+    chat.rate_message(chatted.id, 0, reply.text, "like", "eve", event_id=reply.id)
+    assert write_training_data(store, tmp_path / "chat.jsonl") == 4
