@@ -68,11 +68,12 @@ def test_a_taxi_arriving_before_it_leaves_is_refused(toolbox, leave, arrive):
 
 
 @pytest.mark.parametrize("time", ["25:00", "24:00", "29:59", "24:30"])
-def test_clock_times_past_midnight_are_refused_except_for_train_searches(toolbox, time):
+def test_clock_times_past_midnight_are_refused_except_for_trains_and_taxis(toolbox, time):
     table = toolbox.call("BookRestaurant", {**EXAMPLES["BookRestaurant"], "time": time}, fresh())
     assert not table.ok and "HH:MM" in table.error
+    # a ride after midnight is written 24:30 in the corpus's labels, as train arrivals are
     taxi = toolbox.call("BookTaxi", {**EXAMPLES["BookTaxi"], "leaveat": time}, fresh())
-    assert not taxi.ok and "HH:MM" in taxi.error
+    assert taxi.result["status"] == "booked" and taxi.result["leaveat"] == time
     assert toolbox.call("FindTrain", {"arriveby": time}, "find").ok  # trains arrive as late as 24:55 in the data
 
 
