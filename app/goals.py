@@ -1,0 +1,160 @@
+"""MultiWOZ test goals as typed objects, in MultiWOZ 2.2 slot names (derived from the domain declarations).
+
+A goal per test dialogue: per domain the `info` constraints, the `fail_info` constraints asked first (the
+corpus expects them to find nothing), the `book` slots and the `fail_book` values of a first booking attempt
+that the corpus expects to be refused, and the attributes the user wants to be told (`reqt`). Read from the
+same test file the evaluator reads (`test_mwz21/test.json`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domains import all_domains
+from domains import domain as find_domain
+from domains.base import Domain
+from domains.values import DONTCARE, is_dontcare
+
+TEST_FILE = Path("test_mwz21") / "test.json"
+Value = str | int
+_TAG = re.compile(r"<[^>]+>")
+
+
+class DomainGoal(BaseModel):
+    """What the user wants from one domain. (Pydantic: goals travel inside saved transcripts.)"""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    domain: str
+    info: dict[str, Value]  # the constraints the final venue must satisfy
+    fail_info: dict[str, Value] = {}  # constraints asked first, replaced by `info` when nothing matches
+    book: dict[str, Value] = {}  # the booking slots that must be booked (after any refusal)
+    fail_book: dict[str, Value] = {}  # the values of a first booking attempt, replaced by `book` when refused
+    reqt: tuple[str, ...] = ()  # attributes the user asks to be told (record fields: "phone", "entrance fee", ...)
+
+    @property
+    def declared(self) -> Domain:
+        return find_domain(self.domain)
+
+    @property
+    def books(self) -> bool:
+        return bool(self.book) or (not self.declared.find_api and self.declared.book_api is not None)
+
+    @property
+    def first_info(self) -> dict[str, Value]:
+        """The constraints the user states first."""
+        return self.fail_info or self.info
+
+    @property
+    def first_book(self) -> dict[str, Value]:
+        """The booking the user asks for first; `book` is the fallback when it is refused."""
+        return {**self.book, **self.fail_book}
+
+    def constraints(self) -> dict[str, Value]:
+        """`info` without `dontcare`: what a Find for the final venue is given."""
+        return {k: v for k, v in self.info.items() if v != DONTCARE}
+
+
+class Goal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str  # lowercase dialogue id, as the evaluator names it: "sng0073"
+    domains: tuple[DomainGoal, ...]  # in the order the corpus dialogue takes them up, trips last
+    message: tuple[str, ...]  # the goal's instructions to the user, as plain sentences
+    first_user_turn: str  # the corpus dialogue's first user turn
+
+    def domain(self, name: str) -> DomainGoal | None:
+        return next((d for d in self.domains if d.domain == name), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(d.domain for d in self.domains)
+
+
+def load_goals(folder: Path) -> list[Goal]:
+    """Every test goal, in the file's order; `folder` holds test_mwz21/test.json (see evaluation.data.locate)."""
+    return list(_goals_of(str(folder / TEST_FILE)))
+
+
+@cache
+def _goals_of(path: str) -> tuple[Goal, ...]:
+    raw = json.loads(Path(path).read_text())
+    return tuple(goal_of(name, record) for name, record in raw.items())
+
+
+def goal_of(name: str, record: dict[str, Any]) -> Goal:
+    """One corpus record (`goal` and `log`) as a Goal."""
+    declared = {d.name: d for d in all_domains()}
+    goal = record["goal"]
+    listed = [d for d in goal if d in declared and goal[d]]
+    order = _corpus_order(record["log"]) + listed  # domains the humans never named keep the goal's order
+    # A trip (taxi: no Find) goes between the other domains' venues, so it comes after them.
+    wanted = sorted(listed, key=lambda d: (declared[d].find_api is None, order.index(d)))
+    message = goal.get("message", [])
+    return Goal(
+        id=name.removesuffix(".json").lower(),
+        domains=tuple(_domain_goal(declared[d], goal[d]) for d in wanted),
+        message=tuple(plain(m) for m in (message if isinstance(message, list) else [message])),
+        first_user_turn=record["log"][0]["text"] if record["log"] else "",
+    )
+
+
+def plain(sentence: str) -> str:
+    """A goal message sentence without its HTML emphasis."""
+    return " ".join(html.unescape(_TAG.sub("", sentence)).split())
+
+
+def slot_name(goal_key: str) -> str:
+    """MultiWOZ 2.1 goal keys ("leaveAt", "trainID") in 2.2 names ("leaveat", "trainid")."""
+    return goal_key.lower()
+
+
+def _corpus_order(log: list[dict[str, Any]]) -> list[str]:
+    """Domains in the order the human dialogue's dialogue acts first name them."""
+    order: list[str] = []
+    for turn in log:
+        for act in turn.get("dialog_act") or {}:
+            name = act.split("-")[0].lower()
+            if name not in order:
+                order.append(name)
+    return order
+
+
+def _domain_goal(domain: Domain, spec: dict[str, Any]) -> DomainGoal:
+    book_slots = {s.name for s in domain.book_slots}
+    return DomainGoal(
+        domain=domain.name,
+        info=_values(domain, spec.get("info", {}), {s.name for s in domain.slots}),
+        fail_info=_values(domain, spec.get("fail_info", {}), {s.name for s in domain.slots}),
+        book=_values(domain, spec.get("book", {}), book_slots),
+        fail_book=_values(domain, spec.get("fail_book", {}), book_slots),
+        reqt=tuple(slot_name(r) if slot_name(r) in {s.name for s in domain.slots} else r for r in spec.get("reqt", [])),
+    )
+
+
+def _values(domain: Domain, given: dict[str, Any], known: set[str]) -> dict[str, Value]:
+    """Goal values normalised by the domain's own slots; keys that are no slot ("invalid") are dropped."""
+    values: dict[str, Value] = {}
+    for key, value in given.items():
+        name = slot_name(key)
+        if name in known:
+            values[name] = normalised(domain, name, value)
+    return values
+
+
+def normalised(domain: Domain, name: str, value: object) -> Value:
+    """The slot's canonical value; a value the slot does not allow stays as lowercase text, so a Find for it
+    honestly finds nothing."""
+    if is_dontcare(value):
+        return DONTCARE
+    try:
+        return domain.slot(name).normalise(value)
+    except ValueError:
+        return " ".join(str(value).lower().split())
