@@ -142,11 +142,12 @@ def test_reviewer_queue_arena_and_results(server, browser, tmp_path):
     wait_text(page, "#review-status", "Saved: Like for reply 1")
     page.click("#review-task-completed label:has-text('yes')")
     page.click("#review-naturalness label:has-text('4')")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, tmp_path, "tab-review")
     page.click("#review-submit")
     wait_text(page, "#review-status", "Saved.")
     wait_text(page, "#review-progress", "4 of 5 left for you · you rated 1")
     assert page.evaluate(WRAPPED_HEADERS) == [] and page.evaluate(CLIPPED_HEADERS) == []
-    shot(page, tmp_path, "tab-review")
 
     open_tab(page, "Arena")
     page.fill("#arena-message textarea", "I need a cheap guesthouse in the north")
