@@ -162,7 +162,7 @@ def test_reviewer_queue_arena_and_results(server, browser, tmp_path):
     open_tab(page, "Results")
     page.fill("#results-token input", "letmein")
     page.click("#results-show")
-    wait_text(page, "#results-status", "arena votes")
+    wait_text(page, "#results-status", "arena vote")
     agreement = page.inner_text("#results-agreement")
     assert "Naturalness (1-5)" in agreement and "ordinal" in agreement
     ranking = page.inner_text("#results-ranking")

@@ -138,7 +138,7 @@ def test_results_need_the_token_and_show_adjudicate_and_export(review: ReviewSto
     tab = ResultsTab(review, ArenaStore(store_engine), "s3cret", tmp_path / "exports")
     assert tab.show("nope")[0] == "Wrong admin token."
     shown = tab.show("s3cret")
-    assert shown[0].startswith("4 answers on 1 dialogues")
+    assert shown[0].startswith("4 answers on 1 dialogue · ")
     agreement = shown[1].set_index("question")
     assert agreement.loc["Task completed?", "units rated twice+"] == 1
     unit = shown[-1]["choices"][0][1]

@@ -39,8 +39,9 @@ class ResultsTab:
         choices = [(f"{u.item_id} · {question(u.question).label} · {u.target or 'dialogue'} · "
                     f"{', '.join(f'{r}: {v}' for r, v in sorted(by.items()))}", f"{u.item_id}|{u.question}|{u.target}")
                    for u, _score, by in most_disputed(self.review.answers(), limit=50)]
-        summary = (f"{len(results.answers)} answers on {results.answers['item_id'].nunique()} dialogues · "
-                   f"{len(results.votes)} arena votes")
+        summary = " · ".join((counted(len(results.answers), "answer") + " on "
+                              + counted(results.answers["item_id"].nunique(), "dialogue"),
+                              counted(len(results.votes), "arena vote")))
         return (summary, *tables, results.plot(), gr.update(choices=choices, value=None))
 
     def labels_for(self, unit: str | None) -> Any:
@@ -101,3 +102,8 @@ def build_results_tab(tab: ResultsTab) -> None:
     save.click(tab.adjudicate, [token, unit, label, lead], [adjudicated]).then(
         tab.show, [token], [status, *tables.values(), plot, unit])
     export.click(tab.export, [token], [export_status, files])
+
+
+def counted(number: int, noun: str) -> str:
+    """"1 arena vote", "2 arena votes": a stakeholder reads the summary line."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
