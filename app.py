@@ -8,6 +8,7 @@ import logging
 from app.runtime import add_model_flags, settings_from
 from app.ui.demo import DemoApp
 from app.ui.layout import CSS, build_ui
+from app.ui.theme import theme
 
 
 def main() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     app = DemoApp(settings).start()
     demo = build_ui(app)
     demo.queue(default_concurrency_limit=settings.remote_concurrency).launch(
-        server_name=settings.host, server_port=settings.port, show_error=False, css=CSS)
+        server_name=settings.host, server_port=settings.port, show_error=False, css=CSS, theme=theme())
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -14,6 +14,22 @@ SIBLING_MULTIWOZ_DB = REPO_ROOT.parent / "shared" / "multiwoz" / "db"
 
 def _default_data_dir() -> Path | None:
     return SIBLING_MULTIWOZ_DB if SIBLING_MULTIWOZ_DB.is_dir() else None
+
+
+class ArenaSide(BaseModel):
+    """One system of the arena: the model settings it changes (unset fields keep the app's own)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str | None = None  # a name in app.backends.BACKENDS
+    format: str | None = None  # a name in app.formats.FORMATS
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    script: Path | None = None
+
+    def given(self) -> dict[str, object]:
+        return self.model_dump(exclude_none=True)
 
 
 class Settings(BaseSettings):
@@ -47,6 +63,11 @@ class Settings(BaseSettings):
     max_user_chars: int = Field(2000, ge=10, description="Longer user messages are refused with a message.")
     admin_token: str | None = Field(None, description="When set, exporting all ratings requires it.")
     remote_concurrency: int = Field(8, ge=1, description="Turns run at once against a model server.")
+    raters_per_item: int = Field(3, ge=1, le=20, description="Raters each review-queue dialogue gets.")
+    arena: list[ArenaSide] = Field(
+        default_factory=list,
+        description='The arena\'s two systems as JSON, each overriding the settings above, e.g. '
+                    '[{"format": "coalm"}, {"format": "tools"}] (the default: the configured model in both formats).')
 
     @field_validator("data_dir", "script", "base_url", "api_key", "admin_token", "turn_deadline_s", mode="before")
     @classmethod
@@ -74,6 +95,13 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.home / 'woz.sqlite3'}"
+
+    def arena_sides(self) -> list[Settings]:
+        """The two arena systems as complete settings."""
+        sides = self.arena or [ArenaSide(format="coalm"), ArenaSide(format="tools")]
+        if len(sides) != 2:
+            raise ValueError(f"WOZ_ARENA names {len(sides)} systems; the arena compares exactly two")
+        return [self.model_copy(update={**side.given(), "arena": []}) for side in sides]
 
     @property
     def download_dir(self) -> Path:

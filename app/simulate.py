@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if oracle else args.backend}),
                              db_url=f"sqlite:///{args.out / 'sim.sqlite3'}", max_steps=args.max_steps)
     try:
+        user_for = _users(args, settings)  # flags first: a wrong command line should not wait for a download
         folder = data.locate(args.test_dir, settings.home / "multiwoz-test")
-        user_for = _users(args, settings)
     except (data.TestDataUnavailable, ValueError) as error:
         print(error, file=sys.stderr)
         return 2

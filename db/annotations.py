@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app.transcript import Transcript
+from db.engine import exclusive
 from db.schema import DialogueRating, DialogueRecord, MessageRating
 
 TaskCompleted = Literal["yes", "partly", "no"]
@@ -39,12 +40,15 @@ class AnnotationStore:
             return None if record is None else Transcript.from_data(record.data)
 
     def save_dialogue(self, dialogue_id: str, data: dict[str, Any], meta: dict[str, Any]) -> None:
-        with Session(self.engine) as session, session.begin():
+        # A read-then-write: under the dialogue's write lock, so two saves at once neither clash on the key
+        # (PostgreSQL) nor deadlock upgrading a read to a write (SQLite's "database is locked").
+        with exclusive(self.engine, "dialogue", dialogue_id) as connection, Session(bind=connection) as session:
             record = session.get(DialogueRecord, dialogue_id)
             if record is None:
                 session.add(DialogueRecord(id=dialogue_id, data=data, meta=meta))
             else:
                 record.data, record.meta = data, meta
+            session.flush()
 
     def rate_message(self, dialogue_id: str, turn: int, message: str, feedback: str, annotator: str,
                      event_id: str | None = None) -> None:

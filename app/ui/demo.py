@@ -22,6 +22,7 @@ from app.settings import Settings
 from app.tools import Toolbox
 from app.transcript import ReplyChunk, Transcript, TurnFailed, valid_text
 from app.ui import view
+from app.ui.header import without_paths
 from db.annotations import AnnotationStore, TaskCompleted
 from db.importer import DataUnavailable, imported_sources
 
@@ -83,8 +84,8 @@ class DemoApp:
     def header(self) -> str:
         backend = self.agent.backend.label if self.agent else f"{self.settings.backend} {self.settings.model}"
         icon = {"ready": "🟢", "loading": "⏳", "failed": "🔴"}[self.status.state]
-        return (f"**Model:** {backend} · **format:** {self.settings.format} · **data:** {self.data_source}  \n"
-                f"{icon} {self.status.message}")
+        return without_paths(f"**Model:** {backend} · **format:** {self.settings.format} · **data:** "
+                             f"{self.data_source}  \n{icon} {self.status.message}")
 
     def new_dialogue(self) -> Transcript:
         return Transcript(meta={"backend": self.settings.backend, "format": self.settings.format,

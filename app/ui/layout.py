@@ -7,17 +7,15 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui import view
+from app.ui import theme, view
 from app.ui.demo import DemoApp, example_openers
 from app.ui.goal_play import GoalPanel
+from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
+from app.ui.workbench import Workbench, build_workbench_tabs
 
-CSS = """
-#belief-state .belief-domain { margin-bottom: .6em; }
-#belief-state table { width: 100%; border-collapse: collapse; font-size: .9em; }
-#belief-state td { padding: 2px 6px; border-bottom: 1px solid var(--border-color-primary); }
-#belief-state tr.changed td { background: rgba(255, 200, 0, .28); font-weight: 600; }
-.belief-empty { opacity: .6; }
-"""
+# A turn waiting behind others shows Gradio's queue status (position, estimated wait) on the status line.
+QUEUE_STATUS = {"show_progress": "minimal"}
+WAITING = "⏳ Waiting for a free turn: other people's turns run first."
 
 
 def _on_zero_gpu(handler):  # noqa: ANN001, ANN202 - wraps a generator function
@@ -36,58 +34,68 @@ def build_ui(app: DemoApp) -> gr.Blocks:
     with gr.Blocks(title="CoALM MultiWOZ demo") as demo:
         state = gr.State(None)
         annotator_memory = gr.BrowserState("", storage_key="coalm-woz-annotator")
-        gr.Markdown("# CoALM finds and books: hotels, restaurants, trains, taxis, attractions")
+        gr.Markdown("# CoALM finds and books: hotels, restaurants, trains, taxis, attractions", elem_id="title")
         header = gr.Markdown(app.header(), elem_id="header")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(elem_id="chat", height=560, label="Chat", feedback_options=view.FEEDBACK_OPTIONS)
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Chat", id="chat-tab", elem_id="tab-chat"):
                 with gr.Row():
-                    message = gr.Textbox(elem_id="message", placeholder="Ask for a hotel, a train, a table…",
-                                         show_label=False, scale=5, autofocus=True)
-                    send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
-                turn_status = gr.Markdown("✅ Ready", elem_id="turn-status")
-                with gr.Row():
-                    new = gr.Button("New dialogue", elem_id="new-dialogue", size="sm")
-                    stop = gr.Button("Stop", elem_id="stop", size="sm")
-                    retry_button = gr.Button("Retry", elem_id="retry", size="sm", visible=False, variant="secondary")
-                    download = gr.DownloadButton("Download dialogue (JSON)", elem_id="download", size="sm")
-                gr.Markdown("**Try:**")
-                with gr.Row():
-                    openers = [gr.Button(text, size="sm", elem_id=f"opener-{i}")
-                               for i, text in enumerate(example_openers())]
-            with gr.Column(scale=2):
-                gr.Markdown("### Belief state")
-                belief = gr.HTML(view.belief_html(app.new_dialogue()), elem_id="belief")
-                gr.Markdown("### API calls")
-                calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="api-calls", wrap=True, interactive=False,
-                                     column_widths=["9%", "51%", "29%", "11%"], max_height=300)
-                gr.Markdown("### Database results")
-                rows = gr.Dataframe(elem_id="db-results", wrap=True, interactive=False, max_height=300)
-                gr.Markdown("### Bookings")
-                booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True, interactive=False,
-                                      column_widths=["17%", "13%", "22%", "32%", "16%"])
-        goal_panel = GoalPanel(app, state)
-        with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
-            with gr.Row():
-                annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
-                completed = gr.Radio(["yes", "partly", "no"], label="Task completed?", elem_id="task-completed")
-                naturalness = gr.Radio([1, 2, 3, 4, 5], label="Naturalness (1-5)", elem_id="naturalness")
-            comment = gr.Textbox(label="Comment", lines=2, elem_id="comment")
-            submit_rating = gr.Button("Save rating", elem_id="save-rating")
-            rating_status = gr.Markdown(elem_id="rating-status")
-        with gr.Accordion("Export all dialogues and ratings (admin)", open=False, elem_id="export-panel"):
-            token = gr.Textbox(label="Admin token" + ("" if app.settings.admin_token else " (none set)"),
-                               type="password", elem_id="admin-token")
-            export = gr.Button("Export CSV and JSONL", elem_id="export")
-            export_status = gr.Markdown(elem_id="export-status")
-            export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files")
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(elem_id="chat", height=560, label="Chat",
+                                             feedback_options=view.FEEDBACK_OPTIONS)
+                        with gr.Row():
+                            message = gr.Textbox(elem_id="message", placeholder="Ask for a hotel, a train, a table…",
+                                                 show_label=False, scale=5, autofocus=True)
+                            send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
+                        turn_status = gr.Markdown("✅ Ready", elem_id="turn-status")
+                        with gr.Row():
+                            new = gr.Button("New dialogue", elem_id="new-dialogue", size="sm")
+                            stop = gr.Button("Stop", elem_id="stop", size="sm")
+                            retry_button = gr.Button("Retry", elem_id="retry", size="sm", visible=False,
+                                                     variant="secondary")
+                            download = gr.DownloadButton("Download dialogue (JSON)", elem_id="download", size="sm")
+                        gr.Markdown("**Try:**")
+                        with gr.Row():
+                            openers = [gr.Button(text, size="sm", elem_id=f"opener-{i}")
+                                       for i, text in enumerate(example_openers())]
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Belief state")
+                        belief = gr.HTML(view.belief_html(app.new_dialogue()), elem_id="belief")
+                        gr.Markdown("### API calls")
+                        calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="api-calls", wrap=True,
+                                             interactive=False, column_widths=theme.CALL_WIDTHS,
+                                             max_height=300)
+                        gr.Markdown("### Database results")
+                        rows = gr.Dataframe(view.database_rows(app.new_dialogue()), elem_id="db-results", wrap=True,
+                                            interactive=False, max_height=300)
+                        gr.Markdown("### Bookings")
+                        booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True,
+                                              interactive=False, column_widths=theme.BOOKING_WIDTHS)
+                goal_panel = GoalPanel(app, state)
+                with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
+                    with gr.Row():
+                        annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
+                        completed = gr.Radio(["yes", "partly", "no"], label="Task completed?", elem_id="task-completed")
+                        naturalness = gr.Radio([1, 2, 3, 4, 5], label="Naturalness (1-5)", elem_id="naturalness")
+                    comment = gr.Textbox(label="Comment", lines=2, elem_id="comment")
+                    submit_rating = gr.Button("Save rating", elem_id="save-rating")
+                    rating_status = gr.Markdown(elem_id="rating-status")
+                with gr.Accordion("Export all dialogues and ratings (admin)", open=False, elem_id="export-panel"):
+                    token = gr.Textbox(label="Admin token" + ("" if app.settings.admin_token else " (none set)"),
+                                       type="password", elem_id="admin-token")
+                    export = gr.Button("Export CSV and JSONL", elem_id="export")
+                    export_status = gr.Markdown(elem_id="export-status")
+                    export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files", height=120)
+            build_workbench_tabs(Workbench.of(app), {"concurrency_limit": limit, "concurrency_id": "turns",
+                                                     **QUEUE_STATUS})
 
         outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
         goal_panel.wire(demo, outputs, download)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
-                        "show_progress": "hidden"}
+                        **QUEUE_STATUS, "show_progress_on": [turn_status]}
         # A message sent while this session's turn still runs (or is winding down after Stop) runs right after it
         # (trigger_mode "always_last"; "once" dropped it): turns of one dialogue never overlap, none is lost.
+        for trigger in (message.submit, send.click):  # said at once; Gradio adds the place in line and the wait
+            trigger(lambda: WAITING, None, turn_status, queue=False)
         runs = [message.submit(respond, [message, state], trigger_mode="always_last", **turn_options),
                 send.click(respond, [message, state], trigger_mode="always_last", **turn_options),
                 retry_button.click(retry, [state], **turn_options)]

@@ -1,0 +1,109 @@
+"""The Results tab (admin): agreement, ratings, goal verdicts and arena ranking; adjudication; exports."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.agreement import most_disputed
+from app.questions import question
+from app.results import Results, empty_note
+from app.training_data import write_training_data
+from db.arena import ArenaStore
+from db.review import ReviewStore
+
+TABLES = ("agreement", "raters", "by_system", "by_rater", "ranking", "voters", "verdicts", "labels")
+TITLES = {"agreement": "Agreement (Krippendorff's alpha)", "raters": "Answers per rater",
+          "by_system": "Ratings per system", "by_rater": "Ratings per annotator",
+          "ranking": "Arena ranking (Bradley-Terry, 95% bootstrap CI)", "voters": "Votes per voter",
+          "verdicts": "Goal verdicts per system", "labels": "Final labels (lead's, else majority)"}
+
+
+class ResultsTab:
+    def __init__(self, review: ReviewStore, arena: ArenaStore, admin_token: str | None, exports: Path) -> None:
+        self.review, self.arena, self.admin_token, self.exports = review, arena, admin_token, exports
+
+    def allowed(self, token: str) -> bool:
+        return not self.admin_token or secrets.compare_digest(token or "", self.admin_token)
+
+    def show(self, token: str) -> tuple[Any, ...]:
+        """Status, every table, the plot and the disputed units to adjudicate."""
+        if not self.allowed(token):
+            return ("Wrong admin token.", *[gr.skip()] * (len(TABLES) + 2))
+        results = Results.gather(self.review, self.arena)
+        tables = [empty_note(getattr(results, name), TITLES[name].split(" (")[0].lower()) for name in TABLES]
+        choices = [(f"{u.item_id} · {question(u.question).label} · {u.target or 'dialogue'} · "
+                    f"{', '.join(f'{r}: {v}' for r, v in sorted(by.items()))}", f"{u.item_id}|{u.question}|{u.target}")
+                   for u, _score, by in most_disputed(self.review.answers(), limit=50)]
+        summary = " · ".join((counted(len(results.answers), "answer") + " on "
+                              + counted(results.answers["item_id"].nunique(), "dialogue"),
+                              counted(len(results.votes), "arena vote")))
+        return (summary, *tables, results.plot(), gr.update(choices=choices, value=None))
+
+    def labels_for(self, unit: str | None) -> Any:
+        if not unit:
+            return gr.update(choices=[], value=None)
+        return gr.update(choices=list(question(unit.split("|")[1]).options), value=None)
+
+    def adjudicate(self, token: str, unit: str | None, label: str | None, lead: str) -> str:
+        if not self.allowed(token):
+            return "Wrong admin token."
+        if not unit or not label:
+            return "Choose a disputed answer and the final label."
+        item, name, target = unit.split("|", 2)
+        try:
+            self.review.adjudicate(item, name, target, label, lead)
+        except ValueError as error:
+            return str(error)
+        return f"✅ Final label for {item} · {question(name).label}: **{label}**"
+
+    def export(self, token: str) -> tuple[str, Any]:
+        if not self.allowed(token):
+            return "Wrong admin token.", None
+        folder = self.exports / f"results-{int(time.time())}"
+        files = Results.gather(self.review, self.arena).export(folder)
+        training = write_training_data(self.review, folder / "coalm_training.jsonl")
+        return (f"✅ Exported {len(files)} tables and {training} training records (liked replies, CoALM format).",
+                [str(p) for p in [*files, folder / "coalm_training.jsonl"]])
+
+
+def build_results_tab(tab: ResultsTab) -> None:
+    gr.Markdown("Ratings from the review queue and the chat, arena votes and goal verdicts, per system and per "
+                "annotator. Systems are named here only.", elem_classes=["tab-intro"])
+    with gr.Row():
+        token = gr.Textbox(label="Admin token" + ("" if tab.admin_token else " (none set)"), type="password",
+                           elem_id="results-token", scale=3)
+        show = gr.Button("Show results", variant="primary", elem_id="results-show", scale=1)
+    status = gr.Markdown(elem_id="results-status")
+    plot = gr.Plot(elem_id="results-plot", show_label=False)
+    tables = {}
+    for name in TABLES:
+        with gr.Accordion(TITLES[name], open=name in ("agreement", "by_system", "ranking"), elem_id=f"acc-{name}"):
+            tables[name] = gr.Dataframe(elem_id=f"results-{name.replace('_', '-')}", interactive=False,
+                                        wrap=True, max_height=320)
+    with gr.Accordion("Adjudicate a disputed answer (lead)", open=False, elem_id="adjudicate-panel"):
+        with gr.Row():
+            unit = gr.Dropdown(label="Disputed answer", choices=[], elem_id="adjudicate-unit", scale=3)
+            label = gr.Radio(label="Final label", choices=[], elem_id="adjudicate-label", scale=2)
+            lead = gr.Textbox(label="Lead", elem_id="adjudicate-lead", scale=1)
+        save = gr.Button("Save final label", elem_id="adjudicate-save", size="sm")
+        adjudicated = gr.Markdown(elem_id="adjudicate-status")
+    with gr.Row():
+        export = gr.Button("Export CSV, JSONL and CoALM training data", elem_id="results-export", size="sm")
+    export_status = gr.Markdown(elem_id="results-export-status")
+    files = gr.File(file_count="multiple", label="Export", elem_id="results-files", height=120)
+
+    show.click(tab.show, [token], [status, *tables.values(), plot, unit])
+    unit.change(tab.labels_for, [unit], [label])
+    save.click(tab.adjudicate, [token, unit, label, lead], [adjudicated]).then(
+        tab.show, [token], [status, *tables.values(), plot, unit])
+    export.click(tab.export, [token], [export_status, files])
+
+
+def counted(number: int, noun: str) -> str:
+    """"1 arena vote", "2 arena votes": a stakeholder reads the summary line."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -1,0 +1,137 @@
+"""The Review queue tab: a recorded dialogue, read-only and blind (no system name), rated reply by reply and
+as a whole with the same questions as the chat; every answer is saved the moment it is given."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.questions import FLAGS, of_scope, question
+from app.transcript import AgentSaid, Transcript
+from app.ui import theme, view
+from db.review import ReviewStore
+
+log = logging.getLogger(__name__)
+FLAG_NAMES = {q.label: q.name for q in of_scope("reply") if q.name.startswith("flag_")}
+NOTHING = "🎉 Nothing left for you to rate: every dialogue has its raters. Thank you!"
+
+
+class ReviewTab:
+    def __init__(self, store: ReviewStore) -> None:
+        self.store = store
+
+    def next(self, rater: str, current: str | None = None) -> tuple[Any, ...]:
+        """Outputs: chat, belief, calls, bookings, item id, progress, status."""
+        rater = (rater or "").strip()
+        if not rater:
+            return self._show(None, "", "Enter your name, then press **Next dialogue**.")
+        try:
+            self.store.enqueue_recorded()  # live chats and arena sides saved since the last look
+            item = self.store.next_item(rater)
+        except SQLAlchemyError:
+            log.exception("review queue unavailable")
+            return self._show(None, rater, "⚠️ The review queue's database is not reachable; nothing was lost.")
+        if item is None:
+            return self._show(None, rater, NOTHING)
+        return self._show(item.id, rater, "Rate the replies (👍 👎 or a flag under each), then the dialogue.")
+
+    def _show(self, item_id: str | None, rater: str, status: str) -> tuple[Any, ...]:
+        transcript = self._transcript(item_id)
+        progress = self.store.progress(rater).text() if rater else ""
+        if transcript is None:
+            return [], view.belief_html(Transcript()), view.api_calls(Transcript()), view.bookings(Transcript()), \
+                None, progress, status
+        messages, _ids = view.chat_messages(transcript)
+        return (messages, view.belief_html(transcript), view.api_calls(transcript), view.bookings(transcript),
+                item_id, progress, status)
+
+    def _transcript(self, item_id: str | None) -> Transcript | None:
+        stored = self.store.item(item_id) if item_id else None
+        return None if stored is None else Transcript.from_data({**stored.transcript, "meta": {}})
+
+    def rate_reply(self, item_id: str | None, rater: str, like: gr.LikeData) -> str:
+        transcript = self._transcript(item_id)
+        if transcript is None or item_id is None:
+            return "Press **Next dialogue** first."
+        reply = reply_of(transcript, like)
+        if reply is None:
+            return "That message is not one of the agent's replies."
+        feedback = like.liked if isinstance(like.liked, str) else {True: "Like", False: "Dislike"}.get(like.liked)
+        answer = ({("reply", reply.id): feedback.lower()} if feedback in ("Like", "Dislike")
+                  else {(FLAG_NAMES[feedback], reply.id): "yes"} if feedback in FLAG_NAMES else {})
+        try:
+            self.store.answer(item_id, rater, answer)
+        except ValueError as error:
+            return str(error)
+        return f"Saved: {feedback} for reply {reply.turn + 1}."
+
+    def submit(self, item_id: str | None, rater: str, completed: str | None, naturalness: str | None
+               ) -> tuple[Any, ...]:
+        """Save the dialogue's answers (flags not raised count as "no" on the replies this rater judged), then
+        show the next item. Nothing is saved when an answer is missing."""
+        transcript = self._transcript(item_id)
+        if transcript is None or item_id is None:
+            return (*self.next(rater), gr.skip(), gr.skip())
+        if completed is None or naturalness is None:
+            return (*[gr.skip()] * 6, "Please choose both *task completed* and *naturalness*.", gr.skip(), gr.skip())
+        given = self.store.answers(item_id, rater.strip())
+        judged = {a.target for a in given if a.question == "reply"}
+        mine = {(a.question, a.target) for a in given}
+        answers = {("task_completed", ""): completed, ("naturalness", ""): str(naturalness)}
+        answers |= {(name, target): "no" for target in judged for name in FLAG_NAMES.values()
+                    if (name, target) not in mine}
+        try:
+            self.store.answer(item_id, rater, answers)
+        except ValueError as error:
+            return (*[gr.skip()] * 6, str(error), gr.skip(), gr.skip())
+        shown = self.next(rater)
+        return (*shown[:6], f"✅ Saved. {shown[6]}", gr.update(value=None), gr.update(value=None))
+
+
+def reply_of(transcript: Transcript, like: gr.LikeData) -> AgentSaid | None:
+    """The reply a rating in the chat is about: the chat groups a turn's steps with its reply, and reports the
+    group's first message, so the reply is the turn's."""
+    messages, ids = view.chat_messages(transcript)
+    index = like.index if isinstance(like.index, int) else like.index[0]
+    if not 0 <= index < len(ids) or messages[index]["role"] != "assistant":
+        return None
+    turn = transcript.event(ids[index]).turn
+    return transcript.turns()[turn].reply
+
+
+def build_review_tab(tab: ReviewTab) -> None:
+    gr.Markdown("Dialogues recorded from the chat, the arena, evaluation and simulation runs and imported files. "
+                "The system's name is hidden while you rate.", elem_classes=["tab-intro"])
+    item = gr.State(None)
+    with gr.Row():
+        rater = gr.Textbox(label="Your name (rater)", elem_id="review-rater", scale=2)
+        start = gr.Button("Next dialogue", variant="primary", elem_id="review-next", scale=1)
+    progress = gr.Markdown(elem_id="review-progress")
+    status = gr.Markdown(elem_id="review-status")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(elem_id="review-chat", height=520, label="Dialogue (read-only)",
+                              feedback_options=("Like", "Dislike", *FLAGS))
+        with gr.Column(scale=2):
+            gr.Markdown("#### Belief state", elem_classes=["panel-title"])
+            belief = gr.HTML(elem_id="review-belief")
+            gr.Markdown("#### API calls", elem_classes=["panel-title"])
+            calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="review-calls", interactive=False, wrap=True,
+                                 max_height=260, column_widths=theme.CALL_WIDTHS)
+            gr.Markdown("#### Bookings", elem_classes=["panel-title"])
+            booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="review-bookings", interactive=False,
+                                  wrap=True, max_height=200, column_widths=theme.BOOKING_WIDTHS)
+    with gr.Row():
+        completed = gr.Radio(list(question("task_completed").options), label=question("task_completed").label,
+                             elem_id="review-task-completed")
+        naturalness = gr.Radio(list(question("naturalness").options), label=question("naturalness").label,
+                               elem_id="review-naturalness")
+    submit = gr.Button("Save and next", variant="primary", elem_id="review-submit")
+
+    shown = [chat, belief, calls, booked, item, progress, status]
+    start.click(tab.next, [rater], shown)
+    chat.like(tab.rate_reply, [item, rater], [status])
+    submit.click(tab.submit, [item, rater, completed, naturalness], [*shown, completed, naturalness])

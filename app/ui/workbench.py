@@ -1,0 +1,58 @@
+"""The annotation workbench's tabs (review queue, arena, results), assembled from the demo's database and model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from app.arena import Arena
+from app.tools import Toolbox
+from app.ui.arena_tab import ArenaTab, arena_systems, build_arena_tab
+from app.ui.demo import DemoApp
+from app.ui.results_tab import ResultsTab, build_results_tab
+from app.ui.review_tab import ReviewTab, build_review_tab
+from db.annotations import AnnotationStore
+from db.arena import ArenaStore
+from db.review import ReviewStore
+
+
+@dataclass(frozen=True)
+class Workbench:
+    review: ReviewTab
+    arena: ArenaTab
+    results: ResultsTab
+
+    @classmethod
+    def of(cls, app: DemoApp) -> Workbench | None:
+        """None when the demo has no database (the page says why in its header)."""
+        if app.store is None:
+            return None
+        engine = app.store.engine
+        review, votes = ReviewStore(engine, app.settings.raters_per_item), ArenaStore(engine)
+        toolbox = app.agent.toolbox if app.agent else Toolbox(engine, app.settings.find_limit)
+        saver = AnnotationStore(engine)
+
+        def make_arena() -> Arena:
+            return Arena(arena_systems(app.settings, toolbox, app.agent), votes, saver.save_transcript)
+
+        exports = app.settings.home / "exports"
+        results = ResultsTab(review, votes, app.settings.admin_token, exports)
+        return cls(ReviewTab(review), ArenaTab(make_arena), results)
+
+
+def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]) -> None:
+    """The three tabs, to be called inside the page's gr.Tabs."""
+    tabs: list[tuple[str, str, Callable[[Workbench], None]]] = [
+        ("Review queue", "review", lambda w: build_review_tab(w.review)),
+        ("Arena", "arena", lambda w: build_arena_tab(w.arena, concurrency)),
+        ("Results", "results", lambda w: build_results_tab(w.results)),
+    ]
+    for title, tab_id, build in tabs:
+        with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
+            if workbench is None:
+                gr.Markdown("The database is not available, so this tab cannot open; see the header.")
+            else:
+                build(workbench)
