@@ -219,3 +219,22 @@ def test_a_message_sent_right_after_stop_runs(slow_server, browser):
     chat = page.inner_text("#chat")
     assert "Stopped." in chat and chat.index("first message") < chat.index("Stopped.") < chat.index("second message")
     page.context.close()
+
+
+def test_new_dialogue_during_a_turn_starts_afresh_and_the_next_message_runs(slow_server, browser):
+    page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+    page.goto(slow_server, wait_until="load")
+    page.wait_for_selector("#message textarea")
+    page.fill("#message textarea", "old dialogue")
+    page.press("#message textarea", "Enter")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('word2')", timeout=30_000)
+    page.click("#new-dialogue")
+    page.fill("#message textarea", "new dialogue")
+    page.press("#message textarea", "Enter")
+    page.wait_for_function("() => /new dialogue\\s+word0 word1/.test(document.querySelector('#chat').innerText)",
+                           timeout=15_000)
+    chat = page.inner_text("#chat")
+    assert "new dialogue" in chat and "old dialogue" not in chat and "Stopped." not in chat
+    page.click("#stop")
+    page.wait_for_function("() => document.querySelector('#turn-status').innerText.includes('Retry')", timeout=15_000)
+    page.context.close()

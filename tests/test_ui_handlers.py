@@ -147,6 +147,22 @@ def test_the_stop_button_ends_the_turn_and_the_next_message_runs(tmp_path, raw_d
     assert after[CHAT][-1]["content"] == "Yes, 5 in the south." and state.turns()[1].status == "done"
 
 
+def test_new_dialogue_ends_the_running_turn_and_leaves_the_page_to_the_new_one(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: FindHotel(area='south')", "System: " + "long reply " * 50,
+                                         "System: Hello again."])
+    shown, left_at = [], None
+    for output in app.respond("south?", None):
+        shown.append(output)
+        if left_at is None and any("long" in m["content"] for m in output[CHAT]):
+            old, left_at = output[STATE], len(shown)
+            fresh = app.start_over(old)  # what the New dialogue button calls, while the reply streams
+    assert fresh[CHAT] == [] and fresh[STATE].id != old.id and fresh[INPUT] == ""
+    assert len(shown) == left_at  # the old turn wound down without drawing the old dialogue over the new one
+    assert old.turns()[0].failure.message == "Stopped." and app.store.transcript(old.id) is not None
+    _, reply = last(app.respond("hello", fresh[STATE]))  # the next message runs in the new dialogue
+    assert [m["content"] for m in reply[CHAT]] == ["hello", "Hello again."]
+
+
 def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
     app = started(tmp_path, raw_db_dir, ["Action: FindTrain(day='monday')", "System: Many trains."],
                   admin_token="s3cret")

@@ -44,6 +44,7 @@ class DemoApp:
         self.store: AnnotationStore | None = None
         self.data_source = "not loaded"
         self._stops: dict[str, threading.Event] = {}  # transcript id -> its running turn's stop flag
+        self._left: set[str] = set()  # dialogues left by New dialogue while a turn ran: their handler shows nothing
 
     def start(self) -> DemoApp:
         """Open the database (importing MultiWOZ on first use) and start loading the model in the background.
@@ -132,17 +133,23 @@ class DemoApp:
         self._stops[transcript.id] = stop
         try:
             for event in run_dialogue(self.agent, user, transcript, resume=resume, stop=stop):
+                if transcript.id in self._left:  # winding down after New dialogue: the page shows the new one
+                    continue
                 if isinstance(event, ReplyChunk):
                     partial += event.text
                     yield self.render(transcript, partial=partial, running=True, panels=False)
                 else:  # a stored event ends the streamed piece: what was shown is in the transcript now
                     partial = ""
                     yield self.render(transcript, running=True)
-        except GeneratorExit:  # the page went away, or New dialogue (the agent has recorded that the turn stopped)
+        except GeneratorExit:  # the page went away (the agent has recorded that the turn stopped)
             self._save(transcript)
             raise
         finally:
             self._stops.pop(transcript.id, None)
+        if transcript.id in self._left:  # saved, but the page shows the new dialogue now
+            self._left.discard(transcript.id)
+            self._save(transcript)
+            return
         yield self.finish(transcript)
 
     def stop_turn(self, transcript: Transcript | None) -> None:
@@ -150,6 +157,14 @@ class DemoApp:
         that ran it finishes normally (so a message sent right after is not ignored as a repeat)."""
         if transcript is not None and (stop := self._stops.get(transcript.id)):
             stop.set()
+
+    def start_over(self, transcript: Transcript | None) -> tuple[Any, ...]:
+        """New dialogue: a running turn is asked to end, as Stop does, and its handler then returns without
+        touching the page (cancelling it dropped a message sent right after); the page shows a fresh dialogue."""
+        if transcript is not None and (stop := self._stops.get(transcript.id)):
+            self._left.add(transcript.id)
+            stop.set()
+        return self.render(self.new_dialogue(), keep_input="")
 
     def finish(self, transcript: Transcript) -> tuple[Any, ...]:
         self._save(transcript)

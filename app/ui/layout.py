@@ -96,18 +96,18 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         # (trigger_mode "always_last"; "once" dropped it): turns of one dialogue never overlap, none is lost.
         for trigger in (message.submit, send.click):  # said at once; Gradio adds the place in line and the wait
             trigger(lambda: WAITING, None, turn_status, queue=False)
-        runs = [message.submit(respond, [message, state], trigger_mode="always_last", **turn_options),
-                send.click(respond, [message, state], trigger_mode="always_last", **turn_options),
-                retry_button.click(retry, [state], **turn_options)]
+        message.submit(respond, [message, state], trigger_mode="always_last", **turn_options)
+        send.click(respond, [message, state], trigger_mode="always_last", **turn_options)
+        retry_button.click(retry, [state], **turn_options)
         for button in openers:
-            runs.append(button.click(lambda text=button.value: text, None, message, queue=False)
-                        .then(respond, [message, state], **turn_options))
+            button.click(lambda text=button.value: text, None, message, queue=False).then(
+                respond, [message, state], **turn_options)
         # Stop asks the running turn to end (it records "Stopped." and its handler returns as usual) instead of
         # cancelling the handler: a cancelled one left the page ignoring the next message for a moment.
         stop.click(app.stop_turn, [state], None, queue=False)
-        # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.
-        new.click(lambda: app.render(app.new_dialogue(), keep_input=""), None, outputs,
-                  cancels=runs)  # type: ignore[arg-type]
+        # New dialogue ends a running turn the same way (its handler then leaves the page alone), so a message
+        # typed into the new dialogue right away runs in it instead of being dropped with a cancelled handler.
+        new.click(app.start_over, [state], outputs, queue=False)
         chatbot.like(app.rate_message, [state, annotator], download)
         submit_rating.click(app.rate_dialogue, [state, completed, naturalness, comment, annotator],
                             [rating_status, download])
