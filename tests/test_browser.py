@@ -237,4 +237,12 @@ def test_new_dialogue_during_a_turn_starts_afresh_and_the_next_message_runs(slow
     assert "new dialogue" in chat and "old dialogue" not in chat and "Stopped." not in chat
     page.click("#stop")
     page.wait_for_function("() => document.querySelector('#turn-status').innerText.includes('Retry')", timeout=15_000)
+    # The chat's trash icon starts afresh as well: the next message does not bring the cleared dialogue back.
+    page.click("#chat button[aria-label='Clear']")
+    page.fill("#message textarea", "after clearing")
+    page.press("#message textarea", "Enter")
+    page.wait_for_function("() => /after clearing\\s+word0 word1/.test(document.querySelector('#chat').innerText)",
+                           timeout=15_000)
+    assert "new dialogue" not in page.inner_text("#chat")
+    page.click("#stop")
     page.context.close()

@@ -108,6 +108,9 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         # New dialogue ends a running turn the same way (its handler then leaves the page alone), so a message
         # typed into the new dialogue right away runs in it instead of being dropped with a cancelled handler.
         new.click(app.start_over, [state], outputs, queue=False)
+        # The chat's own trash icon empties only what is shown: make it start a new dialogue too, or the next
+        # message would bring the whole "deleted" dialogue back.
+        chatbot.clear(app.start_over, [state], outputs, queue=False)
         chatbot.like(app.rate_message, [state, annotator], download)
         submit_rating.click(app.rate_dialogue, [state, completed, naturalness, comment, annotator],
                             [rating_status, download])
