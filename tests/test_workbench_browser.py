@@ -148,6 +148,9 @@ def test_reviewer_queue_arena_and_results(server, browser, tmp_path):
     wait_text(page, "#review-status", "Saved.")
     wait_text(page, "#review-progress", "4 of 5 left for you · you rated 1")
     assert page.evaluate(WRAPPED_HEADERS) == [] and page.evaluate(CLIPPED_HEADERS) == []
+    shown = page.inner_text("#review-chat")
+    page.click("#review-chat button[aria-label='Clear']")  # the chat's trash icon does not lose the item
+    page.wait_for_function("t => document.querySelector('#review-chat').innerText === t", arg=shown, timeout=10_000)
 
     open_tab(page, "Arena")
     page.fill("#arena-message textarea", "I need a cheap guesthouse in the north")
@@ -158,6 +161,9 @@ def test_reviewer_queue_arena_and_results(server, browser, tmp_path):
     page.click("#arena-vote-a")
     wait_text(page, "#arena-status", "Vote saved for turn 1")
     shot(page, tmp_path, "tab-arena")
+    page.click("#arena-chat-a button[aria-label='Clear']")  # one side's trash icon starts a new match for both
+    wait_text(page, "#arena-status", "New match")
+    assert "Worth House" not in page.inner_text("#arena-chat-b")
 
     open_tab(page, "Results")
     page.fill("#results-token input", "letmein")
@@ -170,6 +176,13 @@ def test_reviewer_queue_arena_and_results(server, browser, tmp_path):
     assert "good-model" in page.inner_text("#results-by-system")
     assert page.evaluate(WRAPPED_HEADERS) == [] and page.evaluate(CLIPPED_HEADERS) == []
     shot(page, tmp_path, "tab-results")
+
+    page.reload(wait_until="load")  # the name typed in the queue is remembered in this browser, on every tab
+    page.wait_for_selector("#message textarea")
+    open_tab(page, "Review queue")
+    page.wait_for_function("() => document.querySelector('#review-rater textarea')?.value === 'cy'", timeout=15_000)
+    open_tab(page, "Arena")
+    assert page.input_value("#arena-voter textarea") == "cy"
     page.close()
 
 

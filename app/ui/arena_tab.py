@@ -105,7 +105,8 @@ class ArenaTab:
         return (*shown, match, gr.skip() if keep_input is None else keep_input, status)
 
 
-def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> None:
+def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> gr.Textbox:
+    """Returns the voter's name box (the page remembers the name in the browser)."""
     gr.Markdown("The same message goes to two systems; which is which stays hidden until the results. Vote on "
                 "each turn or on the whole dialogue.", elem_classes=["tab-intro"])
     match = gr.State(None)
@@ -140,6 +141,9 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> None:
             send.click(tab.send, [message, match], outputs, **concurrency)]
     # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.
     new.click(tab.new_match, None, outputs, cancels=runs)  # type: ignore[arg-type]
+    for chat in panes[::3]:  # a side's trash icon emptied only its display: it starts a new match instead
+        chat.clear(tab.new_match, None, outputs, cancels=runs)  # type: ignore[arg-type]
     for button in buttons:
         button.click(lambda m, v, w, choice=button.value: tab.vote(m, choice, v, w), [match, voter, whole],
                      [status, match])
+    return voter

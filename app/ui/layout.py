@@ -85,8 +85,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                     export = gr.Button("Export CSV and JSONL", elem_id="export")
                     export_status = gr.Markdown(elem_id="export-status")
                     export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files", height=120)
-            build_workbench_tabs(Workbench.of(app), {"concurrency_limit": limit, "concurrency_id": "turns",
-                                                     **QUEUE_STATUS})
+            turns = {"concurrency_limit": limit, "concurrency_id": "turns", **QUEUE_STATUS}
+            name_boxes = [annotator, *build_workbench_tabs(Workbench.of(app), turns)]
 
         outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
         goal_panel.wire(demo, outputs, download)
@@ -115,8 +115,10 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         submit_rating.click(app.rate_dialogue, [state, completed, naturalness, comment, annotator],
                             [rating_status, download])
         export.click(app.export, [token], [export_status, export_files])
-        annotator.change(lambda name: name, annotator, annotator_memory)
-        demo.load(lambda name: name, annotator_memory, annotator)
+        # One name per browser, remembered across reloads: the chat's annotator, the queue's rater, the arena's voter.
+        for box in name_boxes:
+            box.change(lambda name: name, box, annotator_memory)
+        demo.load(lambda name: [name] * len(name_boxes), annotator_memory, name_boxes)
         timer = gr.Timer(2)
         timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading")), None, [header, timer])
     return demo

@@ -48,6 +48,11 @@ class ReviewTab:
         return (messages, view.belief_html(transcript), view.api_calls(transcript), view.bookings(transcript),
                 item_id, progress, status)
 
+    def dialogue(self, item_id: str | None) -> list[dict[str, Any]]:
+        """The item's dialogue as the chat shows it: the chat's trash icon must not make it vanish mid-rating."""
+        transcript = self._transcript(item_id)
+        return [] if transcript is None else view.chat_messages(transcript)[0]
+
     def _transcript(self, item_id: str | None) -> Transcript | None:
         stored = self.store.item(item_id) if item_id else None
         return None if stored is None else Transcript.from_data({**stored.transcript, "meta": {}})
@@ -102,7 +107,8 @@ def reply_of(transcript: Transcript, like: gr.LikeData) -> AgentSaid | None:
     return transcript.turns()[turn].reply
 
 
-def build_review_tab(tab: ReviewTab) -> None:
+def build_review_tab(tab: ReviewTab) -> gr.Textbox:
+    """Returns the rater's name box (the page remembers the name in the browser)."""
     gr.Markdown("Dialogues recorded from the chat, the arena, evaluation and simulation runs and imported files. "
                 "The system's name is hidden while you rate.", elem_classes=["tab-intro"])
     item = gr.State(None)
@@ -135,3 +141,5 @@ def build_review_tab(tab: ReviewTab) -> None:
     start.click(tab.next, [rater], shown)
     chat.like(tab.rate_reply, [item, rater], [status])
     submit.click(tab.submit, [item, rater, completed, naturalness], [*shown, completed, naturalness])
+    chat.clear(tab.dialogue, [item], [chat], queue=False)
+    return rater

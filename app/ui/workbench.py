@@ -43,16 +43,18 @@ class Workbench:
         return cls(ReviewTab(review), ArenaTab(make_arena), results)
 
 
-def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]) -> None:
-    """The three tabs, to be called inside the page's gr.Tabs."""
-    tabs: list[tuple[str, str, Callable[[Workbench], None]]] = [
+def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]) -> list[gr.Textbox]:
+    """The three tabs, to be called inside the page's gr.Tabs. Returns the boxes where a person types their name."""
+    names: list[gr.Textbox] = []
+    tabs: list[tuple[str, str, Callable[[Workbench], gr.Textbox | None]]] = [
         ("Review queue", "review", lambda w: build_review_tab(w.review)),
         ("Arena", "arena", lambda w: build_arena_tab(w.arena, concurrency)),
-        ("Results", "results", lambda w: build_results_tab(w.results)),
+        ("Results", "results", lambda w: build_results_tab(w.results)),  # type: ignore[func-returns-value]
     ]
     for title, tab_id, build in tabs:
         with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
             if workbench is None:
                 gr.Markdown("The database is not available, so this tab cannot open; see the header.")
-            else:
-                build(workbench)
+            elif (name := build(workbench)) is not None:
+                names.append(name)
+    return names
