@@ -120,6 +120,7 @@ def test_a_resumed_run_keeps_one_whole_transcript_per_dialogue(tmp_path):
     out = tmp_path / "run"
     first = evaluate("--backend", "gold", "--dialogues", "SNG0073", "PMUL4648", out=out)
     assert first.returncode == 0, first.stderr
+    assert "not a valid goal" not in first.stderr  # the corpus goal is no Goal: it was warned about every turn
     results = out / "results.jsonl"
     results.write_text("".join(line + "\n" for line in results.read_text().splitlines()
                                if json.loads(line)["id"] != "pmul4648"))  # its result line never written

@@ -25,7 +25,9 @@ AgentFactory = Callable[[TestDialogue, Transcript], Agent]
 
 def evaluate_dialogue(test: TestDialogue, make_agent: AgentFactory, run_id: str) -> tuple[dict[str, Any], Transcript]:
     """One test dialogue: for each user turn the agent sees the human history so far and answers once."""
-    transcript = Transcript(id=f"eval-{test.id}-{run_id}", meta={"test_dialogue": test.id}, goal=test.goal)
+    # The corpus' goal goes in meta: `Transcript.goal` holds a typed Goal (goal-driven dialogues book in its world);
+    # turn-level evaluation keeps the baseline rules, as its numbers always had.
+    transcript = Transcript(id=f"eval-{test.id}-{run_id}", meta={"test_dialogue": test.id, "corpus_goal": test.goal})
     agent = make_agent(test, transcript)
     for _event in run_dialogue(agent, CorpusReplay(test), transcript):
         pass
