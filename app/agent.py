@@ -93,14 +93,16 @@ class _TurnRun:
         self.availability = availability_of(transcript.goal)  # a goal-driven dialogue books in its goal's world
         limit = agent.limits.turn_deadline_s
         self.deadline = None if limit is None else time.monotonic() + limit
+        self.ended = False  # this run appended its TurnFailed (a Retry starts after an earlier one)
 
     def add(self, event: E) -> E:
         return self.transcript.append(event)
 
     def fail(self, message: str) -> TurnFailed | None:
         turn = self.transcript.last_turn()
-        if turn is None or turn.number != self.number or turn.reply or turn.failure:
+        if self.ended or turn is None or turn.number != self.number or turn.reply:
             return None  # the turn had already ended
+        self.ended = True
         return self.add(TurnFailed(turn=self.number, step=self.step, message=message))
 
     def _failed(self, message: str) -> Iterator[Yielded]:

@@ -257,7 +257,7 @@ def said_attribute(source: dict[str, Any] | None, attribute: str, text: str) -> 
         return True
     if value in YES_NO:
         return attribute in text
-    return _squeezed(value) in _squeezed(text)
+    return _said_whole(value, text)
 
 
 def mentions(text: str, name: str, exact: bool = False) -> bool:
@@ -275,6 +275,11 @@ def _same_place(got: str, wanted: str) -> bool:
     return bool(got) and fuzz.partial_ratio(got.lower(), wanted.lower()) >= FUZZY_CUTOFF
 
 
-def _squeezed(text: str) -> str:
-    """Letters and digits only: "CB2 1AB" and "cb21ab", "01223 356354" and "01223356354" match."""
-    return re.sub(r"\W", "", text)
+def _said_whole(value: str, text: str) -> bool:
+    """Is `value` in `text` as a whole value, whatever separates its letters and digits: "CB2 1AB" and "cb21ab",
+    "01223 356354" and "01223356354" match, but stars "4" is not read in "TR8143" or a phone number."""
+    characters = re.sub(r"\W", "", value)
+    if not characters:  # nothing that could be said
+        return True
+    pattern = r"\W*".join(re.escape(c) for c in characters)
+    return re.search(rf"(?<![^\W_]){pattern}(?![^\W_])", text) is not None

@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     agent_for, label = _agents(args.backend, settings, toolbox)
     checker = GoalChecker(toolbox)
     meta = {"system": label, "user": args.user, "format": settings.format}
+    if made_by := _other_setup(args.out / "transcripts.jsonl", meta):
+        print(f"{args.out} holds dialogues of {made_by}, not of this run's; a rerun there resumes them, so give "
+              "the same flags or another --out", file=sys.stderr)
+        return 2
     from tqdm import tqdm
 
     run_all(goals, args.runs, lambda goal, run: simulate_one(goal, run, agent_for, user_for, checker, toolbox,
@@ -115,6 +119,16 @@ def main(argv: list[str] | None = None) -> int:
               f"(95% CI {difference['low']:+} to {difference['high']:+}): "
               f"{'a real difference' if compared['real'] else 'not distinguishable from noise'}")
     return 0
+
+
+def _other_setup(path: Path, meta: dict[str, Any]) -> str | None:
+    """What made the dialogues already in `path`, when it is not this run's system, user and format: a resume
+    skips the (goal, run) pairs there, so another system's dialogues would be reported as this one's."""
+    for record in read_results(path):
+        made = {key: record.get("transcript", {}).get("meta", {}).get(key) for key in meta}
+        if made != meta:
+            return ", ".join(f"{key} {value}" for key, value in made.items())
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:

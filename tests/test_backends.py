@@ -208,3 +208,32 @@ def test_failure_after_a_tool_call_keeps_the_finished_step_and_retry_completes(t
     assert len(dialogue.turns()) == 1 and dialogue.turns()[0].status == "done"
     assert any(isinstance(e, ToolAnswered) for e in retried)
     assert "Observation: {'domain': 'hotel', 'count': " in backend.requests[-2].messages[0]["content"]
+
+
+def test_a_retry_that_fails_again_says_why_and_is_recorded(toolbox):
+    """Retry of a failed turn whose backend fails anew: the new failure is yielded and recorded (it was dropped,
+    because the earlier TurnFailed made the turn look already ended), and a later Retry still completes."""
+    class FailsTwice:
+        label = "flaky"
+
+        def __init__(self, inner):
+            self.inner, self.calls = inner, 0
+
+        def stream(self, request):
+            self.calls += 1
+            if self.calls <= 2:
+                raise BackendError(f"the model server went away (attempt {self.calls})")
+            return self.inner.stream(request)
+
+        def count_tokens(self, request):
+            return self.inner.count_tokens(request)
+
+    scripted, backend = scripted_agent(toolbox, ["System: Hello."])
+    agent = Agent(FailsTwice(backend), scripted.format, toolbox)
+    dialogue = Transcript()
+    assert run(agent, dialogue, "hi")[-1].message.endswith("(attempt 1)")
+    retried = list(run_dialogue(agent, Messages([]), dialogue, resume=True))
+    assert [type(e).__name__ for e in retried] == ["TurnFailed"] and retried[0].message.endswith("(attempt 2)")
+    assert dialogue.events[-1] is retried[0] and dialogue.turns()[0].failure is retried[0]
+    again = list(run_dialogue(agent, Messages([]), dialogue, resume=True))
+    assert again[-1].text == "Hello." and dialogue.turns()[0].status == "done"

@@ -114,6 +114,25 @@ def test_harness_end_to_end_and_resume(tmp_path):
     assert any(turn.history_reply != turn.reply.text for turn in sng.turns())  # "[name]" beside the real name
 
 
+def test_a_resumed_run_keeps_one_whole_transcript_per_dialogue(tmp_path):
+    """A crash after a transcript line was written but before its result line (or in the middle of the transcript
+    line) must not leave a second transcript of the rerun dialogue, nor a broken line, in transcripts.jsonl."""
+    out = tmp_path / "run"
+    first = evaluate("--backend", "gold", "--dialogues", "SNG0073", "PMUL4648", out=out)
+    assert first.returncode == 0, first.stderr
+    assert "not a valid goal" not in first.stderr  # the corpus goal is no Goal: it was warned about every turn
+    results = out / "results.jsonl"
+    results.write_text("".join(line + "\n" for line in results.read_text().splitlines()
+                               if json.loads(line)["id"] != "pmul4648"))  # its result line never written
+    with (out / "transcripts.jsonl").open("a") as transcripts:
+        transcripts.write('{"version": 2, "id": "eval-mul1489')  # a crash in the middle of a transcript
+    second = evaluate("--backend", "gold", "--dialogues", "SNG0073", "PMUL4648", "MUL1489", out=out)
+    assert second.returncode == 0, second.stderr
+    lines = (out / "transcripts.jsonl").read_text().splitlines()
+    dialogues = [Transcript.from_json(line).meta["test_dialogue"] for line in lines]
+    assert sorted(dialogues) == ["mul1489", "pmul4648", "sng0073"]
+
+
 def test_missing_test_data_says_where_to_put_it(tmp_path):
     done = subprocess.run([sys.executable, "-m", "app.evaluate", "--backend", "gold", "--test-dir",
                            str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")], cwd=REPO_ROOT,

@@ -132,6 +132,20 @@ def test_an_attribute_or_reference_not_said_fails(goals, toolbox, checker):
     assert verdict.domains[2].requested == {"car type": False, "phone": False, "reference": False}
 
 
+def test_a_number_counts_as_said_only_as_a_whole_value(goals, toolbox, checker):
+    """Hotel stars 4 is not "said" by the 4 inside a train id (TR8143), a phone number or a reference."""
+    goal = goals["pmul1812"]  # a train (the oracle names TR8143), then a hotel whose stars the user asks for
+    transcript = play(goal, toolbox)
+    bookings = toolbox.bookings(transcript.id)
+    assert checker.check(goal, transcript, bookings).domains[1].requested["stars"]
+    untold = transcript.model_copy(update={"events": [
+        e.model_copy(update={"text": e.text.replace(" The stars is 4.", "")}) if isinstance(e, AgentSaid) else e
+        for e in transcript.events]})
+    assert "TR8143" in "".join(e.text for e in untold.events if isinstance(e, AgentSaid))
+    verdict = checker.check(goal, untold, bookings)
+    assert verdict.domains[1].requested["stars"] is False and not verdict.complete
+
+
 def test_the_fallback_counts_only_after_the_first_choice_was_refused(goals, toolbox, checker):
     goal = goals["mul2499"]  # the restaurant at 18:30 is refused; 17:30 is the fallback
     transcript = play(goal, toolbox)

@@ -83,6 +83,23 @@ def test_simulate_runs_resumes_and_reports(tmp_path: Path, raw_db_dir: Path, mon
     assert compared["goals"] == 12 and compared["real"] and compared["complete_difference"]["high"] < 0
 
 
+def test_a_rerun_of_another_system_into_the_same_out_is_refused(tmp_path: Path, raw_db_dir: Path, monkeypatch,
+                                                                capsys):
+    """Resuming skips the (goal, run) pairs already there: another system (or user) into the same --out would have
+    reported the first system's dialogues under its own name."""
+    from app.simulate import main
+
+    monkeypatch.setenv("WOZ_DATA_DIR", str(raw_db_dir))
+    out = tmp_path / "sim"
+    assert main(["--backend", "oracle", "--goals", "3", "--out", str(out)]) == 0
+    before = (out / "transcripts.jsonl").read_text()
+    assert main(["--backend", "oracle-wrong-venue", "--goals", "3", "--out", str(out)]) == 2
+    assert "system oracle" in capsys.readouterr().err
+    assert (out / "transcripts.jsonl").read_text() == before
+    assert json.loads((out / "metrics.json").read_text())["system"] == "oracle"
+    assert main(["--backend", "oracle", "--goals", "4", "--out", str(out)]) == 0  # the same system resumes
+
+
 @needs_test_data
 def test_a_scripted_model_that_never_helps_meets_no_goal(tmp_path: Path, raw_db_dir: Path, monkeypatch):
     from app.simulate import main

@@ -25,7 +25,9 @@ AgentFactory = Callable[[TestDialogue, Transcript], Agent]
 
 def evaluate_dialogue(test: TestDialogue, make_agent: AgentFactory, run_id: str) -> tuple[dict[str, Any], Transcript]:
     """One test dialogue: for each user turn the agent sees the human history so far and answers once."""
-    transcript = Transcript(id=f"eval-{test.id}-{run_id}", meta={"test_dialogue": test.id}, goal=test.goal)
+    # The corpus' goal goes in meta: `Transcript.goal` holds a typed Goal (goal-driven dialogues book in its world);
+    # turn-level evaluation keeps the baseline rules, as its numbers always had.
+    transcript = Transcript(id=f"eval-{test.id}-{run_id}", meta={"test_dialogue": test.id, "corpus_goal": test.goal})
     agent = make_agent(test, transcript)
     for _event in run_dialogue(agent, CorpusReplay(test), transcript):
         pass
@@ -70,6 +72,7 @@ def run_all(tests: list[TestDialogue], make_agent: AgentFactory, results: Path, 
     kept = read_results(results)
     results.write_text("".join(json.dumps(record) + "\n" for record in kept))  # drops a line cut by a crash
     done = {record["id"] for record in kept}
+    _keep_transcripts(results.parent / TRANSCRIPTS, done)
     todo = [t for t in tests if t.id not in done]
     run_id, lock = uuid.uuid4().hex[:8], threading.Lock()
     with ThreadPoolExecutor(max_workers=workers) as pool, results.open("a") as out, \
@@ -82,6 +85,22 @@ def run_all(tests: list[TestDialogue], make_agent: AgentFactory, results: Path, 
                 transcripts.write(transcript.to_json() + "\n")
                 out.write(json.dumps(record) + "\n")
                 out.flush()
+
+
+def _keep_transcripts(path: Path, done: set[str]) -> None:
+    """Rewrite `path` with one transcript per finished dialogue: a line cut by a crash, and the transcript of a
+    dialogue whose result line was never written (it runs again now), would otherwise stay beside the new ones."""
+    if not path.exists():
+        return
+    kept: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            dialogue = json.loads(line).get("meta", {}).get("test_dialogue")
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        if dialogue is None or dialogue in done:
+            kept[dialogue if dialogue is not None else f"line {number}"] = line  # the last one of a dialogue
+    path.write_text("".join(line + "\n" for line in kept.values()), encoding="utf-8")
 
 
 def read_results(results: Path) -> list[dict[str, Any]]:
