@@ -160,11 +160,12 @@ class DemoApp:
 
     def start_over(self, transcript: Transcript | None) -> tuple[Any, ...]:
         """New dialogue: a running turn is asked to end, as Stop does, and its handler then returns without
-        touching the page (cancelling it dropped a message sent right after); the page shows a fresh dialogue."""
+        touching the page (cancelling it dropped a message sent right after); the page shows a fresh dialogue.
+        The message box is left alone: a reply slower than the person would wipe what they began typing."""
         if transcript is not None and (stop := self._stops.get(transcript.id)):
             self._left.add(transcript.id)
             stop.set()
-        return self.render(self.new_dialogue(), keep_input="")
+        return self.render(self.new_dialogue())
 
     def finish(self, transcript: Transcript) -> tuple[Any, ...]:
         self._save(transcript)
