@@ -31,8 +31,12 @@ def bootstrap_ci(per_goal: Sequence[float]) -> Interval:
     if data.size == 0:
         return Interval(0.0, 0.0, 0.0)
     mean = float(data.mean())
-    if data.size < 2 or np.all(data == data[0]):  # nothing varies: the interval is the point
+    if np.all(data == data[0]) and data[0] not in (0.0, 1.0):
         return _pct(Interval(mean, mean, mean))
+    if np.all(data == data[0]):
+        # Nothing varies, so resampling sees no spread; 1,000 of 1,000 still leaves doubt: Wilson's interval.
+        wilson = stats.binomtest(round(data.sum()), data.size).proportion_ci(CONFIDENCE, method="wilson")
+        return _pct(Interval(mean, float(wilson.low), float(wilson.high)))
     result = stats.bootstrap((data,), np.mean, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
                              method="percentile", rng=np.random.default_rng(SEED))
     return _pct(Interval(mean, float(result.confidence_interval.low), float(result.confidence_interval.high)))
@@ -52,9 +56,13 @@ def smallest_real_difference(per_goal: Sequence[float]) -> float:
     data = np.asarray(per_goal, dtype=float)
     if data.size < 2:
         return 100.0
-    errors = stats.bootstrap((data,), np.mean, n_resamples=RESAMPLES, method="percentile",
-                             rng=np.random.default_rng(SEED)).standard_error if data.std() else 0.0
-    return round(100 * float(stats.norm.ppf(0.5 + CONFIDENCE / 2)) * math.sqrt(2) * float(errors), 2)
+    if data.std():
+        errors = float(stats.bootstrap((data,), np.mean, n_resamples=RESAMPLES, method="percentile",
+                                       rng=np.random.default_rng(SEED)).standard_error)
+    else:  # all alike: the bootstrap sees no spread, Agresti-Coull's standard error (2 successes, 2 failures added)
+        adjusted = (data.sum() + 2) / (data.size + 4)
+        errors = math.sqrt(adjusted * (1 - adjusted) / (data.size + 4))
+    return round(100 * float(stats.norm.ppf(0.5 + CONFIDENCE / 2)) * math.sqrt(2) * errors, 2)
 
 
 def paired_difference(mine: Sequence[float], theirs: Sequence[float]) -> tuple[Interval, bool]:

@@ -44,9 +44,13 @@ def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_goals():
     small, large = bootstrap_ci([1, 0] * 25), bootstrap_ci([1, 0] * 500)
     assert small.low < 50 < small.high and large.low < 50 < large.high
     assert large.high - large.low < (small.high - small.low) / 2
-    assert bootstrap_ci([1] * 40).as_dict() == {"value": 100.0, "low": 100.0, "high": 100.0}
+    # every goal met: resampling sees no spread, yet 40 of 40 leaves doubt (Wilson: 91.2 to 100)
+    assert bootstrap_ci([1] * 40).as_dict() == {"value": 100.0, "low": 91.24, "high": 100.0}
+    assert bootstrap_ci([0] * 1000).high > 0
     # two independent runs of 1,000 goals at ~50% need about 4.4 points (1.96 * sqrt(2 * 0.25 / 1000))
     assert math.isclose(smallest_real_difference([1, 0] * 500), 100 * 1.96 * math.sqrt(0.5 / 1000), rel_tol=0.1)
+    # a perfect run still has noise: a later run a point lower is not worse for that alone
+    assert 0.2 < smallest_real_difference([1] * 1000) < 2  # Agresti-Coull: 0.39 points
 
 
 def test_a_paired_difference_is_real_only_when_its_interval_excludes_zero():
