@@ -77,6 +77,9 @@ class Arena:
         """A vote on one turn (its number) or, with turn None, on the whole dialogue."""
         if not match.recorded or match.turns == 0:
             raise ValueError("Send a message first: there is nothing to compare yet.")
+        voter = voter.strip()
+        if not voter:  # votes are counted per voter, as review answers are per rater
+            raise ValueError("Please enter your name first: votes are counted per voter.")
         if turn is not None and not 0 <= turn < match.turns:
             raise ValueError(f"there is no turn {turn + 1}")
         self.store.vote(match.id, winner, voter, turn)

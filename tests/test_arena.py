@@ -58,9 +58,12 @@ def test_votes_need_a_message_and_a_real_turn(arena: Arena):
     list(arena.send(match, "hello"))
     with pytest.raises(ValueError, match="no turn 2"):
         arena.vote(match, "a", "ann", turn=1)
-    arena.vote(match, "a", "ann", turn=0)
+    for nameless in ("", "   "):  # a blank voter would be one anonymous rater in the results
+        with pytest.raises(ValueError, match="enter your name"):
+            arena.vote(match, "a", nameless, turn=0)
+    arena.vote(match, "a", " ann ", turn=0)
     arena.vote(match, "bothbad", "ann")
     votes = arena.store.votes()
     assert [(v.system_a, v.winner, v.turn) for v in votes] == [(match.systems[0], "a", 0),
                                                                  (match.systems[0], "bothbad", None)]
-    assert match.voted_turns == {0}
+    assert match.voted_turns == {0} and {v.voter for v in votes} == {"ann"}
