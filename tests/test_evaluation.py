@@ -114,6 +114,7 @@ def test_harness_end_to_end_and_resume(tmp_path):
     assert any(turn.history_reply != turn.reply.text for turn in sng.turns())  # "[name]" beside the real name
 
 
+@needs_test_data
 def test_a_resumed_run_keeps_one_whole_transcript_per_dialogue(tmp_path):
     """A crash after a transcript line was written but before its result line (or in the middle of the transcript
     line) must not leave a second transcript of the rerun dialogue, nor a broken line, in transcripts.jsonl."""

@@ -87,6 +87,7 @@ def test_simulate_runs_resumes_and_reports(tmp_path: Path, raw_db_dir: Path, mon
     assert compared["goals"] == 12 and compared["real"] and compared["complete_difference"]["high"] < 0
 
 
+@needs_test_data
 def test_a_rerun_of_another_system_into_the_same_out_is_refused(tmp_path: Path, raw_db_dir: Path, monkeypatch,
                                                                 capsys):
     """Resuming skips the (goal, run) pairs already there: another system (or user) into the same --out would have
