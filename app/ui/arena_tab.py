@@ -110,7 +110,8 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> gr.Textbox:
     gr.Markdown("The same message goes to two systems; which is which stays hidden until the results. Vote on "
                 "each turn or on the whole dialogue.", elem_classes=["tab-intro"])
     match = gr.State(None)
-    panes = []
+    panes: list[gr.components.Component] = []
+    chats: list[gr.Chatbot] = []
     with gr.Row(equal_height=False):
         for side in ("A", "B"):
             with gr.Column(elem_classes=["arena-side"]):
@@ -121,6 +122,7 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> gr.Textbox:
                     booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id=f"arena-bookings-{side.lower()}",
                                           interactive=False, wrap=True)
                 panes += [chat, belief, booked]
+                chats.append(chat)
     with gr.Row():
         message = gr.Textbox(elem_id="arena-message", placeholder="One message, sent to both A and B…",
                              show_label=False, scale=5)
@@ -141,7 +143,7 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> gr.Textbox:
             send.click(tab.send, [message, match], outputs, **concurrency)]
     # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.
     new.click(tab.new_match, None, outputs, cancels=runs)  # type: ignore[arg-type]
-    for chat in panes[::3]:  # a side's trash icon emptied only its display: it starts a new match instead
+    for chat in chats:  # a side's trash icon emptied only its display: it starts a new match instead
         chat.clear(tab.new_match, None, outputs, cancels=runs)  # type: ignore[arg-type]
     for button in buttons:
         button.click(lambda m, v, w, choice=button.value: tab.vote(m, choice, v, w), [match, voter, whole],

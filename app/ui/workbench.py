@@ -49,7 +49,7 @@ def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any
     tabs: list[tuple[str, str, Callable[[Workbench], gr.Textbox | None]]] = [
         ("Review queue", "review", lambda w: build_review_tab(w.review)),
         ("Arena", "arena", lambda w: build_arena_tab(w.arena, concurrency)),
-        ("Results", "results", lambda w: build_results_tab(w.results)),  # type: ignore[func-returns-value]
+        ("Results", "results", lambda w: build_results_tab(w.results)),
     ]
     for title, tab_id, build in tabs:
         with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
