@@ -175,14 +175,20 @@ def test_a_real_small_model_plays_the_user_against_the_agent(smollm_dir: Path, t
 
 @needs_test_data
 def test_the_llm_user_over_an_openai_compatible_server(tiny_server, tiny_model_dir: Path, toolbox):
-    """The simulator's requests go over HTTP to `transformers serve`; the tiny model's noise runs into the token
-    limit, which the backend reports as an error: the dialogue ends there, saying why, and the run goes on."""
+    """The simulator's requests go over HTTP to `transformers serve`. The tiny model's noise depends on the
+    prompt, which holds the oracle's random booking references: mostly it runs into the token limit, which
+    the backend reports as an error (the dialogue ends there, saying why), and sometimes it stops at a line
+    break, which is a user turn like any other. Either way the run goes on and says what happened."""
     from app.backends.openai_backend import OpenAIBackend
 
     goal = next(g for g in load_goals(TEST_DIR) if g.id == "sng0073")
     user = LLMUser(goal, OpenAIBackend(tiny_server, str(tiny_model_dir), None, timeout_s=120), "autotod")
     transcript = _dialogue(goal, user, toolbox, max_turns=3)
-    assert [e.text for e in transcript.events if isinstance(e, UserSaid)] == [goal.first_user_turn]
-    assert transcript.turns()[0].reply is not None  # the agent answered the corpus' opening
-    assert user.failure and transcript.meta["user_failure"] == user.failure and user.next(transcript) is None
-    assert "token limit" in user.failure, user.failure  # the server did answer: 96 tokens of noise
+    said = [e.text for e in transcript.events if isinstance(e, UserSaid)]
+    assert said[0] == goal.first_user_turn and transcript.turns()[0].reply is not None
+    if user.failure:
+        assert transcript.meta["user_failure"] == user.failure and user.next(transcript) is None
+        assert "token limit" in user.failure, user.failure  # the server did answer: noise up to the limit
+    else:  # the model's line became the next user turn, and the agent answered it
+        assert len(said) >= 2 and all(text.strip() for text in said)
+        assert "user_failure" not in transcript.meta and transcript.turns()[1].reply is not None
