@@ -8,38 +8,22 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pandas as pd
 import pytest
 
 from app.settings import REPO_ROOT
+from tests.browser_helpers import browser_missing, chromium, running_app
 from tests.test_agent_dialogues import TRIP
 
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 USERS = ["I need a cheap guesthouse in the north", "Book worth house for 2 people, 2 nights from thursday",
          "I also need a train from london kings cross on friday after 9am", "Yes, 2 seats please",
          "And a taxi from the station to the hotel at 10:15"]
 
 
-def _browser_missing() -> str | None:
-    if shutil.which("chromium") is None:
-        return "Debian's chromium is not installed (apt-get install chromium)"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed"
-    return None
-
-
-missing = _browser_missing()
+missing = browser_missing()
 if missing and os.environ.get("WOZ_REQUIRE_BROWSER") == "1":
     raise RuntimeError(f"browser tests are required here but {missing}")
 pytestmark = pytest.mark.skipif(missing is not None, reason=str(missing))
@@ -50,36 +34,15 @@ def server(tmp_path_factory, raw_db_dir):
     home = tmp_path_factory.mktemp("app-home")
     script = home / "script.json"
     script.write_text(json.dumps(TRIP))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein"}
-    process = subprocess.Popen([sys.executable, "app.py", "--backend", "scripted", "--script", str(script),
-                                "--port", str(port)], cwd=REPO_ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("python app.py did not start") from None
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein"}
+    with running_app(["--backend", "scripted", "--script", str(script)], env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def send(page, text: str, wait_for: str) -> None:
@@ -180,26 +143,9 @@ def slow_server(tmp_path_factory, raw_db_dir):
 
     model = RawServer(slow_stream)
     home = tmp_path_factory.mktemp("slow-home")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir)}
-    process = subprocess.Popen([sys.executable, "app.py", "--backend", "openai", "--base-url", model.url,
-                                "--model", "m", "--port", str(port)], cwd=REPO_ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("python app.py did not start") from None
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir)}
+    with running_app(["--backend", "openai", "--base-url", model.url, "--model", "m"], env) as url:
+        yield url
     model.close()
 
 

@@ -3,13 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -17,7 +10,9 @@ from app.goals import load_goals
 from app.settings import REPO_ROOT
 from app.ui.goal_play import VERDICT_KEY, task_card
 from domains import domain
-from tests.test_browser import CHROMIUM_FLAGS, missing
+from tests.browser_helpers import chromium as launch_chromium
+from tests.browser_helpers import running_app
+from tests.test_browser import missing
 from tests.test_ui_handlers import STATE, last, started
 
 TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
@@ -81,35 +76,15 @@ def goal_server(tmp_path_factory, raw_db_dir, toolbox):
     home = tmp_path_factory.mktemp("goal-home")
     script = home / "script.json"
     script.write_text(json.dumps(scripted_turn(toolbox)))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir)}
-    process = subprocess.Popen([sys.executable, "app.py", "--backend", "scripted", "--script", str(script),
-                                "--port", str(port)], cwd=REPO_ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("python app.py did not start") from None
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir)}
+    with running_app(["--backend", "scripted", "--script", str(script)], env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.mark.skipif(missing is not None, reason=str(missing))

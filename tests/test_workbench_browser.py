@@ -8,11 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,8 +17,9 @@ from app.tools import Toolbox
 from db.engine import make_engine
 from db.importer import LocalFolder, ensure_imported
 from db.review import ReviewStore
+from tests.browser_helpers import chromium, running_app
 from tests.test_agent_dialogues import TRIP
-from tests.test_browser import CHROMIUM_FLAGS, missing
+from tests.test_browser import missing
 from tests.test_workbench_ui import TOOLS_SIDE
 from tests.workbench_seed import GOOD, seed_review_queue
 
@@ -62,37 +58,16 @@ def server(tmp_path_factory, raw_db_dir):
         scripts[name].write_text(json.dumps(outputs))
     arena = [{"backend": "scripted", "script": str(scripts["a"]), "model": "coalm-side"},
              {"backend": "scripted", "script": str(scripts["b"]), "model": "tools-side", "format": "tools"}]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein",
+    env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein",
            "WOZ_ARENA": json.dumps(arena), "WOZ_RATERS_PER_ITEM": "3"}
-    process = subprocess.Popen([sys.executable, "app.py", "--backend", "scripted", "--script", str(scripts["chat"]),
-                                "--port", str(port)], cwd=REPO_ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("python app.py did not start") from None
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    with running_app(["--backend", "scripted", "--script", str(scripts["chat"])], env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def shot(page, folder: Path, name: str) -> None:
