@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -79,18 +80,14 @@ class Settings(BaseSettings):
     def _known_backend(cls, value: str) -> str:
         from app.backends import BACKENDS  # the registry is the list of choices (imported late: it imports us)
 
-        if value not in BACKENDS:
-            raise ValueError(f"unknown backend {value!r}; choose one of: {', '.join(BACKENDS)}")
-        return value
+        return _one_of(value, BACKENDS, "backend")
 
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
         from app.formats import FORMATS
 
-        if value not in FORMATS:
-            raise ValueError(f"unknown prompt format {value!r}; choose one of: {', '.join(FORMATS)}")
-        return value
+        return _one_of(value, FORMATS, "prompt format")
 
     @property
     def database_url(self) -> str:
@@ -106,3 +103,9 @@ class Settings(BaseSettings):
     @property
     def download_dir(self) -> Path:
         return self.home / "downloads"
+
+
+def _one_of(value: str, registry: Mapping[str, object], what: str) -> str:
+    if value not in registry:
+        raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(registry)}")
+    return value

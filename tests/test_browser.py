@@ -149,13 +149,19 @@ def slow_server(tmp_path_factory, raw_db_dir):
     model.close()
 
 
-def test_a_message_sent_right_after_stop_runs(slow_server, browser):
+def streaming_turn(browser, url: str, text: str):
+    """A new page whose first message is being answered: the slow model has streamed a few words so far."""
     page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
-    page.goto(slow_server, wait_until="load")
+    page.goto(url, wait_until="load")
     page.wait_for_selector("#message textarea")
-    page.fill("#message textarea", "first message")
+    page.fill("#message textarea", text)
     page.press("#message textarea", "Enter")
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('word2')", timeout=30_000)
+    return page
+
+
+def test_a_message_sent_right_after_stop_runs(slow_server, browser):
+    page = streaming_turn(browser, slow_server, "first message")
     page.click("#stop")
     page.fill("#message textarea", "second message")
     page.press("#message textarea", "Enter")
@@ -168,12 +174,7 @@ def test_a_message_sent_right_after_stop_runs(slow_server, browser):
 
 
 def test_new_dialogue_during_a_turn_starts_afresh_and_the_next_message_runs(slow_server, browser):
-    page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
-    page.goto(slow_server, wait_until="load")
-    page.wait_for_selector("#message textarea")
-    page.fill("#message textarea", "old dialogue")
-    page.press("#message textarea", "Enter")
-    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('word2')", timeout=30_000)
+    page = streaming_turn(browser, slow_server, "old dialogue")
     page.click("#new-dialogue")
     page.fill("#message textarea", "new dialogue")
     page.press("#message textarea", "Enter")
