@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from app.runtime import add_model_flags, settings_from
+from app.assembly import add_model_flags, settings_from
 from app.ui.demo import DemoApp
 from app.ui.layout import CSS, build_ui
 from app.ui.theme import theme

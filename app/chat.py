@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from app.agent import Agent
+from app.agent.agent import Agent
+from app.agent.parsing import call_text
+from app.assembly import add_model_flags, build_agent, settings_from
 from app.backends import BackendError
-from app.parsing import call_text
-from app.runtime import add_model_flags, build_agent, settings_from
-from app.session import Yielded, run_dialogue, user_text_problem
-from app.transcript import (
+from app.dialogue.session import Yielded, run_dialogue, user_text_problem
+from app.dialogue.transcript import (
     ActionRejected,
     BeliefChanged,
     ReplyChunk,

@@ -23,7 +23,7 @@ class ArenaSide(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     backend: str | None = None  # a name in app.backends.BACKENDS
-    format: str | None = None  # a name in app.formats.FORMATS
+    format: str | None = None  # a name in app.agent.formats.FORMATS
     model: str | None = None
     base_url: str | None = None
     api_key: str | None = None
@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     find_limit: int = Field(5, ge=1, le=100, description="Rows a Find call returns (the count covers all).")
 
     backend: str = Field("transformers", description="A name in app.backends.BACKENDS.")
-    format: str = Field("coalm", description="A name in app.formats.FORMATS: CoALM's ReAct text or JSON tools.")
+    format: str = Field("coalm", description="A name in app.agent.formats.FORMATS: CoALM's ReAct text or JSON tools.")
     model: str = Field("uiuc-convai/CoALM-8B", description="Hub id or local folder; or the served model name.")
     base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://localhost:8000/v1 (vLLM).")
     api_key: str | None = Field(None, description="Key for the server; vLLM needs none.")
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        from app.formats import FORMATS
+        from app.agent.formats import FORMATS
 
         return _one_of(value, FORMATS, "prompt format")
 

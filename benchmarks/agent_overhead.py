@@ -16,15 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.agent import Agent
+from app.agent.agent import Agent
+from app.agent.formats import make_format
 from app.backends.base import ModelRequest
 from app.backends.scripted import ScriptedBackend
 from app.backends.transformers_backend import TransformersBackend
-from app.formats import make_format
-from app.session import OneMessage, run_dialogue
+from app.dialogue.session import OneMessage, run_dialogue
+from app.dialogue.transcript import ToolAnswered, Transcript
 from app.settings import Settings
-from app.tools import Toolbox
-from app.transcript import ToolAnswered, Transcript
+from app.tools.toolbox import Toolbox
 from domains.values import WEEKDAYS
 
 TURNS = 10

@@ -16,14 +16,14 @@ import random
 import tempfile
 from pathlib import Path
 
-from app.agreement import agreement_table, most_disputed
-from app.questions import question
+from app.dialogue.transcript import Transcript
 from app.settings import Settings
-from app.tools import Toolbox
-from app.transcript import Transcript
+from app.tools.toolbox import Toolbox
+from app.workbench.agreement import agreement_table, most_disputed
+from app.workbench.questions import question
+from app.workbench.review_store import ReviewStore
 from db.engine import make_engine
 from db.importer import default_sources, ensure_imported
-from db.review import ReviewStore
 from tests.workbench_seed import recorded_dialogue, replies
 
 VERDICTS = {"ann": {True: ("yes", "5", "like"), False: ("no", "1", "dislike")},

@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from app.settings import Settings
-from app.tools import Toolbox
+from app.tools.toolbox import Toolbox
 from domains.values import WEEKDAYS
 
 AREAS = ["centre", "north", "south", "east", "west", "dontcare"]

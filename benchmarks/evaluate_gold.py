@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.evaluate import main as evaluate
+from app.evaluation.cli import main as evaluate
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ import argparse
 import time
 from collections.abc import Callable
 
-from app.formats.coalm import CoalmFormat
-from app.formats.native import NativeToolsFormat
-from app.parsing import parse_coalm, parse_json_calls
+from app.agent.formats.coalm import CoalmFormat
+from app.agent.formats.native import NativeToolsFormat
+from app.agent.parsing import parse_coalm, parse_json_calls
 
 SHAPES: dict[str, Callable[[int], str]] = {
     "Action: + letters": lambda n: "Action: " + "a" * n,

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from app.settings import SIBLING_MULTIWOZ_DB
-from app.tools import Toolbox
+from app.tools.toolbox import Toolbox
 from db.engine import make_engine
 from db.importer import LocalFolder, ensure_imported
 from db.schema import Base

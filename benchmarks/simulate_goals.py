@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.simulate import main as simulate
+from app.simulation.cli import main as simulate
 
 NEVER_HELPS = "System: I am sorry, I cannot help with that."
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.agent import Agent, Limits
+from app.agent.agent import Agent, Limits
+from app.agent.formats import make_format
 from app.backends.scripted import ScriptedBackend
-from app.formats import make_format
-from app.session import OneMessage, run_dialogue
-from app.transcript import ReplyChunk, Transcript
+from app.dialogue.session import OneMessage, run_dialogue
+from app.dialogue.transcript import ReplyChunk, Transcript
 
 
 def scripted_agent(toolbox, outputs, format_name="coalm", **limits) -> tuple[Agent, ScriptedBackend]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import SIBLING_MULTIWOZ_DB, Settings
-from app.tools import Toolbox
+from app.tools.toolbox import Toolbox
 from db.engine import make_engine
 from db.importer import CONVLAB_DB_DIR, ConvlabSdist, LocalFolder, ensure_imported
 from domains import all_domains

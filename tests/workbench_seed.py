@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.tools import Toolbox
-from app.transcript import AgentSaid, Transcript
-from db.review import ReviewStore
+from app.dialogue.transcript import AgentSaid, Transcript
+from app.tools.toolbox import Toolbox
+from app.workbench.review_store import ReviewStore
 from tests.agent_helpers import run, scripted_agent
 
 USERS = ("I need a cheap guesthouse in the north", "Book worth house for 2 people, 2 nights from thursday")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from app.tools import all_tools
-from app.transcript import Booked, Call, Found
+from app.dialogue.transcript import Booked, Call, Found
+from app.tools.toolbox import all_tools
 
 # Result fields whose values become placeholders, as in the standard evaluator's delexicalised references.
 PLACEHOLDERS = {"name": "name", "address": "address", "phone": "phone", "postcode": "postcode",

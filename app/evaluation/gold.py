@@ -10,12 +10,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from app.agent.parsing import call_text
 from app.backends.base import Delta, ModelRequest
 from app.backends.scripted import ScriptedBackend
+from app.dialogue.transcript import Transcript
 from app.evaluation.data import LabelVersion, TestDialogue
 from app.evaluation.labels import app_key, canonical, domain_of
-from app.parsing import call_text
-from app.transcript import Transcript
 from domains import all_domains
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.dialogue.transcript import ReferenceReply, Transcript, UserSaid
 from app.evaluation.data import TestDialogue
-from app.transcript import ReferenceReply, Transcript, UserSaid
 
 
 class CorpusReplay:

@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from app.agent import Agent
+from app.agent.agent import Agent
+from app.dialogue.session import run_dialogue
+from app.dialogue.transcript import Call, ToolError, Transcript
 from app.evaluation.data import TestDialogue
 from app.evaluation.delex import active_domains, api_values, delexicalise
 from app.evaluation.labels import mwzeval_state
 from app.evaluation.replay import CorpusReplay
-from app.session import run_dialogue
-from app.transcript import Call, ToolError, Transcript
 
 # Builds the agent for one test dialogue and its transcript (the oracle reads both; a model needs neither).
 TRANSCRIPTS = "transcripts.jsonl"

@@ -8,16 +8,16 @@ from typing import Any
 
 import gradio as gr
 
-from app.agent import Agent, Limits
-from app.arena import Arena, Match, System
+from app.agent.agent import Agent, Limits
+from app.agent.formats import make_format
 from app.backends import BackendError, make_backend
-from app.formats import make_format
-from app.session import user_text_problem
+from app.dialogue.session import user_text_problem
+from app.dialogue.transcript import ReplyChunk, Transcript
 from app.settings import Settings
-from app.tools import Toolbox
-from app.transcript import ReplyChunk, Transcript
+from app.tools.toolbox import Toolbox
 from app.ui import view
-from db.workbench_schema import system_of
+from app.workbench.arena import Arena, Match, System
+from app.workbench.tables import system_of
 
 log = logging.getLogger(__name__)
 VOTES = {"A is better": "a", "B is better": "b", "Tie": "tie", "Both bad": "bothbad"}

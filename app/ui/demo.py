@@ -14,16 +14,16 @@ from typing import Any, Literal, cast
 import gradio as gr
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.agent import Agent
+from app.agent.agent import Agent
+from app.assembly import build_agent
 from app.backends import BackendError
-from app.runtime import build_agent
-from app.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
+from app.dialogue.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
+from app.dialogue.transcript import ReplyChunk, Transcript, TurnFailed, valid_text
 from app.settings import Settings
-from app.tools import Toolbox
-from app.transcript import ReplyChunk, Transcript, TurnFailed, valid_text
+from app.tools.toolbox import Toolbox
 from app.ui import view
 from app.ui.header import without_paths
-from db.annotations import AnnotationStore, TaskCompleted
+from app.workbench.annotations import AnnotationStore, TaskCompleted
 from db.importer import DataUnavailable, imported_sources
 
 log = logging.getLogger(__name__)

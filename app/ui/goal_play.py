@@ -11,14 +11,14 @@ from typing import Any
 
 import gradio as gr
 
-from app.evaluate import DEFAULT_TEST_DIR
+from app.dialogue.goals import DomainGoal, Goal, load_goals
+from app.dialogue.transcript import Transcript
 from app.evaluation import data
-from app.goal_check import GoalChecker, Verdict, venue_field
-from app.goals import DomainGoal, Goal, load_goals
-from app.tools import Toolbox
-from app.transcript import Transcript
+from app.evaluation.cli import DEFAULT_TEST_DIR
+from app.simulation.checker import GoalChecker, Verdict, venue_field
+from app.simulation.users.agenda import describe
+from app.tools.toolbox import Toolbox
 from app.ui.demo import DemoApp
-from app.users.agenda import describe
 
 log = logging.getLogger(__name__)
 VERDICT_KEY = "goal_verdict"  # where the verdict is kept in the transcript's meta (saved with the dialogue)

@@ -9,12 +9,12 @@ from typing import Any
 
 import gradio as gr
 
-from app.agreement import most_disputed
-from app.questions import question
-from app.results import Results, empty_note
-from app.training_data import write_training_data
-from db.arena import ArenaStore
-from db.review import ReviewStore
+from app.workbench.agreement import most_disputed
+from app.workbench.arena_store import ArenaStore
+from app.workbench.questions import question
+from app.workbench.results import Results, empty_note
+from app.workbench.review_store import ReviewStore
+from app.workbench.training_data import write_training_data
 
 TABLES = ("agreement", "raters", "by_system", "by_rater", "ranking", "voters", "verdicts", "labels")
 TITLES = {"agreement": "Agreement (Krippendorff's alpha)", "raters": "Answers per rater",

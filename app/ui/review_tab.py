@@ -9,10 +9,10 @@ from typing import Any
 import gradio as gr
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.questions import FLAGS, of_scope, question
-from app.transcript import AgentSaid, Transcript
+from app.dialogue.transcript import AgentSaid, Transcript
 from app.ui import theme, view
-from db.review import ReviewStore
+from app.workbench.questions import FLAGS, of_scope, question
+from app.workbench.review_store import ReviewStore
 
 log = logging.getLogger(__name__)
 FLAG_NAMES = {q.label: q.name for q in of_scope("reply") if q.name.startswith("flag_")}

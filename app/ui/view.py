@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from app.belief import by_domain
-from app.parsing import call_text
-from app.transcript import (
+from app.agent.belief import by_domain
+from app.agent.parsing import call_text
+from app.dialogue.transcript import (
     ActionRejected,
     Booked,
     Call,

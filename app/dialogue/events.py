@@ -1,0 +1,229 @@
+"""The typed events of a dialogue and what a tool can answer: the vocabulary of `app.dialogue.transcript`.
+
+Every event has an `id` (short, unique in the transcript), the `turn` it belongs to (0-based), the model call
+(`step`) that produced it and the time `at` (UTC) at which it happened. Text from outside (people, models,
+servers, tool arguments) enters the record only through these models, which replace lone surrogates with
+U+FFFD, so a transcript can always be saved as UTF-8 JSON.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, model_validator
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: surrogate pairs joined, lone surrogates replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def valid_data(value: Any) -> Any:
+    """Every string inside `value` (dict keys too) made valid with `valid_text`; infinities and NaN (which JSON
+    cannot hold) written as text, so what is saved reads back the same."""
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {valid_data(k): valid_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [valid_data(v) for v in value]
+    return value
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Record(BaseModel):
+    """Frozen, strict about unknown fields, and valid Unicode in every string."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        return valid_data(data) if isinstance(data, dict) else data
+
+
+# -- what a tool answered --------------------------------------------------------------------------------------
+
+class Found(_Record):
+    """A Find's matches: `count` over the whole table, `rows` the first few (each with its `key`)."""
+
+    kind: Literal["found"] = "found"
+    domain: str
+    count: int
+    rows: list[dict[str, JsonValue]] = Field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{self.count} found"
+
+
+class Booked(_Record):
+    kind: Literal["booked"] = "booked"
+    domain: str
+    reference: str
+    details: dict[str, JsonValue] = Field(default_factory=dict)  # what was booked: name, day, people, car, ...
+
+    def summary(self) -> str:
+        return f"booked, reference {self.reference}"
+
+
+class Refused(_Record):
+    """The service understood the request and said no (full, sold out, impossible), with what would work."""
+
+    kind: Literal["refused"] = "refused"
+    domain: str
+    reason: str
+    hint: str = ""
+
+    def summary(self) -> str:
+        return f"refused: {self.reason} ({self.hint})"
+
+
+class ToolError(_Record):
+    """The call could not run (unknown tool, bad or missing arguments, no such venue, database failure)."""
+
+    kind: Literal["error"] = "error"
+    message: str
+
+    def summary(self) -> str:
+        return f"error: {self.message}"
+
+
+Outcome = Annotated[Found | Booked | Refused | ToolError, Field(discriminator="kind")]
+ToolResult = Outcome  # the first name of this union; app.tools.toolbox.ToolResult is the toolbox's untyped answer
+
+
+def outcome_of(ok: bool, result: dict[str, Any] | None, error: str | None) -> Found | Booked | Refused | ToolError:
+    """The typed outcome of a toolbox answer in its wire shape ({"ok", "result", "error"}: the JSON-lines door
+    and the first transcript format): the one place that tells a result's kind by its keys."""
+    if not ok or result is None:
+        return ToolError(message=error or "the call failed")
+    domain = str(result.get("domain", ""))
+    if "count" in result:
+        return Found(domain=domain, count=result["count"], rows=result.get("results", []))
+    if result.get("status") == "booked":
+        details = {k: v for k, v in result.items() if k not in ("domain", "status", "reference")}
+        return Booked(domain=domain, reference=result["reference"], details=details)
+    return Refused(domain=domain, reason=str(result.get("reason", "")), hint=str(result.get("hint", "")))
+
+
+# -- events ----------------------------------------------------------------------------------------------------
+
+def _in_utc(value: datetime) -> datetime:
+    """Times are kept in UTC (a naive time is taken as UTC): historic offsets in seconds do not survive JSON."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _Event(_Record):
+    id: str = Field(default_factory=new_id)
+    turn: int = Field(ge=0)
+    at: Annotated[datetime, AfterValidator(_in_utc)] = Field(default_factory=_now)
+    step: int = Field(0, ge=0)  # which model call of the turn produced it (0 for what the user side adds)
+
+
+class UserSaid(_Event):
+    kind: Literal["user_said"] = "user_said"
+    text: str
+
+
+class Thought(_Event):
+    kind: Literal["thought"] = "thought"
+    text: str
+
+
+class ToolCalled(_Event):
+    kind: Literal["tool_called"] = "tool_called"
+    call_id: str
+    name: str
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class ToolAnswered(_Event):
+    kind: Literal["tool_answered"] = "tool_answered"
+    call_id: str
+    result: Outcome
+    elapsed_ms: float = 0.0
+
+
+class BeliefChanged(_Event):
+    """Only the slots that changed: `domain-slot` -> new value, or None when a slot is forgotten."""
+
+    kind: Literal["belief_changed"] = "belief_changed"
+    changes: dict[str, str | None]
+
+
+class ActionRejected(_Event):
+    """The model's output could not be used (unreadable call, empty answer); the model was told and went on."""
+
+    kind: Literal["action_rejected"] = "action_rejected"
+    message: str
+    output: str = ""  # the model's output it was about
+
+
+class InterimReply(_Event):
+    """Reply text the user saw stream in during a step that then called a tool (or was rejected): recorded
+    because it was shown. Prompts do not repeat it; the turn's reply is its AgentSaid."""
+
+    kind: Literal["interim_reply"] = "interim_reply"
+    text: str
+
+
+class AgentSaid(_Event):
+    """The agent's reply, exactly as the user saw it; `fallback` when the step bound gave the polite apology."""
+
+    kind: Literal["agent_said"] = "agent_said"
+    text: str
+    fallback: bool = False
+
+
+class TurnFailed(_Event):
+    """The turn stopped without a reply (backend error, deadline, Stop); Retry continues it."""
+
+    kind: Literal["turn_failed"] = "turn_failed"
+    message: str
+
+
+class ReferenceReply(_Event):
+    """What the corpus' human system said at this turn: later prompts show it in place of the agent's reply
+    (turn-level evaluation with the gold history), while the agent's own reply stays in the record."""
+
+    kind: Literal["reference_reply"] = "reference_reply"
+    text: str
+
+
+Event = Annotated[
+    UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | ActionRejected | InterimReply | AgentSaid
+    | TurnFailed | ReferenceReply,
+    Field(discriminator="kind"),
+]
+EVENT = TypeAdapter(Event)
+EVENT_TYPES = (UserSaid, Thought, ToolCalled, ToolAnswered, BeliefChanged, ActionRejected, InterimReply, AgentSaid,
+               TurnFailed, ReferenceReply)
+AnyEvent = (UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | ActionRejected | InterimReply | AgentSaid
+            | TurnFailed | ReferenceReply)
+
+
+E = TypeVar("E", bound=_Event)
+
+
+@dataclass(frozen=True)
+class ReplyChunk:
+    """A piece of the reply while it streams; never stored (the whole reply is one AgentSaid)."""
+
+    text: str

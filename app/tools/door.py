@@ -1,0 +1,59 @@
+"""The JSON-lines door to the toolbox: `python -m app.tools` reads {"name", "arguments", "dialogue_id"} lines on
+stdin (the id is a required string) and writes one JSON line per line read, {"ok": true, "result": {...}} or
+{"ok": false, "error": "..."}; a bad line gets an error and the next line is answered as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from typing import Annotated, Any, TextIO
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints, ValidationError
+
+from app.settings import Settings
+from app.tools.toolbox import Toolbox, ToolResult
+
+log = logging.getLogger(__name__)
+
+
+# Ids come from other programs: strings only (5 and "5" must not share bookings), short, plain characters.
+DialogueId = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$", max_length=200)]
+
+
+class CallLine(BaseModel):
+    """One line on the JSON-lines door."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    dialogue_id: DialogueId = Field(description="Which dialogue the call belongs to; bookings are per dialogue.")
+
+
+def answer_line(toolbox: Toolbox, number: int, line: str) -> ToolResult:
+    try:
+        request = CallLine.model_validate_json(line)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in error.errors())
+        return ToolResult(False, error=f"line {number}: not a valid call ({problems[:300]})")
+    try:
+        return toolbox.call(request.name, request.arguments, request.dialogue_id)
+    except Exception:  # the door's last line of defence: one bad call must not end the service for later lines
+        log.exception("line %d: unexpected failure", number)
+        return ToolResult(False, error=f"line {number}: {request.name} failed unexpectedly; the failure was logged")
+
+
+def serve_lines(toolbox: Toolbox, lines: Iterable[str], out: TextIO) -> None:
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            out.write(json.dumps(answer_line(toolbox, number, line).as_json(), ensure_ascii=False) + "\n")
+            out.flush()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    serve_lines(Toolbox.open(Settings()), sys.stdin, sys.stdout)
+

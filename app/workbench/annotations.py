@@ -1,0 +1,124 @@
+"""Dialogues and the ratings annotators give them: saved at once, exported with pandas."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.orm import Session
+
+from app.dialogue.transcript import Transcript
+from db.engine import exclusive
+from db.schema import DialogueRating, DialogueRecord, MessageRating
+
+TaskCompleted = Literal["yes", "partly", "no"]
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    dialogues_jsonl: Path
+    ratings_csv: Path
+    dialogues_csv: Path
+
+
+class AnnotationStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        _add_event_id_column(engine)
+
+    def save_transcript(self, transcript: Transcript) -> None:
+        self.save_dialogue(transcript.id, transcript.to_data(), dict(transcript.meta))
+
+    def transcript(self, dialogue_id: str) -> Transcript | None:
+        """A saved dialogue as a transcript (those saved in the first format are converted)."""
+        with Session(self.engine) as session:
+            record = session.get(DialogueRecord, dialogue_id)
+            return None if record is None else Transcript.from_data(record.data)
+
+    def save_dialogue(self, dialogue_id: str, data: dict[str, Any], meta: dict[str, Any]) -> None:
+        # A read-then-write: under the dialogue's write lock, so two saves at once neither clash on the key
+        # (PostgreSQL) nor deadlock upgrading a read to a write (SQLite's "database is locked").
+        with exclusive(self.engine, "dialogue", dialogue_id) as connection, Session(bind=connection) as session:
+            record = session.get(DialogueRecord, dialogue_id)
+            if record is None:
+                session.add(DialogueRecord(id=dialogue_id, data=data, meta=meta))
+            else:
+                record.data, record.meta = data, meta
+            session.flush()
+
+    def rate_message(self, dialogue_id: str, turn: int, message: str, feedback: str, annotator: str,
+                     event_id: str | None = None) -> None:
+        """A rating of one message: `event_id` names the transcript event rated (its reply, a tool call); the turn
+        and the text shown are kept too, so a rating reads on its own."""
+        with Session(self.engine) as session, session.begin():
+            session.add(MessageRating(dialogue_id=dialogue_id, event_id=event_id, turn=turn, message=message,
+                                      feedback=feedback, annotator=annotator))
+
+    def rate_dialogue(self, dialogue_id: str, task_completed: TaskCompleted, naturalness: int, comment: str,
+                      annotator: str) -> None:
+        if task_completed not in ("yes", "partly", "no") or not 1 <= naturalness <= 5:
+            raise ValueError("task completed must be yes, partly or no, and naturalness 1 to 5")
+        with Session(self.engine) as session, session.begin():
+            session.add(DialogueRating(dialogue_id=dialogue_id, task_completed=task_completed,
+                                       naturalness=naturalness, comment=comment, annotator=annotator))
+
+    def ratings(self, dialogue_id: str) -> dict[str, list[dict[str, Any]]]:
+        with Session(self.engine) as session:
+            messages = session.scalars(select(MessageRating).where(MessageRating.dialogue_id == dialogue_id)
+                                       .order_by(MessageRating.id))
+            dialogue = session.scalars(select(DialogueRating).where(DialogueRating.dialogue_id == dialogue_id)
+                                       .order_by(DialogueRating.id))
+            return {"messages": [_row(r) for r in messages], "dialogue": [_row(r) for r in dialogue]}
+
+    def export(self, folder: Path) -> ExportFiles:
+        """Every dialogue with its ratings as JSONL, every rating as one CSV row, one CSV row per dialogue."""
+        folder.mkdir(parents=True, exist_ok=True)
+        with self.engine.connect() as connection:
+            dialogues = pd.read_sql(select(DialogueRecord), connection)
+            messages = pd.read_sql(select(MessageRating), connection)
+            verdicts = pd.read_sql(select(DialogueRating), connection)
+        files = ExportFiles(folder / "dialogues.jsonl", folder / "ratings.csv", folder / "dialogues.csv")
+        ratings = pd.concat([messages.assign(kind="message"), verdicts.assign(kind="dialogue")], ignore_index=True)
+        ratings = ratings.astype({"turn": "Int64", "naturalness": "Int64"})  # blanks where a kind has none
+        ratings.drop(columns=["id"]).sort_values("created_at").to_csv(files.ratings_csv, index=False)
+        nested = [{"id": row.id, "created_at": row.created_at, "updated_at": row.updated_at, "meta": row.meta,
+                   "dialogue": row.data,
+                   "message_ratings": _records(messages[messages.dialogue_id == row.id]),
+                   "dialogue_ratings": _records(verdicts[verdicts.dialogue_id == row.id])}
+                  for row in dialogues.itertuples()]
+        pd.DataFrame(nested).to_json(files.dialogues_jsonl, orient="records", lines=True, date_format="iso")
+        summary = pd.DataFrame([_summary(row) for row in dialogues.itertuples()])
+        summary.to_csv(files.dialogues_csv, index=False)
+        return files
+
+
+def _add_event_id_column(engine: Engine) -> None:
+    """Stores made before ratings named events lack the column; their rows stay readable (event_id empty)."""
+    inspector = inspect(engine)
+    if not inspector.has_table("message_ratings"):
+        return
+    if "event_id" not in {column["name"] for column in inspector.get_columns("message_ratings")}:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE message_ratings ADD COLUMN event_id VARCHAR(40)"))
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    transcript = Transcript.from_data(row.data)
+    return {"id": row.id, "created_at": row.created_at, "turns": len(transcript.turns()),
+            "bookings": len(transcript.bookings()), **_flat(row.meta)}
+
+
+def _row(record: Any) -> dict[str, Any]:
+    return {c.name: getattr(record, c.name) for c in record.__table__.columns if c.name != "id"}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return json.loads(frame.drop(columns=["id", "dialogue_id"]).to_json(orient="records", date_format="iso"))
+
+
+def _flat(meta: Any) -> dict[str, Any]:
+    return {f"meta_{k}": v for k, v in (meta or {}).items() if isinstance(v, str | int | float | bool)}

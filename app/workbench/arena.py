@@ -1,0 +1,87 @@
+"""The arena: each user message goes to two systems, shown as A and B in a random order per match.
+
+Each side has its own transcript (its own dialogue id, so its own bookings: the tools isolate dialogues), and
+is saved like any dialogue, so arena sides can also be reviewed in the queue. Which system sits on which side
+is stored with the match and never shown until the results tab.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from app.dialogue.session import OneMessage, Responder, Yielded, run_dialogue
+from app.dialogue.transcript import Transcript, new_id
+from app.workbench.arena_store import ArenaStore
+
+SIDES = ("A", "B")
+
+
+@dataclass(frozen=True)
+class System:
+    name: str  # as results show it: backend, model, format
+    meta: dict[str, str]
+    agent: Responder
+
+
+@dataclass
+class Match:
+    """One side-by-side dialogue as the browser session holds it (deep-copyable: no agents inside)."""
+
+    id: str
+    systems: tuple[str, str]  # the hidden names of A and B
+    sides: tuple[Transcript, Transcript]
+    recorded: bool = False
+    voted_turns: set[int] = field(default_factory=set)
+
+    @property
+    def turns(self) -> int:
+        return self.sides[0].next_turn()
+
+
+class Arena:
+    def __init__(self, systems: Sequence[System], store: ArenaStore, save: Callable[[Transcript], None],
+                 rng: random.Random | None = None) -> None:
+        if len(systems) != 2:
+            raise ValueError("the arena compares exactly two systems")
+        self.systems = {s.name: s for s in systems}
+        self.order = [s.name for s in systems]
+        self.store = store
+        self.save = save
+        self.rng = rng or random.Random()  # noqa: S311 - a side assignment, not a secret
+
+    def new_match(self) -> Match:
+        match_id = f"arena-{new_id()}"
+        names = self.order[:]
+        self.rng.shuffle(names)
+        sides = tuple(Transcript(id=f"{match_id}-{side.lower()}",
+                                 meta={**self.systems[name].meta, "source": "arena", "arena_side": side})
+                      for side, name in zip(SIDES, names, strict=True))
+        return Match(match_id, (names[0], names[1]), (sides[0], sides[1]))
+
+    def send(self, match: Match, text: str) -> Iterator[tuple[int, Yielded]]:
+        """Run the message on side A, then on side B, yielding (side index, event) as they come."""
+        if not match.recorded:
+            a, b = match.sides
+            self.store.record_match(match.id, match.systems[0], match.systems[1], a.id, b.id)
+            match.recorded = True
+        for index, (name, transcript) in enumerate(zip(match.systems, match.sides, strict=True)):
+            try:
+                for event in run_dialogue(self.systems[name].agent, OneMessage(text), transcript):
+                    yield index, event
+            finally:  # a stop or a failure keeps what each side did so far
+                self.save(transcript)
+
+    def vote(self, match: Match, winner: str, voter: str, turn: int | None = None) -> None:
+        """A vote on one turn (its number) or, with turn None, on the whole dialogue."""
+        if not match.recorded or match.turns == 0:
+            raise ValueError("Send a message first: there is nothing to compare yet.")
+        voter = voter.strip()
+        if not voter:  # votes are counted per voter, as review answers are per rater
+            raise ValueError("Please enter your name first: votes are counted per voter.")
+        if turn is not None and not 0 <= turn < match.turns:
+            raise ValueError(f"there is no turn {turn + 1}")
+        self.store.vote(match.id, winner, voter, turn)
+        if turn is not None:
+            match.voted_turns.add(turn)

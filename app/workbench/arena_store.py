@@ -1,0 +1,51 @@
+"""Arena matches (the same user messages sent to two systems, shown as A and B) and the votes on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from app.workbench.tables import ArenaMatch, ArenaVote, create_workbench_tables, writing
+
+Winner = Literal["a", "b", "tie", "bothbad"]
+WINNERS: tuple[str, ...] = get_args(Winner)
+
+
+@dataclass(frozen=True)
+class Vote:
+    match_id: str
+    system_a: str
+    system_b: str
+    winner: Winner
+    turn: int | None  # None: the whole dialogue
+    voter: str
+
+
+class ArenaStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        create_workbench_tables(engine)
+
+    def record_match(self, match_id: str, system_a: str, system_b: str, dialogue_a: str, dialogue_b: str) -> None:
+        with writing(self.engine, "arena", match_id) as session:
+            if session.get(ArenaMatch, match_id) is None:
+                session.add(ArenaMatch(id=match_id, system_a=system_a, system_b=system_b, dialogue_a=dialogue_a,
+                                       dialogue_b=dialogue_b))
+
+    def vote(self, match_id: str, winner: str, voter: str, turn: int | None = None) -> None:
+        if winner not in WINNERS:
+            raise ValueError(f"a vote is one of {', '.join(WINNERS)}, not {winner!r}")
+        with writing(self.engine, "arena", match_id) as session:
+            if session.get(ArenaMatch, match_id) is None:
+                raise ValueError(f"no arena match {match_id!r}: send a message to both sides first")
+            session.add(ArenaVote(match_id=match_id, winner=winner, voter=voter.strip(), turn=turn))
+
+    def votes(self) -> list[Vote]:
+        query = (select(ArenaVote, ArenaMatch).join(ArenaMatch, ArenaMatch.id == ArenaVote.match_id)
+                 .order_by(ArenaVote.id))
+        with Session(self.engine) as session:
+            return [Vote(m.id, m.system_a, m.system_b, v.winner, v.turn, v.voter)  # type: ignore[arg-type]
+                    for v, m in session.execute(query)]

@@ -1,0 +1,216 @@
+"""The UI's handlers driven directly with the scripted backend: every panel's content, turn by turn."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+import pytest
+
+from app.dialogue.transcript import Transcript
+from app.settings import Settings
+from app.ui.demo import DemoApp
+from tests.agent.test_agent_dialogues import TRIP
+
+CHAT, INPUT, BELIEF, CALLS, ROWS, BOOKINGS, STATE, RETRY, DOWNLOAD, STATUS = range(10)
+
+
+def started(tmp_path, raw_db_dir, outputs, **more) -> DemoApp:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(outputs))
+    app = DemoApp(Settings(home=tmp_path / "home", data_dir=raw_db_dir, backend="scripted", script=script, **more))
+    app.start()
+    deadline = time.monotonic() + 10
+    while app.status.state == "loading" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return app
+
+
+def last(iterator):
+    outputs = list(iterator)
+    return outputs, outputs[-1]
+
+
+def test_panels_follow_a_multi_domain_dialogue(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, TRIP)
+    assert app.status.state == "ready" and "scripted" in app.header() and "local folder" in app.header()
+    state = None
+    users = ["I need a cheap guesthouse in the north", "Book worth house for 2 people, 2 nights from thursday",
+             "I also need a train from london kings cross on friday after 9am", "Yes, 2 seats please",
+             "And a taxi from the station to the hotel at 10:15"]
+
+    every, final = last(app.respond(users[0], state))
+    state = final[STATE]
+    chat = final[CHAT]
+    assert chat[0] == {"role": "user", "content": users[0]}
+    assert chat[1]["metadata"]["title"] == "💭 Thought"
+    step = chat[2]
+    assert step["metadata"]["title"] == "🔧 FindHotel(area='north', pricerange='cheap', type='guesthouse')"
+    assert step["metadata"]["status"] == "done" and step["metadata"]["duration"] > 0
+    assert step["content"].startswith("2 found: city centre north b and b, worth house")
+    assert chat[3] == {"role": "assistant", "content": TRIP[1].removeprefix("System: ")}
+    assert every[0][INPUT] == "" and every[0][CHAT][-2:] == [{"role": "user", "content": users[0]},
+                                                             {"role": "assistant", "content": "…"}]
+    assert all(isinstance(o[INPUT], type(gr.skip())) for o in every[1:])  # typing during the turn is not wiped
+    assert final[RETRY]["visible"] is False and final[STATUS] == "✅ Ready"
+    assert all(o[STATUS].startswith("⏳") for o in every[:-1])  # nobody is left wondering whether it is working
+    assert "<tr class='changed'><td>area</td><td>north</td></tr>" in final[BELIEF]
+    assert final[CALLS].values.tolist() == [[1, "FindHotel(area='north', pricerange='cheap', type='guesthouse')",
+                                             "2 found", final[CALLS].iloc[0]["ms"]]]
+    assert final[ROWS]["name"].tolist() == ["city centre north b and b", "worth house"]
+    assert {"address", "phone", "stars"} <= set(final[ROWS].columns) and "location" not in final[ROWS].columns
+    assert final[BOOKINGS].empty
+    # While the reply streamed, the panels were left alone and the chat grew.
+    streaming = [o for o in every if o[BELIEF] is not None and isinstance(o[BELIEF], type(gr.skip()))]
+    assert streaming and all(isinstance(o[CALLS], type(gr.skip())) for o in streaming)
+    pending = [o for o in every if any(m.get("metadata", {}).get("status") == "pending" for m in o[CHAT])]
+    assert pending  # the call showed as running before it finished
+
+    _, final = last(app.respond(users[1], state))
+    booking = final[BOOKINGS].iloc[0]
+    assert booking["domain"] == "hotel" and booking["booked"] == "worth house" and booking["status"] == "booked"
+    assert "day thursday" in booking["details"] and "stay 2" in booking["details"]
+    assert "<tr class='changed'><td>bookday</td><td>thursday</td></tr>" in final[BELIEF]
+    assert "<tr class=''><td>area</td><td>north</td></tr>" in final[BELIEF]  # earlier slots, not highlighted
+    for text in users[2:]:
+        _, final = last(app.respond(text, state))
+    assert final[BOOKINGS]["domain"].tolist() == ["hotel", "train", "taxi"]
+    stored = app.agent.agent.toolbox.bookings(state.id)
+    assert final[BOOKINGS]["reference"].tolist() == [b.reference for b in stored]
+    assert final[CALLS]["turn"].tolist() == [1, 2, 3, 4, 5]
+    assert "taxi" in final[BELIEF] and final[ROWS]["trainid"].iloc[0] == "TR5686"
+    saved = Transcript.from_data({k: v for k, v in json.loads(Path(final[DOWNLOAD]).read_text()).items()
+                                  if k != "ratings"})
+    assert [t.user for t in saved.turns()] == users and len(saved.bookings()) == 3
+
+
+def test_too_long_messages_are_refused_and_kept(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["System: hi"], max_user_chars=50)
+    text = "x" * 51
+    _, final = last(app.respond(text, None))
+    assert final[CHAT] == [] and final[INPUT] == text and final[STATE].events == []
+
+
+def test_model_that_cannot_load_keeps_the_app_up_and_says_why(tmp_path, raw_db_dir):
+    app = DemoApp(Settings(home=tmp_path, data_dir=raw_db_dir, backend="scripted")).start()
+    assert app.status.state == "failed" and "🔴" in app.header() and "WOZ_SCRIPT" in app.header()
+    _, final = last(app.respond("hello", None))
+    assert final[CHAT][0]["content"] == "hello" and "WOZ_SCRIPT" in final[CHAT][-1]["content"]
+    assert final[RETRY]["visible"] is True and final[STATE].turns()[0].status == "failed"
+    _, again = last(app.retry(final[STATE]))
+    assert len(again[STATE].turns()) == 1  # retrying does not pile up copies of the message
+
+
+def test_error_mid_turn_offers_retry_and_keeps_the_dialogue(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: FindHotel(area='east')", "System: 7 in the east."])
+    _, first = last(app.respond("east?", None))
+    state = first[STATE]
+    _, failed = last(app.respond("and the west?", state))  # the script is finished: the backend errors
+    assert failed[RETRY]["visible"] is True and "no more outputs" in failed[CHAT][-1]["content"]
+    assert "Retry" in failed[STATUS]
+    assert state.turns()[0].reply.text == "7 in the east." and state.belief() == {"hotel-area": "east"}
+    app.agent.agent.backend.outputs += ["System: 4 in the west."]
+    _, fixed = last(app.retry(state))
+    assert fixed[RETRY]["visible"] is False and fixed[CHAT][-1]["content"] == "4 in the west."
+    assert [t.status for t in state.turns()] == ["done", "done"]
+
+
+def test_stop_leaves_the_last_good_step(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: FindHotel(area='south')", "System: " + "long reply " * 50])
+    run = app.respond("south?", None)
+    for output in run:
+        if any("long" in m["content"] for m in output[CHAT]):
+            break
+    run.close()
+    state = output[STATE]
+    assert state.turns()[0].status == "failed" and state.turns()[0].failure.message == "Stopped."
+    assert state.belief() == {"hotel-area": "south"}
+    rendered = app.render(state)
+    assert "Stopped." in rendered[CHAT][-1]["content"] and rendered[RETRY]["visible"] is True
+
+
+def test_the_stop_button_ends_the_turn_and_the_next_message_runs(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: FindHotel(area='south')", "System: " + "long reply " * 50,
+                                         "System: Yes, 5 in the south."])
+    outputs = []
+    for output in app.respond("south?", None):
+        outputs.append(output)
+        if any("long" in m["content"] for m in output[CHAT]):
+            app.stop_turn(output[STATE])  # what the Stop button calls, while the reply streams
+    state = outputs[-1][STATE]
+    assert state.turns()[0].failure.message == "Stopped." and outputs[-1][RETRY]["visible"] is True
+    assert state.belief() == {"hotel-area": "south"}  # the finished call stands
+    _, after = last(app.respond("any there?", state))
+    assert after[CHAT][-1]["content"] == "Yes, 5 in the south." and state.turns()[1].status == "done"
+
+
+def test_new_dialogue_ends_the_running_turn_and_leaves_the_page_to_the_new_one(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: FindHotel(area='south')", "System: " + "long reply " * 50,
+                                         "System: Hello again."])
+    shown, left_at = [], None
+    for output in app.respond("south?", None):
+        shown.append(output)
+        if left_at is None and any("long" in m["content"] for m in output[CHAT]):
+            old, left_at = output[STATE], len(shown)
+            fresh = app.start_over(old)  # what the New dialogue button calls, while the reply streams
+    assert fresh[CHAT] == [] and fresh[STATE].id != old.id
+    assert isinstance(fresh[INPUT], type(gr.skip()))  # what the person began typing in the new dialogue stays
+    assert len(shown) == left_at  # the old turn wound down without drawing the old dialogue over the new one
+    assert old.turns()[0].failure.message == "Stopped." and app.store.transcript(old.id) is not None
+    _, reply = last(app.respond("hello", fresh[STATE]))  # the next message runs in the new dialogue
+    assert [m["content"] for m in reply[CHAT]] == ["hello", "Hello again."]
+
+
+def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: FindTrain(day='monday')", "System: Many trains."],
+                  admin_token="s3cret")
+    _, final = last(app.respond("trains on monday", None))
+    state = final[STATE]
+    # Index 1 is the first message (the tool step) of the assistant bubble, as the chat reports it.
+    assert app.rate_message(state, "ann", gr.LikeData(None, {"index": 1, "value": "x", "liked": True}))
+    app.rate_message(state, "ann", gr.LikeData(None, {"index": 1, "value": "x", "liked": "Wrong API call"}))
+    reply = state.turns()[0].reply  # both ratings name the reply's event, not just the turn
+    assert [r["event_id"] for r in app.store.ratings(state.id)["messages"]] == [reply.id, reply.id]
+    status, download = app.rate_dialogue(state, "partly", 4, "ok but slow", "ann")
+    assert status.startswith("✅")
+    assert json.loads(Path(download).read_text())["ratings"]["dialogue"][0]["naturalness"] == 4
+    assert app.rate_dialogue(state, None, 3, "", "ann")[0].startswith("Please choose")
+    assert app.export("wrong")[0] == "Wrong admin token."
+    status, files = app.export("s3cret")
+    assert status.startswith("✅")
+    ratings = pd.read_csv(next(f for f in files if f.endswith("ratings.csv")))
+    assert sorted(ratings["feedback"].dropna()) == ["like", "wrong api call"]
+    assert ratings.loc[ratings.feedback == "like", "message"].item() == "Many trains."
+    assert ratings.loc[ratings.feedback == "wrong api call", "message"].item() == "Many trains."
+    assert ratings.loc[ratings.kind == "dialogue", "comment"].item() == "ok but slow"
+    jsonl = Path(next(f for f in files if f.endswith(".jsonl")))
+    exported = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert exported[0]["id"] == state.id
+    assert Transcript.from_data(exported[0]["dialogue"]).turns()[0].user == "trains on monday"
+
+
+def test_sessions_do_not_share_dialogues(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: BookTaxi(departure='a', destination='b', leaveat='10:00')",
+                                         "System: Booked.", "System: Hello, how can I help?"])
+    _, mine = last(app.respond("taxi from a to b at 10", None))
+    _, theirs = last(app.respond("hi", None))
+    assert len(mine[BOOKINGS]) == 1 and theirs[BOOKINGS].empty and theirs[STATE].id != mine[STATE].id
+    assert [t.user for t in theirs[STATE].turns()] == ["hi"]
+    assert isinstance(mine[STATE], Transcript)
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_messages_do_nothing(tmp_path, raw_db_dir, text):
+    app = started(tmp_path, raw_db_dir, ["System: hi"])
+    _, final = last(app.respond(text, None))
+    assert final[STATE].events == []
+
+
+def test_unusable_database_keeps_the_page_up(tmp_path):
+    app = DemoApp(Settings(home=tmp_path, db_url="sqlite:////proc/no-such-dir/woz.db")).start()
+    assert app.status.state == "failed" and "database is not available" in app.header()
+    _, final = last(app.respond("hello", None))
+    assert "database is not available" in final[CHAT][-1]["content"] and final[RETRY]["visible"] is True
