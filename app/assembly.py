@@ -1,15 +1,80 @@
-"""Assemble the agent from settings, and the command-line flags shared by `app.chat`, `app.py` and evaluation."""
+"""The one assembler of a system under test (backend + prompt format + agent + toolbox), for every surface that
+runs one: the page, the arena's two sides, `app.evaluate`, `app.simulate` and `app.chat`; and the command-line
+flags they share.
+
+Settings only hold names; this is where a backend or format name is checked against its registry, so that
+building `Settings()` needs neither the model code nor the database layer.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.agent.agent import Agent, Limits
 from app.agent.formats import FORMATS, make_format
 from app.backends import BACKENDS, make_backend
+from app.backends.base import Backend
+from app.dialogue.transcript import Transcript
 from app.settings import Settings
 from app.tools.toolbox import Toolbox
+
+MODEL_KEYS = ("backend", "model", "base_url", "api_key", "script")  # what makes two settings one model
+
+
+@dataclass(frozen=True)
+class SystemUnderTest:
+    """One system that answers dialogues, as every surface runs it.
+
+    `name` is how reports and results name it, `meta` how it was configured (backend, format, model: recorded in
+    each transcript), `backend` the model its dialogues share (a local model is loaded once; None when each
+    dialogue brings its own backend, as an oracle reading that dialogue's goal does), and `agent(transcript)` the
+    agent for one dialogue."""
+
+    name: str
+    meta: Mapping[str, str]
+    toolbox: Toolbox
+    backend: Backend | None
+    agent: Callable[[Transcript], Agent] = field(repr=False)
+
+
+def check_choices(settings: Settings) -> None:
+    """ValueError naming the choices when the backend or the prompt format is not a registered one."""
+    for value, registry, what in ((settings.backend, BACKENDS, "backend"), (settings.format, FORMATS, "prompt format")):
+        if value not in registry:
+            raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(registry)}")
+
+
+def assemble(settings: Settings, toolbox: Toolbox, *, backend: Backend | None = None,
+             backend_for: Callable[[Transcript], Backend] | None = None, name: str | None = None,
+             max_steps: int | None = None) -> SystemUnderTest:
+    """The system the settings describe, over `toolbox`.
+
+    The model is `backend` when given (an arena side that runs the page's own model shares it), else a backend
+    built from the settings (nothing loads yet); `backend_for` instead gives each dialogue a backend of its own
+    (the oracles: `name` then says what they are). `max_steps` overrides the settings' bound on model calls."""
+    check_choices(settings)
+    limits = Limits.of(settings)
+    if max_steps is not None:
+        limits = replace(limits, max_steps=max_steps)
+    prompt_format = make_format(settings.format, toolbox.tools)
+    meta = {"backend": settings.backend, "format": settings.format, "model": settings.model}
+    if backend_for is not None:
+        per_dialogue = backend_for
+        return SystemUnderTest(name or settings.backend, {**meta, "backend": name or settings.backend}, toolbox, None,
+                               lambda transcript: Agent(per_dialogue(transcript), prompt_format, toolbox, limits))
+    if backend is None:
+        backend = make_backend(settings)
+    shared = backend
+    return SystemUnderTest(name or shared.label, meta, toolbox, shared,
+                           lambda _transcript: Agent(shared, prompt_format, toolbox, limits))
+
+
+def same_model(one: Settings, other: Settings) -> bool:
+    """Whether two settings name the same model (so one loaded backend can serve both)."""
+    return all(getattr(one, key) == getattr(other, key) for key in MODEL_KEYS)
 
 
 def add_model_flags(parser: argparse.ArgumentParser, extra_backends: tuple[str, ...] = ()) -> None:
@@ -28,5 +93,6 @@ def settings_from(args: argparse.Namespace, **more: Any) -> Settings:
 
 
 def build_agent(settings: Settings, toolbox: Toolbox | None = None) -> Agent:
+    """The agent of one dialogue with the configured model (the terminal chat's one dialogue)."""
     toolbox = toolbox or Toolbox.open(settings)
-    return Agent(make_backend(settings), make_format(settings.format, toolbox.tools), toolbox, Limits.of(settings))
+    return assemble(settings, toolbox).agent(Transcript())

@@ -1,8 +1,10 @@
-"""One settings object for the whole app, read from `WOZ_*` environment variables."""
+"""One settings object for the whole app, read from `WOZ_*` environment variables.
+
+The ground floor: it imports nothing of the project, so building `Settings()` loads no model code and no database
+layer. Names of backends and formats are checked where a system is assembled (`app.assembly.check_choices`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -22,7 +24,7 @@ class ArenaSide(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: str | None = None  # a name in app.backends.BACKENDS
+    backend: str | None = None  # a name in app.backends.BACKENDS (checked by app.assembly)
     format: str | None = None  # a name in app.agent.formats.FORMATS
     model: str | None = None
     base_url: str | None = None
@@ -75,20 +77,6 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("backend")
-    @classmethod
-    def _known_backend(cls, value: str) -> str:
-        from app.backends import BACKENDS  # the registry is the list of choices (imported late: it imports us)
-
-        return _one_of(value, BACKENDS, "backend")
-
-    @field_validator("format")
-    @classmethod
-    def _known_format(cls, value: str) -> str:
-        from app.agent.formats import FORMATS
-
-        return _one_of(value, FORMATS, "prompt format")
-
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.home / 'woz.sqlite3'}"
@@ -104,8 +92,3 @@ class Settings(BaseSettings):
     def download_dir(self) -> Path:
         return self.home / "downloads"
 
-
-def _one_of(value: str, registry: Mapping[str, object], what: str) -> str:
-    if value not in registry:
-        raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(registry)}")
-    return value

@@ -15,9 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from app.agent.agent import Agent, Limits
-from app.agent.formats import make_format
-from app.assembly import add_model_flags, build_agent, settings_from
+from app.assembly import SystemUnderTest, add_model_flags, assemble, settings_from
 from app.evaluation import data
 from app.evaluation.gold import GoldBackend
 from app.evaluation.metrics import DONTCARE_CONVENTIONS
@@ -44,12 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.score:
             return _report(_score(args.score, tests, toolbox, args), args, source=args.score)
         tests = _select(tests, args)
-        make_agent, backend_label = _factory(settings, toolbox, gold, args.labels)
-        run = _run(tests, make_agent, toolbox, args)
+        system = _system(settings, toolbox, tests, gold, args.labels)
+        run = _run(tests, system.agent, toolbox, args)
     except (data.TestDataUnavailable, BadPredictions) as error:
         print(error, file=sys.stderr)
         return 2
-    run[0].update(backend=backend_label, format=settings.format)
+    run[0].update(backend=system.name, format=settings.format)
     return _report(run, args)
 
 
@@ -139,16 +137,15 @@ def _select(tests: list[data.TestDialogue], args: argparse.Namespace) -> list[da
     return tests[:args.limit] if args.limit else tests
 
 
-def _factory(settings: Settings, toolbox: Toolbox, gold: bool, labels: data.LabelVersion
-             ) -> tuple[AgentFactory, str]:
-    """How to build the agent for one test dialogue, and the backend's name for the report."""
-    limits = Limits.of(settings)
-    if gold:  # a fresh oracle per dialogue, reading its test dialogue and transcript
-        prompt_format = make_format(settings.format, toolbox.tools)
-        return (lambda test, transcript: Agent(GoldBackend(test, labels, settings.format, transcript), prompt_format,
-                                               toolbox, limits)), "gold"
-    shared = build_agent(settings, toolbox)  # one model for every dialogue
-    return (lambda test, transcript: Agent(shared.backend, shared.format, toolbox, shared.limits)), shared.backend.label
+def _system(settings: Settings, toolbox: Toolbox, tests: list[data.TestDialogue], gold: bool,
+            labels: data.LabelVersion) -> SystemUnderTest:
+    """The system under test: the configured model (one for every dialogue), or a fresh gold oracle per dialogue
+    reading its test dialogue (named in the transcript's meta) and transcript."""
+    if not gold:
+        return assemble(settings, toolbox)
+    by_id = {test.id: test for test in tests}
+    return assemble(settings, toolbox, name="gold", backend_for=lambda transcript: GoldBackend(
+        by_id[str(transcript.meta["test_dialogue"])], labels, settings.format, transcript))
 
 def _charts(metrics: dict, out: Path) -> None:
     import matplotlib

@@ -20,7 +20,7 @@ from app.evaluation.replay import CorpusReplay
 
 # Builds the agent for one test dialogue and its transcript (the oracle reads both; a model needs neither).
 TRANSCRIPTS = "transcripts.jsonl"
-AgentFactory = Callable[[TestDialogue, Transcript], Agent]
+AgentFactory = Callable[[Transcript], Agent]  # the agent for one dialogue (SystemUnderTest.agent)
 
 
 def evaluate_dialogue(test: TestDialogue, make_agent: AgentFactory, run_id: str) -> tuple[dict[str, Any], Transcript]:
@@ -28,7 +28,7 @@ def evaluate_dialogue(test: TestDialogue, make_agent: AgentFactory, run_id: str)
     # The corpus' goal goes in meta: `Transcript.goal` holds a typed Goal (goal-driven dialogues book in its world);
     # turn-level evaluation keeps the baseline rules, as its numbers always had.
     transcript = Transcript(id=f"eval-{test.id}-{run_id}", meta={"test_dialogue": test.id, "corpus_goal": test.goal})
-    agent = make_agent(test, transcript)
+    agent = make_agent(transcript)
     for _event in run_dialogue(agent, CorpusReplay(test), transcript):
         pass
     # A backend whose replies already hold placeholders (the oracle replies with the human's delexicalised text)

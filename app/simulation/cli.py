@@ -15,12 +15,11 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.agent.agent import Agent, Limits
-from app.assembly import add_model_flags, build_agent, settings_from
+from app.agent.agent import Agent
+from app.assembly import SystemUnderTest, add_model_flags, assemble, settings_from
 from app.backends.base import Backend
 from app.dialogue.goals import Goal, load_goals
 from app.dialogue.session import UserSide, run_dialogue
@@ -87,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     goals = _select(load_goals(folder), args)
     toolbox = Toolbox.open(settings)
-    agent_for, label = _agents(args.backend, settings, toolbox)
+    system = _system(args.backend, settings, toolbox)
+    agent_for, label = system.agent, system.name
     checker = GoalChecker(toolbox)
     meta = {"system": label, "user": args.user, "format": settings.format}
     if made_by := _other_setup(args.out / "transcripts.jsonl", meta):
@@ -159,17 +159,14 @@ def _select(goals: list[Goal], args: argparse.Namespace) -> list[Goal]:
     return goals[:args.goals] if args.goals else goals
 
 
-def _agents(backend: str, settings: Settings, toolbox: Toolbox) -> tuple[AgentFor, str]:
-    """A fresh agent per dialogue; a model is loaded once and shared, an oracle reads each dialogue's goal."""
-    from app.agent.formats import make_format
-
+def _system(backend: str, settings: Settings, toolbox: Toolbox) -> SystemUnderTest:
+    """The system under test: a model loaded once and shared by every dialogue, or an oracle reading each
+    dialogue's goal."""
     if backend in ORACLES:
-        prompt_format = make_format(settings.format, toolbox.tools)
-        limits = replace(Limits.of(settings), max_steps=ORACLE_STEPS)
         mistake = ORACLES[backend]
-        return (lambda t: Agent(GoalOracle(t, mistake), prompt_format, toolbox, limits)), backend
-    shared = build_agent(settings, toolbox)
-    return (lambda _t: Agent(shared.backend, shared.format, toolbox, shared.limits)), shared.backend.label
+        return assemble(settings, toolbox, name=backend, max_steps=ORACLE_STEPS,
+                        backend_for=lambda transcript: GoalOracle(transcript, mistake))
+    return assemble(settings, toolbox)
 
 
 def _users(args: argparse.Namespace, settings: Settings) -> UserFor:

@@ -8,34 +8,14 @@ from typing import Any
 
 import gradio as gr
 
-from app.agent.agent import Agent, Limits
-from app.agent.formats import make_format
-from app.backends import BackendError, make_backend
+from app.backends import BackendError
 from app.dialogue.session import user_text_problem
 from app.dialogue.transcript import ReplyChunk, Transcript
-from app.settings import Settings
-from app.tools.toolbox import Toolbox
 from app.ui import view
-from app.workbench.arena import Arena, Match, System
-from app.workbench.tables import system_of
+from app.workbench.arena import Arena, Match
 
 log = logging.getLogger(__name__)
 VOTES = {"A is better": "a", "B is better": "b", "Tie": "tie", "Both bad": "bothbad"}
-MODEL_KEYS = ("backend", "model", "base_url", "api_key", "script")
-
-
-def arena_systems(settings: Settings, toolbox: Toolbox, shared: Agent | None) -> list[System]:
-    """The two configured systems. A side that runs the chat's own model shares its backend, so a local model
-    is loaded once; the format (and so the prompt) is each side's own."""
-    systems: list[System] = []
-    for side in settings.arena_sides():
-        same_model = shared is not None and all(getattr(side, k) == getattr(settings, k) for k in MODEL_KEYS)
-        backend = shared.backend if same_model and shared else make_backend(side)
-        agent = Agent(backend, make_format(side.format, toolbox.tools), toolbox, Limits.of(side))
-        meta = {"backend": side.backend, "format": side.format, "model": side.model}
-        name = system_of(meta)
-        systems.append(System(name if not systems or systems[0].name != name else f"{name} #2", meta, agent))
-    return systems
 
 
 class ArenaTab:

@@ -14,8 +14,7 @@ from typing import Any, Literal, cast
 import gradio as gr
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.agent.agent import Agent
-from app.assembly import build_agent
+from app.assembly import SystemUnderTest, assemble
 from app.backends import BackendError
 from app.dialogue.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
 from app.dialogue.transcript import ReplyChunk, Transcript, TurnFailed, valid_text
@@ -40,7 +39,7 @@ class DemoApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.status = Status("loading", "starting…")
-        self.agent: Agent | None = None
+        self.system: SystemUnderTest | None = None  # the configured model and format over the database
         self.store: AnnotationStore | None = None
         self.data_source = "not loaded"
         self._stops: dict[str, threading.Event] = {}  # transcript id -> its running turn's stop flag
@@ -57,17 +56,17 @@ class DemoApp:
         self.data_source = ", ".join(imported_sources(toolbox.catalogue.engine))
         self.store = AnnotationStore(toolbox.catalogue.engine)
         try:
-            self.agent = build_agent(self.settings, toolbox)
-        except BackendError as error:
+            self.system = assemble(self.settings, toolbox)
+        except (BackendError, ValueError) as error:
             self.status = Status("failed", str(error))
             return self
         threading.Thread(target=self._load_model, name="load-model", daemon=True).start()
         return self
 
     def _load_model(self) -> None:
-        if self.agent is None:
+        if self.system is None:
             return
-        load = getattr(self.agent.backend, "load", None)
+        load = getattr(self.system.backend, "load", None)
         self.status = Status("loading", f"loading {self.settings.model}…")
         try:
             if load:
@@ -75,7 +74,7 @@ class DemoApp:
         except BackendError as error:
             self.status = Status("failed", str(error))
             return
-        warnings = getattr(self.agent.backend, "warnings", [])
+        warnings = getattr(self.system.backend, "warnings", [])
         self.status = Status("ready", "; ".join(warnings) if warnings else "ready")
 
     @property
@@ -83,14 +82,14 @@ class DemoApp:
         return self.settings.backend == "transformers"
 
     def header(self) -> str:
-        backend = self.agent.backend.label if self.agent else f"{self.settings.backend} {self.settings.model}"
+        backend = self.system.name if self.system else f"{self.settings.backend} {self.settings.model}"
         icon = {"ready": "🟢", "loading": "⏳", "failed": "🔴"}[self.status.state]
         return without_paths(f"**Model:** {backend} · **format:** {self.settings.format} · **data:** "
                              f"{self.data_source}  \n{icon} {self.status.message}")
 
     def new_dialogue(self) -> Transcript:
-        return Transcript(meta={"backend": self.settings.backend, "format": self.settings.format,
-                                "model": self.settings.model})
+        configured = {key: getattr(self.settings, key) for key in ("backend", "format", "model")}
+        return Transcript(meta=dict(self.system.meta if self.system else configured))
 
     # -- chat -----------------------------------------------------------------------------------------------
     def respond(self, message: str, transcript: Transcript | None) -> Iterator[tuple[Any, ...]]:
@@ -120,7 +119,7 @@ class DemoApp:
         while self.status.state == "loading":
             yield self.render(transcript, partial=f"⏳ {self.status.message}", running=True, pending_user=pending_user)
             time.sleep(WAIT_FOR_MODEL_S)
-        if self.agent is None or self.status.state == "failed":
+        if self.system is None or self.status.state == "failed":
             if (said := user.next(transcript)) is not None:
                 transcript.append(said)
             turn = transcript.last_turn()
@@ -132,7 +131,7 @@ class DemoApp:
         partial, stop = "", threading.Event()
         self._stops[transcript.id] = stop
         try:
-            for event in run_dialogue(self.agent, user, transcript, resume=resume, stop=stop):
+            for event in run_dialogue(self.system.agent(transcript), user, transcript, resume=resume, stop=stop):
                 if transcript.id in self._left:  # winding down after New dialogue: the page shows the new one
                     continue
                 if isinstance(event, ReplyChunk):

@@ -105,9 +105,9 @@ class GoalPlay:
         """Check the dialogue against its goal; the verdict is saved in the dialogue's record."""
         if transcript is None or transcript.goal is None:
             return "Start a goal first: this dialogue has no goal to check.", gr.skip(), gr.skip()
-        if self.app.agent is None:
+        if self.app.system is None:
             return "The database is not available, so the goal cannot be checked.", gr.skip(), gr.skip()
-        toolbox = self.app.agent.toolbox
+        toolbox = self.app.system.toolbox
         goal = Goal.model_validate(transcript.goal)
         verdict = self.checker(toolbox).check(goal, transcript, toolbox.bookings(transcript.id))
         transcript.meta[VERDICT_KEY] = verdict.summary()

@@ -9,12 +9,12 @@ from typing import Any
 import gradio as gr
 
 from app.tools.toolbox import Toolbox
-from app.ui.arena_tab import ArenaTab, arena_systems, build_arena_tab
+from app.ui.arena_tab import ArenaTab, build_arena_tab
 from app.ui.demo import DemoApp
 from app.ui.results_tab import ResultsTab, build_results_tab
 from app.ui.review_tab import ReviewTab, build_review_tab
 from app.workbench.annotations import AnnotationStore
-from app.workbench.arena import Arena
+from app.workbench.arena import Arena, arena_systems
 from app.workbench.arena_store import ArenaStore
 from app.workbench.review_store import ReviewStore
 
@@ -32,11 +32,12 @@ class Workbench:
             return None
         engine = app.store.engine
         review, votes = ReviewStore(engine, app.settings.raters_per_item), ArenaStore(engine)
-        toolbox = app.agent.agent.toolbox if app.agent.agent else Toolbox(engine, app.settings.find_limit)
+        toolbox = app.system.toolbox if app.system else Toolbox(engine, app.settings.find_limit)
         saver = AnnotationStore(engine)
 
         def make_arena() -> Arena:
-            return Arena(arena_systems(app.settings, toolbox, app.agent.agent), votes, saver.save_transcript)
+            shared = app.system.backend if app.system else None
+            return Arena(arena_systems(app.settings, toolbox, shared), votes, saver.save_transcript)
 
         exports = app.settings.home / "exports"
         results = ResultsTab(review, votes, app.settings.admin_token, exports)

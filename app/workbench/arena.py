@@ -11,18 +11,30 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from app.dialogue.session import OneMessage, Responder, Yielded, run_dialogue
+from app.assembly import SystemUnderTest, assemble, same_model
+from app.backends.base import Backend
+from app.dialogue.session import OneMessage, Yielded, run_dialogue
 from app.dialogue.transcript import Transcript, new_id
+from app.settings import Settings
+from app.tools.toolbox import Toolbox
 from app.workbench.arena_store import ArenaStore
+from app.workbench.tables import system_of
 
 SIDES = ("A", "B")
 
 
-@dataclass(frozen=True)
-class System:
-    name: str  # as results show it: backend, model, format
-    meta: dict[str, str]
-    agent: Responder
+def arena_systems(settings: Settings, toolbox: Toolbox, shared: Backend | None) -> list[SystemUnderTest]:
+    """The two configured systems, named as results show them (backend, model, format). A side that runs the
+    page's own model shares its backend `shared`, so a local model is loaded once; the format (and so the
+    prompt) is each side's own."""
+    systems: list[SystemUnderTest] = []
+    for side in settings.arena_sides():
+        backend = shared if shared is not None and same_model(side, settings) else None
+        meta = {"backend": side.backend, "format": side.format, "model": side.model}
+        name = system_of(meta)
+        name = name if not systems or systems[0].name != name else f"{name} #2"
+        systems.append(assemble(side, toolbox, backend=backend, name=name))
+    return systems
 
 
 @dataclass
@@ -41,7 +53,7 @@ class Match:
 
 
 class Arena:
-    def __init__(self, systems: Sequence[System], store: ArenaStore, save: Callable[[Transcript], None],
+    def __init__(self, systems: Sequence[SystemUnderTest], store: ArenaStore, save: Callable[[Transcript], None],
                  rng: random.Random | None = None) -> None:
         if len(systems) != 2:
             raise ValueError("the arena compares exactly two systems")
@@ -68,7 +80,7 @@ class Arena:
             match.recorded = True
         for index, (name, transcript) in enumerate(zip(match.systems, match.sides, strict=True)):
             try:
-                for event in run_dialogue(self.systems[name].agent, OneMessage(text), transcript):
+                for event in run_dialogue(self.systems[name].agent(transcript), OneMessage(text), transcript):
                     yield index, event
             finally:  # a stop or a failure keeps what each side did so far
                 self.save(transcript)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from app.dialogue.transcript import AgentSaid, InterimReply, ReplyChunk, Thought, Transcript, TurnFailed
 from app.settings import REPO_ROOT
-from tests.agent_helpers import run, scripted_agent
 from tests.agent.test_parsing import FRAGMENTS
+from tests.agent_helpers import run, scripted_agent
 
 OUTPUT = st.one_of(
     st.text(max_size=200),

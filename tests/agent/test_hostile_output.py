@@ -6,8 +6,8 @@ import pytest
 
 from app.agent.parsing import MAX_CALLS_PER_STEP
 from app.dialogue.transcript import ActionRejected, AgentSaid, ToolAnswered, Transcript
-from tests.agent_helpers import run, scripted_agent
 from tests.agent.test_parsing import HOSTILE, HOSTILE_JSON
+from tests.agent_helpers import run, scripted_agent
 
 NATIVE = {
     "arguments text of a list": {"tool_calls": [{"name": "FindHotel", "arguments": "[1, 2]"}]},

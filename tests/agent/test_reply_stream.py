@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from app.agent.formats import make_format
 from app.agent.formats.stream import TRIM_EVERY
 from app.dialogue.transcript import AgentSaid, InterimReply, ToolCalled, Transcript
-from tests.agent_helpers import run, scripted_agent, streamed
 from tests.agent.test_parsing import FRAGMENTS
+from tests.agent_helpers import run, scripted_agent, streamed
 
 PIECES = st.sampled_from(["System:", "System :", "System  :", "Sys", "tem:", "Thought:", "Action:", "Observation:",
                           "User:", "Response:", "ASSISTANT:", "ſystem:", "obs", "ervation :", " ", "  ", "\n", "\t",

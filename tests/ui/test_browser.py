@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from app.settings import REPO_ROOT
-from tests.browser_helpers import browser_missing, chromium, running_app
 from tests.agent.test_agent_dialogues import TRIP
+from tests.browser_helpers import browser_missing, chromium, running_app
 
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 USERS = ["I need a cheap guesthouse in the north", "Book worth house for 2 people, 2 nights from thursday",

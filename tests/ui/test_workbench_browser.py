@@ -17,8 +17,8 @@ from app.tools.toolbox import Toolbox
 from app.workbench.review_store import ReviewStore
 from db.engine import make_engine
 from db.importer import LocalFolder, ensure_imported
-from tests.browser_helpers import chromium, running_app
 from tests.agent.test_agent_dialogues import TRIP
+from tests.browser_helpers import chromium, running_app
 from tests.ui.test_browser import missing
 from tests.ui.test_workbench_ui import TOOLS_SIDE
 from tests.workbench_seed import GOOD, seed_review_queue

@@ -11,15 +11,15 @@ import gradio as gr
 import pandas as pd
 import pytest
 
-from app.agent.agent import Agent, Limits
-from app.agent.formats import make_format
+from app.assembly import assemble
 from app.backends.scripted import ScriptedBackend
+from app.settings import Settings
 from app.ui.arena_tab import ArenaTab
 from app.ui.header import without_paths
 from app.ui.results_tab import ResultsTab
 from app.ui.review_tab import NOTHING, ReviewTab
 from app.workbench.annotations import AnnotationStore
-from app.workbench.arena import Arena, System
+from app.workbench.arena import Arena
 from app.workbench.arena_store import ArenaStore
 from app.workbench.review_store import ReviewStore
 from db.engine import make_engine
@@ -90,8 +90,8 @@ def test_live_chats_join_the_queue_when_a_rater_looks(review: ReviewStore, toolb
 
 
 def arena_tab(toolbox, store_engine, outputs_a, outputs_b) -> ArenaTab:
-    systems = [System(name, {"backend": "scripted", "model": name, "format": fmt},
-                      Agent(ScriptedBackend(outputs), make_format(fmt, toolbox.tools), toolbox, Limits()))
+    systems = [assemble(Settings(backend="scripted", format=fmt, model=name), toolbox, backend=ScriptedBackend(outputs),
+                        name=name)
                for name, fmt, outputs in (("coalm-side", "coalm", outputs_a), ("tools-side", "tools", outputs_b))]
     saver = AnnotationStore(store_engine)
     return ArenaTab(lambda: Arena(systems, ArenaStore(store_engine), saver.save_transcript, random.Random(3)))

@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
+from app.assembly import SystemUnderTest
 from app.dialogue.transcript import AgentSaid, Transcript, UserSaid
-from app.workbench.arena import Arena, System
+from app.workbench.arena import Arena
 from app.workbench.arena_store import ArenaStore
 from db.engine import make_engine
 
@@ -27,7 +28,8 @@ class Echo:
 @pytest.fixture()
 def arena(tmp_path):
     saved: dict[str, Transcript] = {}
-    systems = [System(name, {"model": name}, Echo(name)) for name in ("coalm", "tools")]
+    systems = [SystemUnderTest(name, {"model": name}, None, None, lambda _t, echo=Echo(name): echo)
+               for name in ("coalm", "tools")]
     arena = Arena(systems, ArenaStore(make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")),
                   lambda t: saved.__setitem__(t.id, t.model_copy(deep=True)), random.Random(7))
     arena.saved = saved

@@ -7,8 +7,8 @@ import json
 from app.dialogue.transcript import AgentSaid, Transcript
 from app.workbench.review_store import ReviewStore
 from app.workbench.training_data import write_training_data
-from tests.agent_helpers import run, scripted_agent
 from tests.agent.test_agent_dialogues import TRIP
+from tests.agent_helpers import run, scripted_agent
 
 
 def test_a_liked_reply_gives_its_action_and_response_steps(toolbox, tmp_path):
