@@ -39,6 +39,7 @@ class TerminalUser:
         self.lines, self.out, self.max_chars = iter(lines), out, max_chars
 
     def next(self, transcript: Transcript) -> UserSaid | None:
+        """The next line that makes a valid message (problems are shown and the line skipped), or None at the end."""
         for line in self.lines:
             text = valid_text(line).strip()
             if not text:
@@ -74,6 +75,7 @@ def render(event: Yielded, out: TextIO, replying: bool) -> bool:
 
 def chat(agent: Agent, lines: Iterable[str], out: TextIO, transcript: Transcript,
          max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    """Run a dialogue on the lines given, writing the agent's thoughts, calls, answers and reply to `out`."""
     replying = False
     for event in run_dialogue(agent, TerminalUser(lines, out, max_chars), transcript):
         replying = render(event, out, replying)
@@ -82,6 +84,7 @@ def chat(agent: Agent, lines: Iterable[str], out: TextIO, transcript: Transcript
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The terminal chat: build the agent from flags and settings, talk over stdin/stdout; the exit status."""
     parser = argparse.ArgumentParser(description=__doc__)
     add_model_flags(parser)
     parser.add_argument("--save", type=Path, help="write the dialogue as JSON here when the input ends")

@@ -32,6 +32,7 @@ class ArenaSide(BaseModel):
     script: Path | None = None
 
     def given(self) -> dict[str, object]:
+        """The fields this side sets, to override the app's settings with."""
         return self.model_dump(exclude_none=True)
 
 
@@ -79,6 +80,7 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
+        """The SQLAlchemy URL: `db_url`, or the SQLite file in `home`."""
         return self.db_url or f"sqlite:///{self.home / 'woz.sqlite3'}"
 
     def arena_sides(self) -> list[Settings]:
@@ -90,5 +92,6 @@ class Settings(BaseSettings):
 
     @property
     def download_dir(self) -> Path:
+        """Where downloaded files are kept, inside `home`."""
         return self.home / "downloads"
 

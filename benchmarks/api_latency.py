@@ -69,10 +69,9 @@ def main() -> None:
         outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for i, (name, arguments) in enumerate(calls):
             start = time.perf_counter()
-            result = toolbox.call(name, arguments, f"bench-{i // 10}")
+            answer = toolbox.call(name, arguments, f"bench-{i // 10}")
             timings[name].append((time.perf_counter() - start) * 1000)
-            status = (result.result or {}).get("status", "found") if result.ok else "error"
-            outcomes[name][status] += 1
+            outcomes[name][answer.kind] += 1  # found, booked, refused or error
     print(f"{'API':<16}{'calls':>7}{'median ms':>11}{'p99 ms':>9}  outcomes")
     worst = 0.0
     for name in sorted(timings):

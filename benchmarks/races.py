@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from app.dialogue.events import Booked
 from app.settings import SIBLING_MULTIWOZ_DB
 from app.tools.toolbox import Toolbox
 from db.engine import make_engine
@@ -43,8 +44,7 @@ def _start(url: str, data_dir: str, gate: multiprocessing.Barrier, failures: mul
 def _book(url: str, request: dict, dialogue: str, gate: multiprocessing.Barrier, booked: multiprocessing.Queue) -> None:
     toolbox = Toolbox(make_engine(url))
     gate.wait()
-    outcome = toolbox.call("BookHotel", request, dialogue)
-    booked.put(outcome.ok and outcome.result["status"] == "booked")
+    booked.put(isinstance(toolbox.call("BookHotel", request, dialogue), Booked))
 
 
 def _run_all(target: Callable[..., None], args: tuple, count: int) -> None:

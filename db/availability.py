@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from domains.base import Decision, Domain, Refused
+from domains.base import Decision, Declined, Domain
 
 
 class Availability(Protocol):
@@ -22,6 +22,7 @@ class Availability(Protocol):
 
     def decide(self, domain: Domain, entity: dict[str, Any], request: dict[str, Any],
                booked: list[dict[str, Any]]) -> Decision:
+        """Accept or decline the request for `entity`, given this dialogue's earlier bookings of it."""
         ...
 
 
@@ -31,6 +32,7 @@ class Baseline:
 
     def decide(self, domain: Domain, entity: dict[str, Any], request: dict[str, Any],
                booked: list[dict[str, Any]]) -> Decision:
+        """The domain's own rule; a ValueError for a domain that takes no bookings."""
         if domain.book is None:
             raise ValueError(f"{domain.name} takes no bookings")
         return domain.book.rule.decide(entity, request, booked)
@@ -56,14 +58,16 @@ class Scripted:
 
     def decide(self, domain: Domain, entity: dict[str, Any], request: dict[str, Any],
                booked: list[dict[str, Any]]) -> Decision:
+        """The goal's word where it has one: its refused values fail, its granted values succeed even where
+        the baseline would decline; the baseline elsewhere."""
         script = self.expected.get(domain.name)
         if script is None or domain.book is None:
             return BASELINE.decide(domain, entity, request, booked)
         if script.refused and _asks_for(request, script.refused):
-            return Refused(f"{domain.key(entity)} is fully booked for {_described(script.refused)}",
+            return Declined(f"{domain.key(entity)} is fully booked for {_described(script.refused)}",
                            f"free for {_described(script.granted)}")
         decision = BASELINE.decide(domain, entity, request, booked)
-        if isinstance(decision, Refused) and _asks_for(request, script.granted):
+        if isinstance(decision, Declined) and _asks_for(request, script.granted):
             return domain.book.rule.accept(entity, request)
         return decision
 

@@ -16,7 +16,7 @@ from db.availability import BASELINE, Availability
 from db.catalogue import Catalogue
 from db.engine import exclusive
 from db.schema import Booking
-from domains.base import Accepted, Domain, stable_hash
+from domains.base import Accepted, Declined, Domain, stable_hash
 
 REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 REFERENCE_LENGTH = 8
@@ -29,7 +29,17 @@ _INSERT = insert(Booking)
 
 
 @dataclass(frozen=True)
+class Confirmed:
+    """A booking the desk has just stored: its new reference and what the customer is told."""
+
+    reference: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class StoredBooking:
+    """A booking as the store holds it (its details include the rule's own bookkeeping)."""
+
     reference: str
     domain: str
     entity_key: str
@@ -37,17 +47,20 @@ class StoredBooking:
 
 
 def new_reference() -> str:
+    """A fresh random booking reference: 8 capital letters and digits."""
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
 class BookingDesk:
+    """Makes bookings for dialogues: finds the one entity asked for, asks the availability, stores the booking."""
+
     def __init__(self, engine: Engine, catalogue: Catalogue) -> None:
         self.engine = engine
         self.catalogue = catalogue
 
     def book(self, domain: Domain, request: dict[str, Any], dialogue_id: str,
-             availability: Availability = BASELINE) -> dict[str, Any]:
-        """A result dict with status "booked" or "refused"; ValueError when the request names no single entity.
+             availability: Availability = BASELINE) -> Confirmed | Declined:
+        """The stored booking, or the rule's refusal; ValueError when the request names no single entity.
         `availability` decides whether there is room (a goal-driven dialogue's script; by default the baseline)."""
         entity = self._entity(domain, request, dialogue_id)
         for _attempt in range(10):  # 36^8 references: a clash is rare, but the unique index has the last word
@@ -58,7 +71,7 @@ class BookingDesk:
         raise RuntimeError("could not draw an unused booking reference")
 
     def _decide_and_store(self, domain: Domain, entity: dict[str, Any], request: dict[str, Any],
-                          dialogue_id: str, availability: Availability) -> dict[str, Any]:
+                          dialogue_id: str, availability: Availability) -> Confirmed | Declined:
         # Reading what is booked, deciding and inserting are one locked step: two calls at once in one dialogue
         # must not both see the last free room.
         with exclusive(self.engine, "booking", dialogue_id, domain.name, entity["key"]) as connection:
@@ -66,13 +79,13 @@ class BookingDesk:
                                                        "entity_key": entity["key"]}))
             decision = availability.decide(domain, entity, request, booked)
             if not isinstance(decision, Accepted):
-                return {"status": "refused", "reason": decision.reason, "hint": decision.hint}
+                return decision
             reference = new_reference()
             connection.execute(_INSERT, {  # Core insert: a third of the ORM's cost per booking
                 "reference": reference, "dialogue_id": dialogue_id, "domain": domain.name,
                 "entity_key": entity["key"], "details": {**decision.details, **decision.bookkeeping},
                 "created_at": datetime.now(UTC)})
-        return {"status": "booked", "reference": reference, **decision.details}
+        return Confirmed(reference, decision.details)
 
     def bookings(self, dialogue_id: str) -> list[StoredBooking]:
         """This dialogue's bookings, oldest first; other dialogues' bookings are never visible."""

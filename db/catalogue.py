@@ -19,6 +19,8 @@ UNKNOWN = "?"  # MultiWOZ writes unknown attraction fields as "?", which match a
 
 @dataclass(frozen=True)
 class FindResult:
+    """What a Find matched: how many rows in all, and the first few of them."""
+
     count: int
     rows: list[dict[str, Any]]  # the full MultiWOZ record plus its "key"
 
@@ -68,6 +70,7 @@ class Catalogue:
         return [match for match, _score, _index in found]
 
     def vocabulary(self, domain: Domain, slot: Slot) -> tuple[str, ...]:
+        """The distinct values of the slot's column (cached: the data never changes)."""
         key = (domain.name, slot.name)
         if key not in self._vocabulary:
             column = domain_table(domain).c[slot.name]

@@ -23,6 +23,8 @@ _WRITERS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 
 
 def make_engine(url: str) -> Engine:
+    """An engine for the URL. SQLite gets its folder made, one connection shared by threads when in memory,
+    and its pragmas, explicit transactions and checkpoints when on disk."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)

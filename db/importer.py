@@ -38,13 +38,20 @@ class DataUnavailable(RuntimeError):
 
 
 class Source(Protocol):
-    @property
-    def label(self) -> str: ...
+    """A place the MultiWOZ database files can come from."""
 
-    def fetch(self, files: list[DataFile]) -> dict[str, bytes]: ...
+    @property
+    def label(self) -> str:
+        """The source, named for people (logs, errors, the page's header)."""
+        ...
+
+    def fetch(self, files: list[DataFile]) -> dict[str, bytes]:
+        """The files' contents by name, each verified; a SourceError when the source cannot supply them all."""
+        ...
 
 
 def verified(file: DataFile, data: bytes) -> bytes:
+    """The data, if its SHA-256 is one of the file's published versions; a SourceError otherwise."""
     digest = hashlib.sha256(data).hexdigest()
     if digest not in file.sha256:
         raise SourceError(f"{file.name} has SHA-256 {digest[:12]}..., not a published version (corrupted or altered)")
@@ -53,13 +60,17 @@ def verified(file: DataFile, data: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class LocalFolder:
+    """A local folder holding the files (WOZ_DATA_DIR), tried first."""
+
     path: Path
 
     @property
     def label(self) -> str:
+        """The folder, named for people."""
         return f"local folder {self.path}"
 
     def fetch(self, files: list[DataFile]) -> dict[str, bytes]:
+        """The files read from the folder, verified; a SourceError when the folder or a file is missing."""
         if not self.path.is_dir():
             raise SourceError("folder does not exist (set WOZ_DATA_DIR)")
         missing = [f.name for f in files if not (self.path / f.name).is_file()]
@@ -70,14 +81,18 @@ class LocalFolder:
 
 @dataclass(frozen=True)
 class GitHubFiles:
+    """The files at a pinned commit of the MultiWOZ repository on GitHub."""
+
     timeout_s: float
     base_url: str = GITHUB_RAW
 
     @property
     def label(self) -> str:
+        """The repository and commit, named for people."""
         return f"GitHub budzianowski/multiwoz@{MULTIWOZ_COMMIT[:8]}"
 
     def fetch(self, files: list[DataFile]) -> dict[str, bytes]:
+        """The files downloaded from the pinned commit, verified."""
         return {f.name: verified(f, _download(self.base_url + f.name, self.timeout_s)) for f in files}
 
 
@@ -91,9 +106,11 @@ class ConvlabSdist:
 
     @property
     def label(self) -> str:
+        """The package and version, named for people."""
         return f"PyPI convlab=={CONVLAB_VERSION} sdist"
 
     def fetch(self, files: list[DataFile]) -> dict[str, bytes]:
+        """The files read from the cached (or freshly downloaded) sdist, verified."""
         archive = self._archive()
         try:
             with tarfile.open(archive) as tar:
@@ -140,6 +157,7 @@ def _download(url: str, timeout_s: float) -> bytes:
 
 
 def default_sources(data_dir: Path | None, download_dir: Path, timeout_s: float) -> list[Source]:
+    """The sources in the order tried: the local folder (when one is set), GitHub, then the PyPI sdist."""
     local: list[Source] = [LocalFolder(data_dir)] if data_dir else []
     return [*local, GitHubFiles(timeout_s), ConvlabSdist(download_dir, timeout_s)]
 
@@ -162,6 +180,8 @@ def fetch_first(sources: list[Source], files: list[DataFile]) -> tuple[str, dict
 
 @dataclass(frozen=True)
 class ImportReport:
+    """What an import did: the rows loaded per domain, and the source they came from."""
+
     imported: dict[str, int]  # domain -> rows, for domains (re)loaded by this run
     source: str | None  # None when nothing needed loading
 

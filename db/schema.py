@@ -14,6 +14,7 @@ from domains.values import minutes
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every ORM table here and in the workbench."""
     pass
 
 
@@ -22,6 +23,8 @@ def _now() -> datetime:
 
 
 class Booking(Base):
+    """One stored booking: its unique reference, the dialogue that made it, the booked entity and the details."""
+
     __tablename__ = "bookings"
     __table_args__ = (Index("ix_bookings_dialogue_entity", "dialogue_id", "domain", "entity_key"),)
 
@@ -71,6 +74,7 @@ def column_value(slot: Slot, raw: object) -> int | str | None:
 
 
 def create_all(bind: Engine | Connection) -> None:
+    """Create every table that is missing, the domain tables included."""
     for domain in all_domains():
         domain_table(domain)
     Base.metadata.create_all(bind)
@@ -89,6 +93,8 @@ class DialogueRecord(Base):
 
 
 class MessageRating(Base):
+    """A rating of one message in a dialogue (like, dislike, or a flag), with the turn and the text shown."""
+
     __tablename__ = "message_ratings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +109,8 @@ class MessageRating(Base):
 
 
 class DialogueRating(Base):
+    """A rating of a whole dialogue: task completed, naturalness from 1 to 5, and a comment."""
+
     __tablename__ = "dialogue_ratings"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,6 +19,7 @@ def all_domains() -> tuple[Domain, ...]:
 
 
 def domain(name: str) -> Domain:
+    """The declared domain of that name; a KeyError naming the known ones otherwise."""
     for candidate in all_domains():
         if candidate.name == name:
             return candidate

@@ -12,7 +12,7 @@ from domains import values
 
 SlotKind = Literal["category", "text", "time", "day", "count"]
 # How a Find constraint on the slot matches a database row (MultiWOZ evaluator semantics).
-Match = Literal["exact", "fuzzy", "at_or_after", "at_or_before"]
+Matching = Literal["exact", "fuzzy", "at_or_after", "at_or_before"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Slot:
     kind: SlotKind = "text"
     allowed: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    match: Match = "exact"
+    match: Matching = "exact"
     low: int = 1
     high: int = 20
     belief: bool = True  # False for slots that are arguments but not belief-state slots (train id)
@@ -44,10 +44,12 @@ class Slot:
 
     @property
     def json_type(self) -> str:
+        """The slot's JSON Schema type for native tool specs: integer for counts, else string."""
         return "integer" if self.kind == "count" else "string"
 
     @property
     def choices(self) -> tuple[str, ...]:
+        """The values the slot allows (the weekdays for a day slot); empty when any text goes."""
         return self.allowed or (values.WEEKDAYS if self.kind == "day" else ())
 
 
@@ -61,17 +63,21 @@ class DataFile:
 
 @dataclass(frozen=True)
 class Accepted:
+    """A booking rule's yes: what the customer is told, and what the rule keeps for its own counting."""
+
     details: dict[str, Any]  # what the customer is told: name, day, people, car, ...
     bookkeeping: dict[str, Any] = field(default_factory=dict)  # stored for the rule's own counting (rooms, nights)
 
 
 @dataclass(frozen=True)
-class Refused:
+class Declined:
+    """A booking rule's no: why, and a hint that holds when followed (the tool answers it as `Refused`)."""
+
     reason: str
     hint: str
 
 
-Decision = Accepted | Refused
+Decision = Accepted | Declined
 
 
 class BookingRule(Protocol):
@@ -82,7 +88,7 @@ class BookingRule(Protocol):
     """
 
     def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
-        """Accepted (what `accept` records) when there is room, else Refused with a hint that holds when followed."""
+        """Accepted (what `accept` records) when there is room, else Declined with a hint that holds when followed."""
         ...
 
     def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
@@ -131,51 +137,63 @@ class Domain:
     plural: str = ""  # how prompts name the domain's things ("hotels"); default: name + "s"
 
     def slot(self, name: str) -> Slot:
+        """The informable or booking slot of that name."""
         return next(s for s in self.slots + self.book_slots if s.name == name)
 
     @property
     def things(self) -> str:
+        """What prompts call the domain's things: `plural`, or the name plus "s"."""
         return self.plural or f"{self.name}s"
 
     # Views of the two specs, for code that only asks one question of them.
     @property
     def find_api(self) -> str | None:
+        """The search API's name (`FindHotel`), or None when the domain has no search."""
         return self.find.api if self.find else None
 
     @property
     def find_description(self) -> str:
+        """The search API's description for the model, or empty."""
         return self.find.description if self.find else ""
 
     @property
     def order_by(self) -> str | None:
+        """The slot search results are ordered by, if any."""
         return self.find.order_by if self.find else None
 
     @property
     def book_api(self) -> str | None:
+        """The booking API's name (`BookHotel`), or None when the domain takes no bookings."""
         return self.book.api if self.book else None
 
     @property
     def book_description(self) -> str:
+        """The booking API's description for the model, or empty."""
         return self.book.description if self.book else ""
 
     @property
     def book_required(self) -> tuple[str, ...]:
+        """The informable slots a booking must give."""
         return self.book.required if self.book else ()
 
     @property
     def book_optional(self) -> tuple[str, ...]:
+        """The informable slots a booking may give."""
         return self.book.optional if self.book else ()
 
     @property
     def book_slots(self) -> tuple[Slot, ...]:
+        """The booking's own slots (day, people, ...)."""
         return self.book.slots if self.book else ()
 
     @property
     def booking(self) -> BookingRule | None:
+        """The rule that decides bookings, or None when the domain takes none."""
         return self.book.rule if self.book else None
 
     @property
     def searchable(self) -> tuple[Slot, ...]:
+        """The slots its table indexes for Find: all of them with a search API, none without."""
         return self.slots if self.find else ()
 
     @property
@@ -199,6 +217,7 @@ def baseline_free(capacity: int, full_percent: int, *key: object) -> int:
 
 
 def frozen(mapping: dict[str, str]) -> Mapping[str, str]:
+    """A read-only view of the mapping (declarations are shared, so nothing may change them)."""
     return MappingProxyType(mapping)
 
 

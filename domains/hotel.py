@@ -14,9 +14,9 @@ from domains.base import (
     BookSpec,
     DataFile,
     Decision,
+    Declined,
     Domain,
     FindSpec,
-    Refused,
     Slot,
     baseline_free,
     frozen,
@@ -48,14 +48,18 @@ class RoomInventory:
     """Each hotel has 5-10 rooms; some nights are fully booked, others partly (fixed per hotel and weekday)."""
 
     def rooms(self, hotel: str) -> int:
+        """How many rooms the hotel has: 5 to 10, fixed per hotel."""
         return 5 + stable_hash("rooms", hotel) % 6
 
     def free(self, hotel: str, night: str, booked: list[dict[str, Any]]) -> int:
+        """Rooms free at the hotel on that night for this dialogue: the baseline less what it booked."""
         baseline = baseline_free(self.rooms(hotel), FULL_PERCENT, "hotel-night", hotel, night)
         taken = sum(b["rooms"] for b in booked if night in b["nights"])
         return max(0, baseline - taken)
 
     def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
+        """Accepted when enough rooms are free every night of the stay; else Declined, with how many nights
+        are free from that day, or another day the whole stay fits."""
         hotel, day, stay = entity["name"], request["day"], request["stay"]
         rooms = -(-request["people"] // PEOPLE_PER_ROOM)
         nights = _nights(day, stay)
@@ -66,12 +70,13 @@ class RoomInventory:
         reason = f"no {rooms} room{plural} free at {hotel} for {stay} night{'s' if stay > 1 else ''} from {day}"
         if possible:
             nights_free = f"{possible} nights are" if possible > 1 else "1 night is"
-            return Refused(reason, f"only {nights_free} available from {day}")
+            return Declined(reason, f"only {nights_free} available from {day}")
         # A hint must hold when followed: the whole stay has to fit from the day it offers, not its first night.
         other = [d for d in WEEKDAYS if d != day and self._free_nights(hotel, _nights(d, stay), rooms, booked) == stay]
-        return Refused(reason, f"rooms are free from {other[0]}" if other else "try another hotel")
+        return Declined(reason, f"rooms are free from {other[0]}" if other else "try another hotel")
 
     def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
+        """The booking as told (hotel, day, stay, people), keeping the rooms and nights it takes."""
         day, stay, people = request["day"], request["stay"], request["people"]
         return Accepted({"name": entity["name"], "day": day, "stay": stay, "people": people},
                         {"rooms": -(-people // PEOPLE_PER_ROOM), "nights": _nights(day, stay)})

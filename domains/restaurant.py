@@ -14,9 +14,9 @@ from domains.base import (
     BookSpec,
     DataFile,
     Decision,
+    Declined,
     Domain,
     FindSpec,
-    Refused,
     Slot,
     baseline_free,
     stable_hash,
@@ -33,12 +33,14 @@ class TableInventory:
     """Each restaurant has 4-11 tables; some times of some days are full (fixed per restaurant, day, time)."""
 
     def free(self, restaurant: str, day: str, time: str, booked: list[dict[str, Any]]) -> int:
+        """Tables free at the restaurant at that day and time for this dialogue: the baseline less what it booked."""
         tables = 4 + stable_hash("tables", restaurant) % 8
         baseline = baseline_free(tables, FULL_PERCENT, "restaurant-slot", restaurant, day, time)
         taken = sum(b["tables"] for b in booked if b["day"] == day and b["time"] == time)
         return max(0, baseline - taken)
 
     def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
+        """Accepted when enough tables are free; else Declined, with up to three free times nearby that day."""
         name, day, time, people = entity["name"], request["day"], request["time"], request["people"]
         tables = -(-people // PEOPLE_PER_TABLE)
         if self.free(name, day, time, booked) >= tables:
@@ -47,9 +49,10 @@ class TableInventory:
         nearby = [f"{m // 60:02d}:{m % 60:02d}" for m in (start + step for step in NEARBY_STEPS) if 0 <= m < 24 * 60]
         free = [t for t in nearby if self.free(name, day, t, booked) >= tables][:3]
         hint = f"free on {day} at {', '.join(free)}" if free else f"no table nearby on {day}; try another day"
-        return Refused(f"no table for {people} at {name} on {day} at {time}", hint)
+        return Declined(f"no table for {people} at {name} on {day} at {time}", hint)
 
     def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
+        """The booking as told (restaurant, day, time, people), keeping the tables it takes."""
         people = request["people"]
         return Accepted({"name": entity["name"], "day": request["day"], "time": request["time"], "people": people},
                         {"tables": -(-people // PEOPLE_PER_TABLE)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domains.base import Accepted, BookSpec, DataFile, Decision, Domain, Refused, Slot, stable_hash
+from domains.base import Accepted, BookSpec, DataFile, Decision, Declined, Domain, Slot, stable_hash
 from domains.values import minutes
 
 
@@ -20,16 +20,18 @@ class TaxiDispatch:
     """Always a car; the phone is an 11-digit UK mobile number, as in the MultiWOZ corpus."""
 
     def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
+        """Accepted unless the request has no time, goes nowhere, or arrives before it leaves."""
         if not (request.get("leaveat") or request.get("arriveby")):
-            return Refused("a taxi needs a time", "give leaveat or arriveby (24-hour HH:MM)")
+            return Declined("a taxi needs a time", "give leaveat or arriveby (24-hour HH:MM)")
         if request["departure"] == request["destination"]:
-            return Refused("departure and destination are the same place", "give two different places")
+            return Declined("departure and destination are the same place", "give two different places")
         leave, arrive = request.get("leaveat"), request.get("arriveby")
         if leave and arrive and minutes(arrive) <= minutes(leave):
-            return Refused(f"arriveby {arrive} is not after leaveat {leave}", "give one of them, or a later arrival")
+            return Declined(f"arriveby {arrive} is not after leaveat {leave}", "give one of them, or a later arrival")
         return self.accept(entity, request)
 
     def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
+        """The trip as booked, with the assigned car and a phone number fixed by the request."""
         phone = "07" + f"{stable_hash('taxi-phone', *sorted(request.items())) % 10**9:09d}"
         trip = {k: request[k] for k in ("departure", "destination", "leaveat", "arriveby") if request.get(k)}
         return Accepted({**trip, "car": f"{entity['color']} {entity['type']}", "phone": phone})

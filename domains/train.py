@@ -11,9 +11,9 @@ from domains.base import (
     BookSpec,
     DataFile,
     Decision,
+    Declined,
     Domain,
     FindSpec,
-    Refused,
     Slot,
     stable_hash,
 )
@@ -33,21 +33,25 @@ class SeatInventory:
     """Most trains have plenty of seats; about one in ten is sold out or nearly so (fixed per train)."""
 
     def free(self, train_key: str, booked: list[dict[str, Any]]) -> int:
+        """Seats left on the train for this dialogue: the baseline less the people it booked."""
         draw = stable_hash("train-seats", train_key) % 100
         baseline = 0 if draw < 4 else 1 + draw % 4 if draw < 12 else 150
         return max(0, baseline - sum(b["people"] for b in booked))
 
     def decide(self, entity: dict[str, Any], request: dict[str, Any], booked: list[dict[str, Any]]) -> Decision:
+        """Accepted when there are seats for everyone; else Declined, saying how many are left or that it is
+        sold out."""
         people, free = request["people"], self.free(DOMAIN.key(entity), booked)
         train = f"{entity['trainid']} on {entity['day']} at {entity['leaveat']}"
         if free >= people:
             return self.accept(entity, request)
         if free:
-            return Refused(f"only {free} seat{'s' if free > 1 else ''} left on {train}",
+            return Declined(f"only {free} seat{'s' if free > 1 else ''} left on {train}",
                            f"book at most {free} people on it or choose another train")
-        return Refused(f"{train} is sold out", "choose another train (FindTrain lists them)")
+        return Declined(f"{train} is sold out", "choose another train (FindTrain lists them)")
 
     def accept(self, entity: dict[str, Any], request: dict[str, Any]) -> Accepted:
+        """The booking as told: the train, the people, and the fare for them all."""
         people = request["people"]
         fare = float(entity["price"].split()[0]) * people
         keys = ("trainid", "day", "departure", "destination", "leaveat", "arriveby")

@@ -39,6 +39,7 @@ def is_missing(value: object) -> bool:
 
 
 def is_dontcare(value: object) -> bool:
+    """Whether the value is one of the ways of saying "any" ("dontcare", "no preference", ...)."""
     return isinstance(value, str) and " ".join(value.lower().split()) in _DONTCARE_WORDS
 
 
@@ -55,6 +56,7 @@ def clean_text(value: object) -> str:
 
 
 def category(value: object, allowed: tuple[str, ...], aliases: Mapping[str, str]) -> str:
+    """The allowed value the text names (aliases resolved); a ValueError listing the choices otherwise."""
     raw = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     text = clean_text(raw)
     text = aliases.get(text, text)
@@ -64,6 +66,7 @@ def category(value: object, allowed: tuple[str, ...], aliases: Mapping[str, str]
 
 
 def weekday(value: object) -> str:
+    """The weekday's name in lowercase; a ValueError otherwise."""
     text = clean_text(value)
     if text not in WEEKDAYS:
         raise ValueError(f"{_short(value)} is not a day; use a weekday name: {', '.join(WEEKDAYS)}")
@@ -71,6 +74,7 @@ def weekday(value: object) -> str:
 
 
 def count(value: object, low: int, high: int) -> int:
+    """A whole number from `low` to `high` (digits or a word up to twelve); a ValueError otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"must be a whole number from {low} to {high}, not {_short(value)}")
     if isinstance(value, str):

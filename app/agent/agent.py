@@ -49,6 +49,8 @@ STOP_POLL_S = 0.1  # how often a waiting turn looks at its stop flag and deadlin
 
 @dataclass(frozen=True)
 class Limits:
+    """How far one turn may go: model steps, prompt and answer tokens, and a deadline for the whole turn."""
+
     max_steps: int = 4
     max_prompt_tokens: int = 3584
     max_new_tokens: int = 512
@@ -56,10 +58,14 @@ class Limits:
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
+        """The limits the settings give."""
         return cls(settings.max_steps, settings.max_prompt_tokens, settings.max_new_tokens, settings.turn_deadline_s)
 
 
 class Agent:
+    """The system side of a dialogue: a backend, a prompt format and the toolbox, run one turn at a time
+    within its limits."""
+
     def __init__(self, backend: Backend, prompt_format: PromptFormat, toolbox: Toolbox,
                  limits: Limits | None = None) -> None:
         self.backend = backend
@@ -171,15 +177,17 @@ class _TurnRun:
                                      arguments=arguments))
         yield called
         started = time.perf_counter()
-        outcome = self.agent.toolbox.call(called.name, dict(called.arguments), self.transcript.id, self.availability)
+        toolbox = self.agent.toolbox
+        answer = toolbox.call(called.name, dict(called.arguments), self.transcript.id, self.availability)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        yield self.add(ToolAnswered(turn=self.number, step=self.step, call_id=call_id, result=outcome.outcome,
+        yield self.add(ToolAnswered(turn=self.number, step=self.step, call_id=call_id, result=answer,
                                     elapsed_ms=elapsed_ms))
-        if not outcome.arguments:  # an unknown tool, or nothing valid in the call
-            return
         # Even a call that could not run (a booking missing the number of people) shows what was understood.
+        understood = toolbox.understood(called.name, called.arguments)
+        if not understood:  # an unknown tool, or nothing valid in the call
+            return
         now = self.transcript.belief()
-        updates = belief.slot_updates(self.agent.toolbox.tools[called.name], outcome.arguments)
+        updates = belief.slot_updates(toolbox.tools[called.name], understood)
         changes: dict[str, str | None] = {slot: value for slot, value in updates.items() if now.get(slot) != value}
         if changes:
             yield self.add(BeliefChanged(turn=self.number, step=self.step, changes=changes))

@@ -28,6 +28,7 @@ def apply(belief: dict[str, str], updates: dict[str, str]) -> list[str]:
 
 
 def by_domain(belief: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The belief state grouped by domain: domain -> slot -> value, in slot order."""
     grouped: dict[str, dict[str, str]] = {}
     for key, value in sorted(belief.items()):
         domain_name, slot = key.split("-", 1)

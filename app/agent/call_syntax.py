@@ -17,6 +17,8 @@ MAX_SHOWN = 120
 
 @dataclass(frozen=True)
 class Call:
+    """One tool call as read from model output: the tool's name and its arguments."""
+
     name: str
     arguments: dict[str, Any]
 
@@ -129,13 +131,16 @@ def _closing_paren(source: str, opening: int) -> int | None:
 
 
 def looks_like_call(text: str) -> bool:
+    """Whether the whole text is one call, `Name(...)`, perhaps in brackets or ending in a full stop."""
     stripped = text.strip().lstrip("[")
     return bool(CALL_START.match(stripped)) and stripped.rstrip(".;]").endswith(")")
 
 
 def short(text: str) -> str:
+    """The text cut to MAX_SHOWN characters, ending in "..." where it was cut."""
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 3] + "..."
 
 
 def shown(text: str) -> str:
+    """The text on one line, cut short and quoted: how a problem message shows the output it could not use."""
     return repr(short(" ".join(text.split())))

@@ -40,6 +40,8 @@ _JSON_START = re.compile(r"^(\{|\[\s*\{)")
 
 @dataclass(frozen=True)
 class Parsed:
+    """One step's output as read: a thought, the calls to run, the reply, and the problems found in reading it."""
+
     thought: str | None = None
     calls: list[Call] = field(default_factory=list)
     reply: str | None = None

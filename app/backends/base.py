@@ -13,6 +13,8 @@ class BackendError(Exception):
 
 @dataclass(frozen=True)
 class TextDelta:
+    """A piece of the completion's text."""
+
     text: str
 
 
@@ -32,6 +34,8 @@ Delta = TextDelta | ToolCallDelta
 
 @dataclass(frozen=True)
 class ModelRequest:
+    """One model call: chat messages, tool specs for native calling, stop strings and the answer's token limit."""
+
     messages: list[dict[str, Any]]  # chat messages; tool-call arguments as dicts (backends adapt them)
     tools: list[dict[str, Any]] | None = None  # OpenAI-style function specs, for native tool calling
     stop: tuple[str, ...] = ()
@@ -39,6 +43,9 @@ class ModelRequest:
 
 
 class Backend(Protocol):
+    """A model behind the agent (local transformers, an OpenAI-compatible server, a script); `label` names it
+    for people."""
+
     label: str  # shown to people: "transformers uiuc-convai/CoALM-8B on cuda"
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
@@ -46,4 +53,5 @@ class Backend(Protocol):
         ...
 
     def count_tokens(self, request: ModelRequest) -> int:
+        """How many tokens the request's prompt takes (the agent drops old turns to fit max_prompt_tokens)."""
         ...

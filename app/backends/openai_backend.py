@@ -77,6 +77,8 @@ class _Reading:
 
 
 class OpenAIBackend:
+    """A model on an OpenAI-compatible chat server, streamed; no hidden retries, so a dead server shows at once."""
+
     def __init__(self, base_url: str | None, model: str, api_key: str | None, timeout_s: float) -> None:
         self.base_url = base_url or "https://api.openai.com/v1"
         self.model = model
@@ -87,6 +89,8 @@ class OpenAIBackend:
         self.label = f"openai-compatible {model} at {self.base_url}"
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
+        """Yield the text as it streams, then the tool calls; every failure, a cut answer included, is a
+        BackendError saying what to do."""
         reading = _Reading()
         try:
             yield from self._read(request, reading)
@@ -115,6 +119,7 @@ class OpenAIBackend:
             yield ToolCallDelta(call["name"], call["arguments"])
 
     def count_tokens(self, request: ModelRequest) -> int:
+        """An estimate: the server's tokenizer is not at hand."""
         return estimate_tokens(request)
 
     def _read(self, request: ModelRequest, reading: _Reading) -> Iterator[TextDelta]:

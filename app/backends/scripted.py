@@ -26,6 +26,7 @@ class ScriptedBackend:
 
     @classmethod
     def from_file(cls, path: Path) -> ScriptedBackend:
+        """A scripted backend replaying the outputs in a JSON list file; a bad file is a BackendError."""
         try:
             outputs = json.loads(Path(path).read_text())
         except (OSError, ValueError) as error:
@@ -35,6 +36,7 @@ class ScriptedBackend:
         return cls(outputs)
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
+        """Record the request and replay the next output: its tool calls, then its text in small pieces."""
         with self._lock:
             self.requests.append(request)
             if not self.outputs:
@@ -48,6 +50,7 @@ class ScriptedBackend:
             yield TextDelta(output[start:start + self.piece_chars])
 
     def count_tokens(self, request: ModelRequest) -> int:
+        """An estimate: a script has no tokenizer."""
         return estimate_tokens(request)
 
 

@@ -66,10 +66,13 @@ class TransformersBackend:
         return tokenizer, model
 
     def count_tokens(self, request: ModelRequest) -> int:
+        """The prompt's exact length in the model's tokens (loading the model first)."""
         self.load()
         return len(self._encode(request)["input_ids"][0])
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
+        """Queue a greedy generation for the model's thread and yield its text as tokens arrive; stopping
+        early cancels the generation."""
         self.load()
         encoded = self._encode(request).to(self._model.device)
         job = _Job(threading.Event(), threading.Event(), [])

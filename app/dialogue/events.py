@@ -41,6 +41,7 @@ def valid_data(value: Any) -> Any:
 
 
 def new_id() -> str:
+    """A fresh random id: 12 hex digits."""
     return uuid.uuid4().hex[:12]
 
 
@@ -70,16 +71,20 @@ class Found(_Record):
     rows: list[dict[str, JsonValue]] = Field(default_factory=list)
 
     def summary(self) -> str:
+        """One line for people: how many matched."""
         return f"{self.count} found"
 
 
 class Booked(_Record):
+    """The booking was made: its `reference`, and in `details` what was booked."""
+
     kind: Literal["booked"] = "booked"
     domain: str
     reference: str
     details: dict[str, JsonValue] = Field(default_factory=dict)  # what was booked: name, day, people, car, ...
 
     def summary(self) -> str:
+        """One line for people: the booking's reference."""
         return f"booked, reference {self.reference}"
 
 
@@ -92,6 +97,7 @@ class Refused(_Record):
     hint: str = ""
 
     def summary(self) -> str:
+        """One line for people: the reason and the hint."""
         return f"refused: {self.reason} ({self.hint})"
 
 
@@ -102,25 +108,14 @@ class ToolError(_Record):
     message: str
 
     def summary(self) -> str:
+        """One line for people: what went wrong."""
         return f"error: {self.message}"
 
 
-Outcome = Annotated[Found | Booked | Refused | ToolError, Field(discriminator="kind")]
-ToolResult = Outcome  # the first name of this union; app.tools.toolbox.ToolResult is the toolbox's untyped answer
-
-
-def outcome_of(ok: bool, result: dict[str, Any] | None, error: str | None) -> Found | Booked | Refused | ToolError:
-    """The typed outcome of a toolbox answer in its wire shape ({"ok", "result", "error"}: the JSON-lines door
-    and the first transcript format): the one place that tells a result's kind by its keys."""
-    if not ok or result is None:
-        return ToolError(message=error or "the call failed")
-    domain = str(result.get("domain", ""))
-    if "count" in result:
-        return Found(domain=domain, count=result["count"], rows=result.get("results", []))
-    if result.get("status") == "booked":
-        details = {k: v for k, v in result.items() if k not in ("domain", "status", "reference")}
-        return Booked(domain=domain, reference=result["reference"], details=details)
-    return Refused(domain=domain, reason=str(result.get("reason", "")), hint=str(result.get("hint", "")))
+ToolAnswer = Found | Booked | Refused | ToolError
+"""What a tool answers: one typed value from the toolbox (`Toolbox.call`) to the transcript (`ToolAnswered`); a
+prompt format renders it for the model, the JSON-lines door for its callers."""
+TOOL_ANSWER = Annotated[ToolAnswer, Field(discriminator="kind")]
 
 
 # -- events ----------------------------------------------------------------------------------------------------
@@ -138,16 +133,22 @@ class _Event(_Record):
 
 
 class UserSaid(_Event):
+    """The user's message that opens a turn."""
+
     kind: Literal["user_said"] = "user_said"
     text: str
 
 
 class Thought(_Event):
+    """The model's reasoning before it acts, as it wrote it."""
+
     kind: Literal["thought"] = "thought"
     text: str
 
 
 class ToolCalled(_Event):
+    """The agent called a tool; `call_id` pairs the call with its ToolAnswered."""
+
     kind: Literal["tool_called"] = "tool_called"
     call_id: str
     name: str
@@ -155,9 +156,11 @@ class ToolCalled(_Event):
 
 
 class ToolAnswered(_Event):
+    """What the tool answered to the call `call_id`, and how long it took."""
+
     kind: Literal["tool_answered"] = "tool_answered"
     call_id: str
-    result: Outcome
+    result: TOOL_ANSWER
     elapsed_ms: float = 0.0
 
 

@@ -16,8 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, model_validator
 
+from app.dialogue.events import valid_data
 from db.availability import BASELINE, Availability, Expected, Scripted
 from domains import all_domains
 from domains import domain as find_domain
@@ -30,10 +31,20 @@ Value = str | int
 _TAG = re.compile(r"<[^>]+>")
 
 
-class DomainGoal(BaseModel):
-    """What the user wants from one domain. (Pydantic: goals travel inside saved transcripts.)"""
+class _GoalPart(BaseModel):
+    """Frozen, strict about unknown fields, and valid Unicode in every string (a goal is saved with its
+    transcript, which must always be writable as UTF-8)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        return valid_data(data) if isinstance(data, dict) else data
+
+
+class DomainGoal(_GoalPart):
+    """What the user wants from one domain. (Pydantic: goals travel inside saved transcripts.)"""
 
     domain: str
     info: dict[str, Value]  # the constraints the final venue must satisfy
@@ -44,10 +55,12 @@ class DomainGoal(BaseModel):
 
     @property
     def declared(self) -> Domain:
+        """The domain's declaration (slots, APIs) from the domain registry."""
         return find_domain(self.domain)
 
     @property
     def books(self) -> bool:
+        """Whether the user books in this domain: the goal asks for a booking, or the domain can only be booked."""
         return bool(self.book) or (not self.declared.find_api and self.declared.book_api is not None)
 
     @property
@@ -72,8 +85,9 @@ class DomainGoal(BaseModel):
         return {k: v for k, v in self.info.items() if v != DONTCARE}
 
 
-class Goal(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Goal(_GoalPart):
+    """One MultiWOZ test goal: per domain what the user wants, the instructions they were given, and the corpus
+    dialogue's first user turn. (Pydantic: a goal travels inside its saved transcript.)"""
 
     id: str  # lowercase dialogue id, as the evaluator names it: "sng0073"
     domains: tuple[DomainGoal, ...]  # in the order the corpus dialogue takes them up, trips last
@@ -81,10 +95,12 @@ class Goal(BaseModel):
     first_user_turn: str  # the corpus dialogue's first user turn
 
     def domain(self, name: str) -> DomainGoal | None:
+        """The goal's part for that domain, or None when the goal does not take it up."""
         return next((d for d in self.domains if d.domain == name), None)
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The goal's domain names, in the order the dialogue takes them up."""
         return tuple(d.domain for d in self.domains)
 
     def availability(self) -> Scripted:
@@ -92,15 +108,9 @@ class Goal(BaseModel):
         return Scripted({d.domain: expected for d in self.domains if (expected := d.expected) is not None})
 
 
-def availability_of(goal: dict[str, Any] | None) -> Availability:
-    """A dialogue's availability from its saved goal (a transcript's `goal`); free chat has the baseline."""
-    if goal is None:
-        return BASELINE
-    try:
-        return Goal.model_validate(goal).availability()
-    except ValidationError:  # a damaged saved goal: the dialogue goes on, in the baseline world
-        log.warning("the dialogue's goal is not a valid goal; bookings follow the baseline rules")
-        return BASELINE
+def availability_of(goal: Goal | None) -> Availability:
+    """A dialogue's availability from its goal (a transcript's `goal`); free chat has the baseline."""
+    return BASELINE if goal is None else goal.availability()
 
 
 def load_goals(folder: Path) -> list[Goal]:
@@ -136,7 +146,7 @@ def plain(sentence: str) -> str:
     return " ".join(html.unescape(_TAG.sub("", sentence)).split())
 
 
-def slot_name(goal_key: str) -> str:
+def slot_of_goal_key(goal_key: str) -> str:
     """MultiWOZ 2.1 goal keys ("leaveAt", "trainID") in 2.2 names ("leaveat", "trainid")."""
     return goal_key.lower()
 
@@ -160,7 +170,8 @@ def _domain_goal(domain: Domain, spec: dict[str, Any]) -> DomainGoal:
         fail_info=_values(domain, spec.get("fail_info", {}), {s.name for s in domain.slots}),
         book=_values(domain, spec.get("book", {}), book_slots),
         fail_book=_values(domain, spec.get("fail_book", {}), book_slots),
-        reqt=tuple(slot_name(r) if slot_name(r) in {s.name for s in domain.slots} else r for r in spec.get("reqt", [])),
+        reqt=tuple(slot_of_goal_key(r) if slot_of_goal_key(r) in {s.name for s in domain.slots} else r
+                   for r in spec.get("reqt", [])),
     )
 
 
@@ -168,7 +179,7 @@ def _values(domain: Domain, given: dict[str, Any], known: set[str]) -> dict[str,
     """Goal values normalised by the domain's own slots; keys that are no slot ("invalid") are dropped."""
     values: dict[str, Value] = {}
     for key, value in given.items():
-        name = slot_name(key)
+        name = slot_of_goal_key(key)
         if name in known:
             values[name] = normalised(domain, name, value)
     return values

@@ -17,6 +17,8 @@ Yielded = AnyEvent | ReplyChunk
 
 
 class UserSide(Protocol):
+    """The user side of a dialogue: a person, the terminal, a corpus replay or a user simulator."""
+
     def next(self, transcript: Transcript) -> UserSaid | None:
         """The user's next message given the dialogue so far (`transcript.user_said(text)` builds one), or None
         when the dialogue ends. It may append events of its own first (a corpus replay records the human
@@ -40,6 +42,7 @@ class OneMessage:
         self.text: str | None = text
 
     def next(self, transcript: Transcript) -> UserSaid | None:
+        """The message the first time; None after that."""
         text, self.text = self.text, None
         return None if text is None else transcript.user_said(text)
 
@@ -51,6 +54,7 @@ class Messages:
         self.lines = iter(lines)
 
     def next(self, transcript: Transcript) -> UserSaid | None:
+        """The next non-blank line, stripped, as a message; None when the lines run out."""
         for line in self.lines:
             if line.strip():
                 return transcript.user_said(line.strip())

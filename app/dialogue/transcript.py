@@ -26,42 +26,44 @@ from app.dialogue.events import (
     Event,
     Found,
     InterimReply,
-    Outcome,
     ReferenceReply,
     Refused,
     ReplyChunk,
     Thought,
+    ToolAnswer,
     ToolAnswered,
     ToolCalled,
     ToolError,
-    ToolResult,
     TurnFailed,
     UserSaid,
     new_id,
-    outcome_of,
     valid_data,
     valid_text,
 )
+from app.dialogue.goals import Goal
+from app.dialogue.transcript_v1 import from_v1, is_v1
 
-__all__ = ["EVENT", "EVENT_TYPES", "FORMAT_VERSION", "ActionRejected", "AgentSaid", "AnyEvent", "BeliefChanged",
-           "Booked", "Call", "Event", "Found", "InterimReply", "Outcome", "ReferenceReply", "Refused", "ReplyChunk",
-           "Thought", "ToolAnswered", "ToolCalled", "ToolError", "ToolResult", "Transcript", "TurnFailed",
-           "TurnStatus", "TurnView", "UserSaid", "new_id", "outcome_of", "valid_data", "valid_text"]
+__all__ = ["EVENT", "EVENT_TYPES", "FORMAT_VERSION", "VERDICT_KEY", "ActionRejected", "AgentSaid", "AnyEvent",
+           "BeliefChanged", "Booked", "CallWithAnswer", "Event", "Found", "InterimReply", "ReferenceReply", "Refused",
+           "ReplyChunk", "Thought", "ToolAnswer", "ToolAnswered", "ToolCalled", "ToolError", "Transcript", "TurnFailed",
+           "TurnStatus", "TurnView", "UserSaid", "new_id", "valid_data", "valid_text"]
 
 FORMAT_VERSION = 2  # version 1: the old `Dialogue` (turns with steps and event dicts)
+VERDICT_KEY = "goal_verdict"  # the meta entry holding a goal-driven dialogue's verdict (saved with it)
 
 
 # -- views -----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Call:
+class CallWithAnswer:
     """A tool call and its answer (None while it runs, or when the turn stopped before it ran)."""
 
     called: ToolCalled
     answer: ToolAnswered | None
 
     @property
-    def result(self) -> Found | Booked | Refused | ToolError | None:
+    def result(self) -> ToolAnswer | None:
+        """What the tool answered, or None when it has not."""
         return self.answer.result if self.answer else None
 
 
@@ -70,15 +72,19 @@ TurnStatus = Literal["done", "fallback", "failed", "running"]
 
 @dataclass(frozen=True)
 class TurnView:
+    """One turn's events, in order, with what they say: the user message, the reply, the status, the calls."""
+
     number: int
     events: tuple[AnyEvent, ...]
 
     @property
     def user(self) -> str:
+        """The user's message that opened the turn (empty if there is none)."""
         return next((e.text for e in self.events if isinstance(e, UserSaid)), "")
 
     @property
     def reply(self) -> AgentSaid | None:
+        """The agent's reply, once there is one."""
         return next((e for e in reversed(self.events) if isinstance(e, AgentSaid)), None)
 
     @property
@@ -89,6 +95,7 @@ class TurnView:
 
     @property
     def status(self) -> TurnStatus:
+        """Done or fallback once replied; failed if it stopped without a reply; running otherwise."""
         if (reply := self.reply) is not None:
             return "fallback" if reply.fallback else "done"
         return "failed" if self.failure else "running"
@@ -110,9 +117,10 @@ class TurnView:
         """Slots this turn changed, sorted."""
         return sorted({slot for e in self.events if isinstance(e, BeliefChanged) for slot in e.changes})
 
-    def calls(self) -> list[Call]:
+    def calls(self) -> list[CallWithAnswer]:
+        """The turn's tool calls in order, each with its answer (None if it has none)."""
         answers = {e.call_id: e for e in self.events if isinstance(e, ToolAnswered)}
-        return [Call(e, answers.get(e.call_id)) for e in self.events if isinstance(e, ToolCalled)]
+        return [CallWithAnswer(e, answers.get(e.call_id)) for e in self.events if isinstance(e, ToolCalled)]
 
 
 class Transcript(BaseModel):
@@ -124,14 +132,14 @@ class Transcript(BaseModel):
     version: Literal[2] = 2  # FORMAT_VERSION
     id: str = Field(default_factory=lambda: f"dlg-{new_id()}")
     meta: dict[str, JsonValue] = Field(default_factory=dict)
-    goal: dict[str, JsonValue] | None = None
+    goal: Goal | None = None  # a goal-driven dialogue's MultiWOZ goal: its bookings follow the goal's world
     events: list[Event] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
     def _valid_unicode(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {**data, **{k: valid_data(data[k]) for k in ("id", "meta", "goal") if k in data}}
+            return {**data, **{k: valid_data(data[k]) for k in ("id", "meta") if k in data}}
         return data
 
     def append(self, event: E) -> E:
@@ -141,12 +149,14 @@ class Transcript(BaseModel):
 
     # -- turns ------------------------------------------------------------------------------------------------
     def turns(self) -> list[TurnView]:
+        """The events grouped into turns, in turn order."""
         grouped: dict[int, list[AnyEvent]] = {}
         for event in self.events:
             grouped.setdefault(event.turn, []).append(event)
         return [TurnView(number, tuple(events)) for number, events in sorted(grouped.items())]
 
     def last_turn(self) -> TurnView | None:
+        """The latest turn, or None when there are no events yet."""
         turns = self.turns()
         return turns[-1] if turns else None
 
@@ -156,6 +166,7 @@ class Transcript(BaseModel):
         return last if last is not None and last.reply is None else None
 
     def next_turn(self) -> int:
+        """The number the next user message takes (0 for an empty transcript)."""
         return max((e.turn for e in self.events), default=-1) + 1
 
     def user_said(self, text: str) -> UserSaid:
@@ -175,13 +186,16 @@ class Transcript(BaseModel):
                         state[slot] = value
         return state
 
-    def calls(self) -> list[Call]:
+    def calls(self) -> list[CallWithAnswer]:
+        """Every tool call of the dialogue, in order, each with its answer."""
         return [call for turn in self.turns() for call in turn.calls()]
 
     def bookings(self) -> list[Booked]:
+        """The bookings the tools made in this dialogue, in order."""
         return [e.result for e in self.events if isinstance(e, ToolAnswered) and isinstance(e.result, Booked)]
 
     def event(self, event_id: str) -> AnyEvent:
+        """The event with that id; a KeyError when there is none."""
         found = next((e for e in self.events if e.id == event_id), None)
         if found is None:
             raise KeyError(f"no event {event_id!r} in transcript {self.id}")
@@ -203,20 +217,19 @@ class Transcript(BaseModel):
 
     # -- storage ----------------------------------------------------------------------------------------------
     def to_json(self, indent: int | None = None) -> str:
+        """The transcript as JSON text (what is saved)."""
         return self.model_dump_json(indent=indent)
 
     def to_data(self) -> dict[str, Any]:
+        """The transcript as JSON-ready data."""
         return self.model_dump(mode="json")
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Transcript:
+        """A transcript from its JSON text (old-format files are converted; see `from_data`)."""
         return cls.from_data(json.loads(text))
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Transcript:
         """A transcript from its JSON data; a dialogue saved in the old format (version 1) is converted."""
-        if "turns" in data and "events" not in data:
-            from app.dialogue.transcript_v1 import from_v1
-
-            return from_v1(data)
-        return cls.model_validate(data)
+        return cls.model_validate(from_v1(data) if is_v1(data) else data)

@@ -10,30 +10,53 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.dialogue.transcript import (
+from app.dialogue.events import (
     ActionRejected,
     AgentSaid,
     AnyEvent,
     BeliefChanged,
+    Booked,
+    Found,
+    Refused,
     Thought,
+    ToolAnswer,
     ToolAnswered,
     ToolCalled,
-    Transcript,
+    ToolError,
     TurnFailed,
     UserSaid,
-    outcome_of,
 )
 
 UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def from_v1(data: dict[str, Any]) -> Transcript:
+def is_v1(data: dict[str, Any]) -> bool:
+    """Whether `data` is a dialogue saved in the first format (turns, no events)."""
+    return "turns" in data and "events" not in data
+
+
+def from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """The transcript's fields (id, meta, events) for a dialogue saved in the first format."""
     events: list[AnyEvent] = []
     belief: dict[str, str] = {}  # the whole state, as the old events carried it
     for number, turn in enumerate(data.get("turns", [])):
         events += _turn_events(number, turn, belief)
-    return Transcript(id=data.get("id") or "dlg-v1", meta={**data.get("meta", {}), "converted_from": 1},
-                      events=events)
+    return {"id": data.get("id") or "dlg-v1", "meta": {**data.get("meta", {}), "converted_from": 1},
+            "events": events}
+
+
+def _v1_answer(ok: bool, result: dict[str, Any] | None, error: str | None) -> ToolAnswer:
+    """The typed answer of a tool result saved in the first format, whose kind only its keys tell (the one
+    place that reads a result by its keys: these records were written before answers were typed)."""
+    if not ok or result is None:
+        return ToolError(message=error or "the call failed")
+    domain = str(result.get("domain", ""))
+    if "count" in result:
+        return Found(domain=domain, count=result["count"], rows=result.get("results", []))
+    if result.get("status") == "booked":
+        details = {k: v for k, v in result.items() if k not in ("domain", "status", "reference")}
+        return Booked(domain=domain, reference=result["reference"], details=details)
+    return Refused(domain=domain, reason=str(result.get("reason", "")), hint=str(result.get("hint", "")))
 
 
 def _turn_events(number: int, turn: dict[str, Any], belief: dict[str, str]) -> list[AnyEvent]:
@@ -53,7 +76,7 @@ def _turn_events(number: int, turn: dict[str, Any], belief: dict[str, str]) -> l
                                      arguments=event["arguments"]))
         elif kind == "ToolCallFinished":
             events.append(ToolAnswered(**stamp(), call_id=event["call_id"], elapsed_ms=event.get("elapsed_ms", 0.0),
-                                       result=outcome_of(event["ok"], event.get("result"), event.get("error"))))
+                                       result=_v1_answer(event["ok"], event.get("result"), event.get("error"))))
         elif kind == "BeliefUpdated":
             changes = {k: v for k, v in event["belief"].items() if belief.get(k) != v}
             belief.clear()

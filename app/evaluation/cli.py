@@ -29,6 +29,7 @@ DEFAULT_TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a backend over the test set, or score a predictions file, and write the reports; the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)

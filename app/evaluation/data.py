@@ -23,11 +23,14 @@ SOURCES = {
 
 
 class TestDataUnavailable(RuntimeError):
+    """The MultiWOZ test files are neither in the folder given nor downloadable; the message says what to do."""
     pass
 
 
 @dataclass(frozen=True)
 class GoldTurn:
+    """One turn of a test dialogue: the user's words, the human system's response, and the gold belief states."""
+
     user: str
     system: str
     system_delex: str  # the human response with values replaced by [name], [reference], ...
@@ -37,6 +40,8 @@ class GoldTurn:
 
 @dataclass(frozen=True)
 class TestDialogue:
+    """One MultiWOZ test dialogue: its goal (venue domains only) and its turns."""
+
     id: str  # lowercase, without .json: "sng0073"
     goal: dict[str, Any]
     turns: list[GoldTurn] = field(default_factory=list)
@@ -69,6 +74,7 @@ def locate(folder: Path, cache: Path, timeout_s: float = 60) -> Path:
 
 
 def load(folder: Path) -> list[TestDialogue]:
+    """Every test dialogue in the 2.1 file's order, with the 2.4 labels where the label file has them."""
     raw = json.loads((folder / "test_mwz21" / "test.json").read_text())
     labels: dict[str, dict[int, dict[str, Any]]] = {}
     for record in json.loads((folder / "test_mwz24" / "original.json").read_text()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from app.dialogue.transcript import Booked, Call, Found
+from app.dialogue.transcript import Booked, CallWithAnswer, Found
 from app.tools.toolbox import all_tools
 
 # Result fields whose values become placeholders, as in the standard evaluator's delexicalised references.
@@ -14,7 +14,7 @@ PLACEHOLDERS = {"name": "name", "address": "address", "phone": "phone", "postcod
 MIN_LENGTH = 3  # shorter values ("a", "no") would replace ordinary words
 
 
-def api_values(calls: list[Call]) -> dict[str, str]:
+def api_values(calls: list[CallWithAnswer]) -> dict[str, str]:
     """value (lowercase) -> placeholder, for every value the APIs returned in these calls."""
     values: dict[str, str] = {}
     for call in calls:
@@ -42,14 +42,14 @@ def _pattern(ordered: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(" + "|".join(map(re.escape, ordered)) + r")(?!\w)", re.IGNORECASE)
 
 
-def active_domains(calls: list[Call], changed: list[str], previous: list[str]) -> list[str]:
+def active_domains(calls: list[CallWithAnswer], changed: list[str], previous: list[str]) -> list[str]:
     """The domains a turn is about: those it called or changed, else those of the turn before."""
     called = {name for c in calls if (name := _domain(c))}
     mine = sorted(called | {k.split("-", 1)[0] for k in changed})
     return mine or previous
 
 
-def _domain(call: Call) -> str | None:
+def _domain(call: CallWithAnswer) -> str | None:
     tool = all_tools().get(call.called.name)
     return tool.domain.name if tool else None
 

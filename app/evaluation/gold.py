@@ -30,6 +30,7 @@ class GoldBackend(ScriptedBackend):
         self.turn: int | None = None
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
+        """At a new turn, write the turn's script from its gold state and response; then replay it."""
         turn = self.transcript.last_turn()
         if turn is not None and turn.number != self.turn and turn.number < len(self.test.turns):
             self.turn, gold = turn.number, self.test.turns[turn.number]

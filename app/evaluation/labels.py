@@ -21,6 +21,7 @@ def book_names() -> dict[str, str]:
 
 @cache
 def domain_names() -> frozenset[str]:
+    """The names of every declared domain."""
     return frozenset(d.name for d in all_domains())
 
 
@@ -31,6 +32,7 @@ def label_key(belief_key: str) -> str:
 
 
 def app_key(label: str) -> str:
+    """`hotel-book day` (the label files' names) -> `hotel-bookday` (the app's names); `label_key` reversed."""
     domain, slot = label.split("-", 1)
     reverse = {v: k for k, v in book_names().items()}
     return f"{domain}-{reverse.get(slot, slot.replace(' ', ''))}"
@@ -54,6 +56,8 @@ def canonical(slot: str, value: Any) -> str | None:
 
 
 def canonical_state(state: dict[str, Any], keys_are_app_names: bool = False) -> dict[str, str]:
+    """A belief state in comparable form: label-style keys, canonical values; other domains and empty
+    values dropped. `keys_are_app_names` when the keys are the app's (`hotel-bookday`)."""
     out = {}
     for key, value in state.items():
         key = label_key(key) if keys_are_app_names else key
@@ -77,6 +81,7 @@ def metadata_state(metadata: dict[str, Any]) -> dict[str, str]:
 
 
 def domain_of(key: str) -> str:
+    """The domain part of a `domain-slot` key."""
     return key.split("-", 1)[0]
 
 

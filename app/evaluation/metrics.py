@@ -53,6 +53,7 @@ class StateScores:
         return right
 
     def summary(self) -> dict[str, Any]:
+        """The scores as a report: JGA and slot P/R/F1 overall and per domain, with the dontcare convention."""
         return {"jga": _pct(self.joint, self.turns), "turns": self.turns, **_prf(self.slots),
                 "dontcare": self.dontcare, "dontcare_means": DONTCARE_CONVENTIONS[self.dontcare],
                 "per_domain": {d: {"jga": _pct(self.domain_joint[d], self.domain_turns[d]),
@@ -97,9 +98,10 @@ class GoalSpec:
 
     @classmethod
     def from_goal(cls, goal: dict[str, Any]) -> GoalSpec:
+        """The spec of a corpus goal: its `info` in mwzeval's slot names, its requests and booking as tokens."""
         informable, requestable = {}, {}
         for domain, spec in goal.items():
-            informable[domain] = {normalise.slot_name(k): v for k, v in spec.get("info", {}).items()}
+            informable[domain] = {normalise.mwzeval_slot(k): v for k, v in spec.get("info", {}).items()}
             wanted = {GOAL_REQUESTS[r.lower()] for r in spec.get("reqt", []) if r.lower() in GOAL_REQUESTS}
             requestable[domain] = frozenset(wanted | ({"REFERENCE"} if spec.get("book") else set()))
         return cls(informable, requestable)
@@ -162,12 +164,14 @@ class SuccessRates:
     succeeded: Counter = field(default_factory=Counter)
 
     def add(self, match: dict[str, bool], success: dict[str, bool]) -> None:
+        """Count one dialogue's Inform and Success results, per domain and in total."""
         for domain in set(match) | set(success):
             self.dialogues[domain] += 1
             self.informed[domain] += match.get(domain, False)
             self.succeeded[domain] += success.get(domain, False)
 
     def rate(self, counter: Counter, domain: str = "total") -> float:
+        """The percentage (one decimal, as mwzeval reports) of the domain's dialogues that `counter` counted."""
         return _pct(counter[domain], self.dialogues[domain], digits=1)  # one decimal, as mwzeval reports
 
 

@@ -51,7 +51,7 @@ def response_tokens(response: str) -> str:
     return _PLACEHOLDER.sub(lambda m: PLACEHOLDER_TOKENS.get(m[1], ""), response.lower())
 
 
-def slot_name(slot: str) -> str:
+def mwzeval_slot(slot: str) -> str:
     """`leave at`, `leaveAt`, `leaveat` -> `leave`; `book day` -> `bookday` (mwzeval's state slot names)."""
     name = slot.lower().replace(" ", "")
     return {"arriveby": "arrive", "leaveat": "leave"}.get(name, name)
@@ -95,7 +95,7 @@ _TIME_SLOTS = {"arrive", "leave", "arriveby", "leaveat", "time"}
 
 
 def slot_value(slot: str, value: str, corrected: bool = False) -> str:
-    """mwzeval's `normalize_state_slot_value`: the slot name must already be mwzeval's (see `slot_name`)."""
+    """mwzeval's `normalize_state_slot_value`: the slot name must already be mwzeval's (see `mwzeval_slot`)."""
     if slot in ("name", "destination", "departure"):
         return _name(value, corrected)
     if slot == "type":
@@ -174,6 +174,6 @@ def state(turn_state: dict[str, dict[str, str]], corrected: bool = False) -> dic
     """A predicted state with mwzeval's slot names and values (its `normalize_data`)."""
     out = {}
     for domain, slots in turn_state.items():
-        named = {slot_name(slot): value for slot, value in slots.items()}
+        named = {mwzeval_slot(slot): value for slot, value in slots.items()}
         out[domain] = {slot: slot_value(slot, value, corrected) for slot, value in named.items()}
     return out

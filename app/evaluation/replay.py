@@ -15,6 +15,7 @@ class CorpusReplay:
         self.test = test
 
     def next(self, transcript: Transcript) -> UserSaid | None:
+        """Record the previous turn's reference reply, then the corpus' next user turn; None after the last."""
         number = transcript.next_turn()
         if 0 < number <= len(self.test.turns):
             transcript.append(ReferenceReply(turn=number - 1, text=self.test.turns[number - 1].system))

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.agent.agent import Agent
 from app.dialogue.session import run_dialogue
-from app.dialogue.transcript import Call, ToolError, Transcript
+from app.dialogue.transcript import CallWithAnswer, ToolError, Transcript
 from app.evaluation.data import TestDialogue
 from app.evaluation.delex import active_domains, api_values, delexicalise
 from app.evaluation.labels import mwzeval_state
@@ -41,7 +41,7 @@ def turn_records(transcript: Transcript, delexicalised: bool = False) -> list[di
     """Per turn what the evaluator scores: the delexicalised reply, the belief state, the active domains."""
     records: list[dict[str, Any]] = []
     active: list[str] = []
-    seen: list[Call] = []
+    seen: list[CallWithAnswer] = []
     for turn in transcript.turns():
         calls = [call for call in turn.calls() if call.answer]
         seen += calls
@@ -58,7 +58,7 @@ def turn_records(transcript: Transcript, delexicalised: bool = False) -> list[di
     return records
 
 
-def _call_record(call: Call) -> dict[str, Any]:
+def _call_record(call: CallWithAnswer) -> dict[str, Any]:
     result = call.result
     error = result.message if isinstance(result, ToolError) else None
     return {"name": call.called.name, "arguments": call.called.arguments, "ok": error is None, "error": error,

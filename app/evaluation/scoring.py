@@ -28,6 +28,8 @@ from app.evaluation.venues import VenueDatabase
 
 
 class PredictedTurn(BaseModel):
+    """One turn of a predictions file: the response, and optionally the belief state and active domains."""
+
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     response: str
@@ -36,6 +38,7 @@ class PredictedTurn(BaseModel):
 
 
 class PredictionsFile(RootModel[dict[str, list[PredictedTurn]]]):
+    """A whole predictions file: dialogue id -> its turns."""
     pass
 
 
@@ -47,6 +50,8 @@ class BadPredictions(ValueError):
 
 
 def load_predictions(path: Path) -> Predictions:
+    """A predictions file read and checked, keyed by lowercase dialogue id; a BadPredictions saying what
+    is wrong."""
     try:
         parsed = PredictionsFile.model_validate_json(path.read_bytes())
     except OSError as error:
@@ -62,6 +67,8 @@ def load_predictions(path: Path) -> Predictions:
 
 @dataclass(frozen=True)
 class ScoreOptions:
+    """How to score: which labels, which dontcare convention, and whether mwzeval's known mistakes are corrected."""
+
     labels: LabelVersion = "2.4"
     dontcare: Dontcare = "value"
     corrected: bool = False  # mwzeval's known mistakes read correctly (see normalise.py)

@@ -31,7 +31,8 @@ UNKNOWN = "?"
 
 
 def column_name(name: str) -> str:
-    return name if name == "id" else normalise.slot_name(name)
+    """A database field under mwzeval's column name (`id` stays as it is)."""
+    return name if name == "id" else normalise.mwzeval_slot(name)
 
 
 @dataclass
@@ -45,6 +46,7 @@ class VenueDatabase:
 
     @classmethod
     def from_records(cls, records: Mapping[str, list[dict[str, Any]]], corrected: bool = False) -> VenueDatabase:
+        """A database of the given records, without the columns mwzeval ignores, under its column names."""
         rows = {}
         for domain, raw in records.items():
             ignored = IGNORED_COLUMNS.get(domain, ())
@@ -53,6 +55,7 @@ class VenueDatabase:
 
     @classmethod
     def from_engine(cls, engine: Engine, corrected: bool = False) -> VenueDatabase:
+        """A database of the venue tables in the project's database, in row order."""
         records = {}
         with engine.connect() as connection:
             for name in VENUE_DOMAINS:

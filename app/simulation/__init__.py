@@ -1,0 +1,5 @@
+"""Goal-driven dialogues: the goal checker (`checker`), the goal-reading oracle (`oracle`), user simulators
+(`users/`), reports and statistics (`report`, `stats`) and the command (`cli`, run as `python -m app.simulate`).
+May import every floor below it: `app.evaluation`, `app.workbench`, `app.assembly`, `app.agent`, `app.tools`,
+`app.backends`, `app.dialogue`, `app.settings`, `db`, `domains`.
+"""

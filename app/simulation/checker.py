@@ -39,6 +39,9 @@ def venue_field(domain: Domain) -> str | None:
 
 
 class DomainVerdict(BaseModel):
+    """The verdict on one goal domain: the venue, whether it informs, whether the booking is right,
+    which requested attributes were said, and any problems."""
+
     model_config = ConfigDict(frozen=True)
 
     domain: str
@@ -50,6 +53,7 @@ class DomainVerdict(BaseModel):
 
     @property
     def passed(self) -> bool:
+        """Everything for this domain: the right venue, the right booking, every attribute said, no problems."""
         return self.inform and self.booked is not False and all(self.requested.values()) and not self.problems
 
     @property
@@ -59,6 +63,9 @@ class DomainVerdict(BaseModel):
 
 
 class Verdict(BaseModel):
+    """The verdict on one goal-driven dialogue: one DomainVerdict per goal domain, and any bookings the goal did
+    not ask for."""
+
     model_config = ConfigDict(frozen=True)
 
     goal: str
@@ -67,14 +74,17 @@ class Verdict(BaseModel):
 
     @property
     def inform(self) -> bool:
+        """Every domain's venue satisfies the goal's constraints."""
         return all(d.inform for d in self.domains)
 
     @property
     def success(self) -> bool:
+        """Every domain has AutoTOD's success."""
         return all(d.success for d in self.domains)
 
     @property
     def book(self) -> bool | None:
+        """Every booking the goal asks for is right and nothing extra was booked; None when the goal books nothing."""
         wanted = [d.booked for d in self.domains if d.booked is not None]
         return all(wanted) and not self.extra_bookings if wanted else None
 
@@ -84,6 +94,7 @@ class Verdict(BaseModel):
         return all(d.passed for d in self.domains) and not self.extra_bookings
 
     def summary(self) -> dict[str, Any]:
+        """The verdict as JSON-ready data: the rates, and each domain's verdict with whether it passed."""
         domains = [d.model_dump(mode="json") | {"passed": d.passed} for d in self.domains]
         return {"goal": self.goal, "inform": self.inform, "success": self.success, "book": self.book,
                 "complete": self.complete, "domains": domains, "extra_bookings": list(self.extra_bookings)}
@@ -100,6 +111,7 @@ class Evidence:
 
     @classmethod
     def of(cls, transcript: Transcript, bookings: Iterable[StoredBooking]) -> Evidence:
+        """The evidence in a transcript (replies the user saw, Find answers, refusals) and the stored bookings."""
         said: list[str] = []
         found: list[tuple[int, Found]] = []
         refused: dict[str, int] = {}
@@ -114,6 +126,7 @@ class Evidence:
 
     @property
     def text(self) -> str:
+        """Everything the agent said, lowercase, one reply a line."""
         return "\n".join(self.said).lower()
 
 
@@ -139,6 +152,7 @@ class GoalChecker:
         return self._matches[key]
 
     def check(self, goal: Goal, transcript: Transcript, bookings: Iterable[StoredBooking]) -> Verdict:
+        """The verdict on a dialogue against its goal, from its transcript and the bookings it made."""
         evidence = Evidence.of(transcript, bookings)
         rows: dict[str, dict[str, Any] | None] = {}
         verdicts: list[DomainVerdict] = []

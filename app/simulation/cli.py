@@ -45,7 +45,7 @@ def simulate_one(goal: Goal, run: int, agent_for: AgentFor, user_for: UserFor, c
                  toolbox: Toolbox, max_turns: int, meta: dict[str, Any]) -> dict[str, Any]:
     """One dialogue: the user pursues `goal` against the agent; the checker gives the verdict."""
     transcript = Transcript(id=f"sim-{goal.id}-{run}-{new_id()[:6]}", meta={**meta, "run": run},
-                            goal=goal.model_dump(mode="json"))
+                            goal=goal)
     for _event in run_dialogue(agent_for(transcript), user_for(goal), transcript, max_turns=max_turns):
         pass
     verdict = checker.check(goal, transcript, toolbox.bookings(transcript.id))
@@ -72,6 +72,7 @@ def run_all(goals: list[Goal], runs: int, one: Callable[[Goal, int], dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Simulate the chosen goals with the chosen system and user, check them, and write the reports; the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)

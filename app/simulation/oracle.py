@@ -15,7 +15,7 @@ from typing import Any, Literal
 from app.agent.parsing import call_text
 from app.backends.base import Delta, ModelRequest, TextDelta, ToolCallDelta
 from app.backends.scripted import estimate_tokens
-from app.dialogue.goals import DomainGoal, Goal
+from app.dialogue.goals import DomainGoal
 from app.dialogue.transcript import Booked, Found, Refused, ToolAnswered, ToolCalled, Transcript
 from app.simulation.checker import FIELD_OF_ATTRIBUTE, venue_field
 from domains.values import WEEKDAYS
@@ -34,16 +34,18 @@ class GoalOracle:
         if transcript.goal is None:
             raise ValueError("the goal oracle needs a goal-driven transcript (transcript.goal is empty)")
         self.transcript = transcript
-        self.goal = Goal.model_validate(transcript.goal)
+        self.goal = transcript.goal
         self.mistake = mistake
         self.finished: list[str] = []  # domains handled in earlier turns
         self.venues: dict[str, dict[str, Any]] = {}  # domain -> the venue it offered
         self.label = "goal oracle" + (f" (wrong {mistake})" if mistake else "")
 
     def count_tokens(self, request: ModelRequest) -> int:
+        """An estimate: the oracle has no tokenizer."""
         return estimate_tokens(request)
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
+        """The next planned step, as the request's format expects: a reply, or the calls (native or as text)."""
         native = request.tools is not None  # the tools format; CoALM's text format lists tools in the prompt
         action = self._next()
         if isinstance(action, str):

@@ -84,6 +84,7 @@ def _shape(problem: str) -> str:
 
 
 def write_outputs(records: list[dict[str, Any]], metrics: dict[str, Any], out: Path) -> None:
+    """Write metrics.json, verdicts.csv (a dialogue a row) and the rates chart into `out`."""
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     rows = [{"goal": r["goal"], "run": r["run"], "turns": r["turns"], "alignment": r["alignment"],
              **{rate: r["verdict"][rate] for rate in RATES},

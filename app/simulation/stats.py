@@ -17,11 +17,14 @@ SEED = 0
 
 @dataclass(frozen=True)
 class Interval:
+    """An estimate in percent with the low and high ends of its confidence interval."""
+
     estimate: float  # percent
     low: float
     high: float
 
     def as_dict(self) -> dict[str, float]:
+        """The interval as a report entry: value, low, high."""
         return {"value": self.estimate, "low": self.low, "high": self.high}
 
 

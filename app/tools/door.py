@@ -13,8 +13,9 @@ from typing import Annotated, Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints, ValidationError
 
+from app.dialogue.events import Booked, Found, Refused, ToolAnswer, ToolError
 from app.settings import Settings
-from app.tools.toolbox import Toolbox, ToolResult
+from app.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +34,45 @@ class CallLine(BaseModel):
     dialogue_id: DialogueId = Field(description="Which dialogue the call belongs to; bookings are per dialogue.")
 
 
-def answer_line(toolbox: Toolbox, number: int, line: str) -> ToolResult:
+def answer_line(toolbox: Toolbox, number: int, line: str) -> ToolAnswer:
+    """The answer to line `number`; a line that is not a valid call gets an error naming what was wrong."""
     try:
         request = CallLine.model_validate_json(line)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in error.errors())
-        return ToolResult(False, error=f"line {number}: not a valid call ({problems[:300]})")
+        return ToolError(message=f"line {number}: not a valid call ({problems[:300]})")
     try:
         return toolbox.call(request.name, request.arguments, request.dialogue_id)
     except Exception:  # the door's last line of defence: one bad call must not end the service for later lines
         log.exception("line %d: unexpected failure", number)
-        return ToolResult(False, error=f"line {number}: {request.name} failed unexpectedly; the failure was logged")
+        return ToolError(message=f"line {number}: {request.name} failed unexpectedly; the failure was logged")
+
+
+def wire(answer: ToolAnswer) -> dict[str, Any]:
+    """A typed answer as the door writes it: {"ok": true, "result": {...}} or {"ok": false, "error": "..."}; a
+    result says its domain, then rows found ("count", "results") or a booking's "status" with its details."""
+    if isinstance(answer, ToolError):
+        return {"ok": False, "error": answer.message}
+    result: dict[str, Any]
+    if isinstance(answer, Found):
+        result = {"count": answer.count, "results": answer.rows}
+    elif isinstance(answer, Booked):
+        result = {"status": "booked", "reference": answer.reference, **answer.details}
+    elif isinstance(answer, Refused):
+        result = {"status": "refused", "reason": answer.reason, "hint": answer.hint}
+    return {"ok": True, "result": {"domain": answer.domain, **result}}
 
 
 def serve_lines(toolbox: Toolbox, lines: Iterable[str], out: TextIO) -> None:
+    """Answer each non-blank line of `lines` with one JSON line on `out`, flushed at once."""
     for number, line in enumerate(lines, 1):
         if line.strip():
-            out.write(json.dumps(answer_line(toolbox, number, line).as_json(), ensure_ascii=False) + "\n")
+            out.write(json.dumps(wire(answer_line(toolbox, number, line)), ensure_ascii=False) + "\n")
             out.flush()
 
 
 def main() -> None:
+    """Serve standard input to standard output against the configured database."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     serve_lines(Toolbox.open(Settings()), sys.stdin, sys.stdout)
 

@@ -20,10 +20,10 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.dialogue.transcript import Outcome, outcome_of
+from app.dialogue.events import Booked, Found, Refused, ToolAnswer, ToolError
 from app.settings import Settings
 from db.availability import BASELINE, Availability
-from db.bookings import BookingDesk, StoredBooking
+from db.bookings import BookingDesk, Confirmed, StoredBooking
 from db.catalogue import Catalogue
 from db.engine import make_engine
 from db.importer import default_sources, ensure_imported
@@ -34,24 +34,10 @@ from domains.values import DONTCARE, decoded, is_dontcare, is_missing
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ToolResult:
-    ok: bool
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    arguments: dict[str, Any] | None = None  # the valid arguments, normalised (all of them when ok)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"ok": True, "result": self.result} if self.ok else {"ok": False, "error": self.error}
-
-    @property
-    def outcome(self) -> Outcome:
-        """Typed: Found, Booked, Refused or ToolError (what transcripts record)."""
-        return outcome_of(self.ok, self.result, self.error)
-
-
 @dataclass(frozen=True, eq=False)
 class Tool:
+    """One API the model may call: a Find or a Book of one domain, its parameters and their validation."""
+
     name: str
     kind: Literal["find", "book"]
     domain: Domain
@@ -60,6 +46,7 @@ class Tool:
     arguments: type[BaseModel]
 
     def signature(self) -> str:
+        """The call's shape with its parameter names: `FindHotel(area, pricerange, ...)`."""
         return f"{self.name}({', '.join(slot.name for slot, _required in self.params)})"
 
     def json_schema(self) -> dict[str, Any]:
@@ -117,6 +104,7 @@ def all_tools() -> dict[str, Tool]:
 
 
 def describe_validation_error(tool: Tool, error: ValidationError) -> str:
+    """Why the arguments do not validate, for the model: unknown and missing arguments, and bad values."""
     problems = []
     for item in error.errors():
         field = ".".join(map(str, item["loc"])) or "arguments"
@@ -147,7 +135,7 @@ def _valid_part(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 class Toolbox:
-    """Runs API calls for dialogues against one database. Never raises for bad input: errors are results."""
+    """Runs API calls for dialogues against one database. Never raises for bad input: an error is an answer."""
 
     def __init__(self, engine: Engine, find_limit: int = 5) -> None:
         self.catalogue = Catalogue(engine)
@@ -163,36 +151,48 @@ class Toolbox:
 
     @property
     def tools(self) -> dict[str, Tool]:
+        """Every API by name."""
         return all_tools()
 
     def call(self, name: object, arguments: object, dialogue_id: str,
-             availability: Availability = BASELINE) -> ToolResult:
+             availability: Availability = BASELINE) -> ToolAnswer:
         """Run one API call; `availability` decides bookings (a goal-driven dialogue passes its goal's script)."""
         tool = self.tools.get(name) if isinstance(name, str) else None
         if tool is None:
-            return ToolResult(False, error=f"unknown tool {name!r:.60}; available: {', '.join(self.tools)}")
+            return ToolError(message=f"unknown tool {name!r:.60}; available: {', '.join(self.tools)}")
         if not isinstance(dialogue_id, str) or not dialogue_id:
-            return ToolResult(False, error=f"{name}: the call names no dialogue (dialogue_id={dialogue_id!r:.60})")
+            return ToolError(message=f"{name}: the call names no dialogue (dialogue_id={dialogue_id!r:.60})")
         if not isinstance(arguments, dict):
-            return ToolResult(False, error=f"{name}: arguments must be keyword arguments, not {arguments!r:.60}")
+            return ToolError(message=f"{name}: arguments must be keyword arguments, not {arguments!r:.60}")
         try:
             given = tool.arguments.model_validate(arguments).model_dump(exclude_none=True)
-            return ToolResult(True, result=self._run(tool, given, dialogue_id, availability), arguments=given)
+            return self._run(tool, given, dialogue_id, availability)
         except ValidationError as error:
-            return ToolResult(False, error=describe_validation_error(tool, error),
-                              arguments=_valid_part(tool, arguments))
+            return ToolError(message=describe_validation_error(tool, error))
         except ValueError as error:  # valid arguments the service could not act on (no such hotel, no time)
-            return ToolResult(False, error=f"{name}: {error}", arguments=given)
+            return ToolError(message=f"{name}: {error}")
         except SQLAlchemyError as error:
             log.exception("database error in %s", name)
-            return ToolResult(False, error=f"{name}: the database failed ({type(error).__name__}); try again")
+            return ToolError(message=f"{name}: the database failed ({type(error).__name__}); try again")
+
+    def understood(self, name: object, arguments: object) -> dict[str, Any]:
+        """The arguments of a call that are valid on their own, normalised (all of them for a valid call): what
+        the caller understood, even when the call as a whole cannot run (a booking still missing the number of
+        people). Empty for an unknown tool."""
+        tool = self.tools.get(name) if isinstance(name, str) else None
+        return _valid_part(tool, arguments) if tool is not None and isinstance(arguments, dict) else {}
 
     def bookings(self, dialogue_id: str) -> list[StoredBooking]:
+        """This dialogue's bookings as stored, oldest first."""
         return self.desk.bookings(dialogue_id)
 
-    def _run(self, tool: Tool, given: dict[str, Any], dialogue_id: str, availability: Availability) -> dict[str, Any]:
+    def _run(self, tool: Tool, given: dict[str, Any], dialogue_id: str, availability: Availability) -> ToolAnswer:
+        domain = tool.domain.name
         if tool.kind == "book":
-            return {"domain": tool.domain.name, **self.desk.book(tool.domain, given, dialogue_id, availability)}
+            made = self.desk.book(tool.domain, given, dialogue_id, availability)
+            if isinstance(made, Confirmed):
+                return Booked(domain=domain, reference=made.reference, details=made.details)
+            return Refused(domain=domain, reason=made.reason, hint=made.hint)
         constraints = {k: v for k, v in given.items() if v != DONTCARE}
         found = self.catalogue.find(tool.domain, constraints, self.find_limit)
-        return {"domain": tool.domain.name, "count": found.count, "results": found.rows}
+        return Found(domain=domain, count=found.count, rows=found.rows)

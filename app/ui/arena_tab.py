@@ -19,6 +19,8 @@ VOTES = {"A is better": "a", "B is better": "b", "Tie": "tie", "Both bad": "both
 
 
 class ArenaTab:
+    """The Arena tab's handlers. The arena is built on first use; if that fails, the tab says why instead."""
+
     def __init__(self, make_arena: Callable[[], Arena]) -> None:
         self.make_arena = make_arena
         self._arena: Arena | None = None
@@ -26,6 +28,7 @@ class ArenaTab:
 
     @property
     def arena(self) -> Arena | None:
+        """The arena, built on first use; None (with `problem` saying why) when it cannot be."""
         if self._arena is None and self.problem is None:
             try:
                 self._arena = self.make_arena()
@@ -34,12 +37,14 @@ class ArenaTab:
         return self._arena
 
     def new_match(self) -> tuple[Any, ...]:
+        """A fresh match between two hidden systems, with an empty message box."""
         arena = self.arena
         if arena is None:
             return self.render(None, status=f"⚠️ {self.problem}")
         return self.render(arena.new_match(), keep_input="", status="New match: two hidden systems, A and B.")
 
     def send(self, text: str, match: Match | None) -> Iterator[tuple[Any, ...]]:
+        """Send the message to both sides and show their replies as they stream; a crash keeps both sides."""
         arena = self.arena
         if arena is None:
             yield self.render(match, status=f"⚠️ {self.problem}")
@@ -63,6 +68,7 @@ class ArenaTab:
         yield self.render(match, status=f"Turn {match.turns}: which reply is better? Vote below.")
 
     def vote(self, match: Match | None, choice: str, voter: str, whole: bool) -> tuple[str, Any]:
+        """Record a vote on the latest turn, or on the whole dialogue when `whole`; the message and the match."""
         arena = self.arena
         if arena is None or match is None:
             return "Send a message first: there is nothing to compare yet.", match
@@ -76,6 +82,7 @@ class ArenaTab:
 
     def render(self, match: Match | None, partial: list[str] | None = None, running: int | None = None,
                keep_input: str | None = None, status: str = "") -> tuple[Any, ...]:
+        """The tab's outputs: per side the chat, belief and bookings, then the match, the message box and the status."""
         sides = match.sides if match else (Transcript(), Transcript())
         shown = []
         for index, transcript in enumerate(sides):

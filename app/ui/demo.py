@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import gradio as gr
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,11 +31,31 @@ WAIT_FOR_MODEL_S = 0.5
 
 @dataclass
 class Status:
+    """Where the model stands (loading, ready or failed), with a message for the page's header."""
+
     state: Literal["loading", "ready", "failed"]
     message: str
 
 
+class ChatPage(NamedTuple):
+    """What the chat tab shows, one field per output: `render` fills it with values and the layout with the
+    components they go to, so the two orders cannot drift apart (Gradio takes it as the outputs' tuple)."""
+
+    chat: Any
+    message: Any
+    belief: Any
+    calls: Any
+    rows: Any
+    bookings: Any
+    state: Any
+    retry: Any
+    download: Any
+    status: Any
+
+
 class DemoApp:
+    """The chat page's handlers over one shared system, database and rating store."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.status = Status("loading", "starting…")
@@ -79,20 +99,24 @@ class DemoApp:
 
     @property
     def local_model(self) -> bool:
+        """Whether the model runs in this process (transformers) rather than on a server."""
         return self.settings.backend == "transformers"
 
     def header(self) -> str:
+        """The page's header line: the model, format and data, and the model's status."""
         backend = self.system.name if self.system else f"{self.settings.backend} {self.settings.model}"
         icon = {"ready": "🟢", "loading": "⏳", "failed": "🔴"}[self.status.state]
         return without_paths(f"**Model:** {backend} · **format:** {self.settings.format} · **data:** "
                              f"{self.data_source}  \n{icon} {self.status.message}")
 
     def new_dialogue(self) -> Transcript:
+        """An empty transcript recording which backend, format and model it runs on."""
         configured = {key: getattr(self.settings, key) for key in ("backend", "format", "model")}
         return Transcript(meta=dict(self.system.meta if self.system else configured))
 
     # -- chat -----------------------------------------------------------------------------------------------
-    def respond(self, message: str, transcript: Transcript | None) -> Iterator[tuple[Any, ...]]:
+    def respond(self, message: str, transcript: Transcript | None) -> Iterator[ChatPage]:
+        """Send: check the message, show it at once, then run the agent's turn and stream the page as it goes."""
         transcript = transcript or self.new_dialogue()
         text = valid_text(message or "").strip()
         if not text:
@@ -107,7 +131,8 @@ class DemoApp:
         yield self.render(transcript, partial="…", running=True, pending_user=text, keep_input="")
         yield from self._turn(transcript, OneMessage(text), pending_user=text)
 
-    def retry(self, transcript: Transcript | None) -> Iterator[tuple[Any, ...]]:
+    def retry(self, transcript: Transcript | None) -> Iterator[ChatPage]:
+        """Retry: run the unfinished last turn again from where it stopped."""
         transcript = transcript or self.new_dialogue()
         if transcript.open_turn() is None:
             yield self.render(transcript)
@@ -115,7 +140,7 @@ class DemoApp:
         yield from self._turn(transcript, Messages([]), resume=True)
 
     def _turn(self, transcript: Transcript, user: UserSide, resume: bool = False, pending_user: str | None = None
-              ) -> Iterator[tuple[Any, ...]]:
+              ) -> Iterator[ChatPage]:
         while self.status.state == "loading":
             yield self.render(transcript, partial=f"⏳ {self.status.message}", running=True, pending_user=pending_user)
             time.sleep(WAIT_FOR_MODEL_S)
@@ -157,7 +182,7 @@ class DemoApp:
         if transcript is not None and (stop := self._stops.get(transcript.id)):
             stop.set()
 
-    def start_over(self, transcript: Transcript | None) -> tuple[Any, ...]:
+    def start_over(self, transcript: Transcript | None) -> ChatPage:
         """New dialogue: a running turn is asked to end, as Stop does, and its handler then returns without
         touching the page (cancelling it dropped a message sent right after); the page shows a fresh dialogue.
         The message box is left alone: a reply slower than the person would wipe what they began typing."""
@@ -166,15 +191,16 @@ class DemoApp:
             stop.set()
         return self.render(self.new_dialogue())
 
-    def finish(self, transcript: Transcript) -> tuple[Any, ...]:
+    def finish(self, transcript: Transcript) -> ChatPage:
+        """Save the dialogue and show it as it ended."""
         self._save(transcript)
         return self.render(transcript)
 
     def render(self, transcript: Transcript | None = None, partial: str | None = None, running: bool = False,
                panels: bool = True, keep_input: str | None = None, pending_user: str | None = None
-               ) -> tuple[Any, ...]:
-        """Outputs in the order of layout's `outputs`; the message box is left as it is unless `keep_input`.
-        A fresh session (Stop before anything was said, the /render endpoint) has no transcript yet."""
+               ) -> ChatPage:
+        """The chat tab's outputs; the message box is left as it is unless `keep_input`. A fresh session (Stop
+        before anything was said, the /render endpoint) has no transcript yet."""
         transcript = transcript if transcript is not None else self.new_dialogue()
         shown = transcript
         if pending_user is not None:
@@ -182,16 +208,16 @@ class DemoApp:
         messages, _ids = view.chat_messages(shown, partial, running or pending_user is not None)
         failed = transcript.open_turn() is not None and not running
         skip = gr.skip()
-        return (
-            messages, gr.skip() if keep_input is None else keep_input,
-            view.belief_html(transcript) if panels else skip,
-            view.api_calls(transcript) if panels else skip,
-            view.database_rows(transcript) if panels else skip,
-            view.bookings(transcript) if panels else skip,
-            transcript,
-            gr.update(visible=failed),
-            self.download_file(transcript) if panels and not running else skip,
-            "⏳ The agent is working… (**Stop** interrupts it)" if running else
+        return ChatPage(
+            chat=messages, message=skip if keep_input is None else keep_input,
+            belief=view.belief_html(transcript) if panels else skip,
+            calls=view.api_calls(transcript) if panels else skip,
+            rows=view.database_rows(transcript) if panels else skip,
+            bookings=view.bookings(transcript) if panels else skip,
+            state=transcript,
+            retry=gr.update(visible=failed),
+            download=self.download_file(transcript) if panels and not running else skip,
+            status="⏳ The agent is working… (**Stop** interrupts it)" if running else
             "⚠️ The last turn did not finish: **Retry** runs it again." if failed else "✅ Ready",
         )
 
@@ -203,6 +229,7 @@ class DemoApp:
                 log.exception("could not save dialogue %s", transcript.id)
 
     def download_file(self, transcript: Transcript) -> str | None:
+        """Write the dialogue with its ratings as JSON for download; its path, or None while it is empty."""
         if not transcript.events:
             return None
         ratings = self.store.ratings(transcript.id) if self.store else {}
@@ -214,6 +241,7 @@ class DemoApp:
 
     # -- ratings --------------------------------------------------------------------------------------------
     def rate_message(self, transcript: Transcript | None, annotator: str, like: gr.LikeData) -> Any:
+        """Save the chat's rating of a reply (like, dislike or a flag); the refreshed download, or skip if none."""
         if transcript is None or self.store is None:
             return gr.skip()
         messages, event_ids = view.chat_messages(transcript)
@@ -233,6 +261,7 @@ class DemoApp:
 
     def rate_dialogue(self, transcript: Transcript | None, completed: str | None, naturalness: int | None,
                       comment: str, annotator: str) -> tuple[str, Any]:
+        """Save the rating of the whole dialogue (task completed, naturalness, comment); a message and the download."""
         if transcript is None or not transcript.events or self.store is None:
             return "Chat first, then rate the dialogue.", gr.skip()
         if completed not in ("yes", "partly", "no") or naturalness is None:
@@ -245,6 +274,7 @@ class DemoApp:
                 self.download_file(transcript))
 
     def export(self, token: str) -> tuple[str, Any]:
+        """Export every dialogue and rating (given the admin token when one is set); a message and the files."""
         if self.settings.admin_token and not secrets.compare_digest(token or "", self.settings.admin_token):
             return "Wrong admin token.", None
         if self.store is None:
@@ -255,6 +285,7 @@ class DemoApp:
 
 
 def example_openers() -> list[str]:
+    """The example first messages offered under the chat."""
     return [
         "I need a cheap guesthouse in the north with free parking.",
         "Find me an Italian restaurant in the centre and book a table for 4 at 19:00 on Friday.",

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from app.dialogue.goals import DomainGoal, Goal, load_goals
-from app.dialogue.transcript import Transcript
+from app.dialogue.transcript import VERDICT_KEY, Transcript
 from app.evaluation import data
 from app.evaluation.cli import DEFAULT_TEST_DIR
 from app.simulation.checker import GoalChecker, Verdict, venue_field
@@ -21,7 +21,6 @@ from app.tools.toolbox import Toolbox
 from app.ui.demo import DemoApp
 
 log = logging.getLogger(__name__)
-VERDICT_KEY = "goal_verdict"  # where the verdict is kept in the transcript's meta (saved with the dialogue)
 
 
 def task_card(goal: Goal) -> str:
@@ -77,10 +76,12 @@ class GoalPlay:
 
     @cached_property
     def goals(self) -> dict[str, Goal]:
+        """The test goals by id (loaded, or downloaded, on first use)."""
         folder = data.locate(self.test_dir, self.app.settings.home / "multiwoz-test")
         return {goal.id: goal for goal in load_goals(folder)}
 
     def choices(self) -> list[str]:
+        """The goal ids to pick from; none when the test data is unavailable."""
         try:
             return list(self.goals)
         except data.TestDataUnavailable as error:
@@ -88,6 +89,7 @@ class GoalPlay:
             return []
 
     def deal(self) -> str | None:
+        """A goal id chosen at random, or None when there are no goals."""
         choices = self.choices()
         return secrets.choice(choices) if choices else None
 
@@ -98,7 +100,7 @@ class GoalPlay:
             gr.Warning("Pick a goal first (or press Deal me a goal).")
             return (*self.app.render(), gr.skip(), gr.skip())
         transcript = self.app.new_dialogue()
-        transcript.goal = goal.model_dump(mode="json")
+        transcript.goal = goal
         return (*self.app.render(transcript, keep_input=""), task_card(goal), "")
 
     def done(self, transcript: Transcript | None) -> tuple[str, Any, Any]:
@@ -108,13 +110,14 @@ class GoalPlay:
         if self.app.system is None:
             return "The database is not available, so the goal cannot be checked.", gr.skip(), gr.skip()
         toolbox = self.app.system.toolbox
-        goal = Goal.model_validate(transcript.goal)
+        goal = transcript.goal
         verdict = self.checker(toolbox).check(goal, transcript, toolbox.bookings(transcript.id))
         transcript.meta[VERDICT_KEY] = verdict.summary()
         self.app.finish(transcript)  # saves it (with the verdict) in the dialogue store
         return verdict_markdown(verdict), transcript, self.app.download_file(transcript)
 
     def checker(self, toolbox: Toolbox) -> GoalChecker:
+        """The goal checker on this toolbox's database, made once."""
         if self._checker is None:
             self._checker = GoalChecker(toolbox)
         return self._checker

@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui import theme, view
-from app.ui.demo import DemoApp, example_openers
+from app.ui.demo import ChatPage, DemoApp, example_openers
 from app.ui.goal_play import GoalPanel
 from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
 from app.ui.workbench import Workbench, build_workbench_tabs
@@ -28,6 +28,8 @@ def _on_zero_gpu(handler):  # noqa: ANN001, ANN202 - wraps a generator function
 
 
 def build_ui(app: DemoApp) -> gr.Blocks:
+    """The whole page: the chat with its panels, rating and export, goal play and the workbench tabs, wired
+    to the app's handlers."""
     respond, retry = _on_zero_gpu(app.respond), _on_zero_gpu(app.retry)
     # A local model runs one turn at a time (they would only queue inside it); a server takes several.
     limit = 1 if app.local_model else app.settings.remote_concurrency
@@ -88,7 +90,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
             turns = {"concurrency_limit": limit, "concurrency_id": "turns", **QUEUE_STATUS}
             name_boxes = [annotator, *build_workbench_tabs(Workbench.of(app), turns)]
 
-        outputs = [chatbot, message, belief, calls, rows, booked, state, retry_button, download, turn_status]
+        outputs = list(ChatPage(chat=chatbot, message=message, belief=belief, calls=calls, rows=rows, bookings=booked,
+                                state=state, retry=retry_button, download=download, status=turn_status))
         goal_panel.wire(demo, outputs, download)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}

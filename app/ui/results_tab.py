@@ -24,10 +24,13 @@ TITLES = {"agreement": "Agreement (Krippendorff's alpha)", "raters": "Answers pe
 
 
 class ResultsTab:
+    """The Results tab's handlers over the review and arena stores, behind the admin token when one is set."""
+
     def __init__(self, review: ReviewStore, arena: ArenaStore, admin_token: str | None, exports: Path) -> None:
         self.review, self.arena, self.admin_token, self.exports = review, arena, admin_token, exports
 
     def allowed(self, token: str) -> bool:
+        """Whether the token opens the tab: no admin token is set, or it matches."""
         return not self.admin_token or secrets.compare_digest(token or "", self.admin_token)
 
     def show(self, token: str) -> tuple[Any, ...]:
@@ -45,11 +48,13 @@ class ResultsTab:
         return (summary, *tables, results.plot(), gr.update(choices=choices, value=None))
 
     def labels_for(self, unit: str | None) -> Any:
+        """The final labels a disputed answer may take: its question's options."""
         if not unit:
             return gr.update(choices=[], value=None)
         return gr.update(choices=list(question(unit.split("|")[1]).options), value=None)
 
     def adjudicate(self, token: str, unit: str | None, label: str | None, lead: str) -> str:
+        """Save the lead's final label for a disputed answer; the message to show."""
         if not self.allowed(token):
             return "Wrong admin token."
         if not unit or not label:
@@ -62,6 +67,7 @@ class ResultsTab:
         return f"✅ Final label for {item} · {question(name).label}: **{label}**"
 
     def export(self, token: str) -> tuple[str, Any]:
+        """Export every results table and the CoALM training data; a message and the files."""
         if not self.allowed(token):
             return "Wrong admin token.", None
         folder = self.exports / f"results-{int(time.time())}"
@@ -72,6 +78,7 @@ class ResultsTab:
 
 
 def build_results_tab(tab: ResultsTab) -> None:
+    """The Results tab's components, wired to `tab`."""
     gr.Markdown("Ratings from the review queue and the chat, arena votes and goal verdicts, per system and per "
                 "annotator. Systems are named here only.", elem_classes=["tab-intro"])
     with gr.Row():

@@ -20,6 +20,8 @@ NOTHING = "🎉 Nothing left for you to rate: every dialogue has its raters. Tha
 
 
 class ReviewTab:
+    """The Review queue tab's handlers: hand a rater the next dialogue, save each answer they give."""
+
     def __init__(self, store: ReviewStore) -> None:
         self.store = store
 
@@ -58,6 +60,7 @@ class ReviewTab:
         return None if stored is None else Transcript.from_data({**stored.transcript, "meta": {}})
 
     def rate_reply(self, item_id: str | None, rater: str, like: gr.LikeData) -> str:
+        """Save a like, dislike or flag given to one of the agent's replies; the message to show."""
         transcript = self._transcript(item_id)
         if transcript is None or item_id is None:
             return "Press **Next dialogue** first."

@@ -9,6 +9,7 @@ MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"
 
 
 def theme() -> gr.themes.Base:
+    """The Gradio theme of every tab, with local fonts only."""
     return gr.themes.Soft(primary_hue="indigo", secondary_hue="amber", neutral_hue="slate", radius_size="md",
                           font=SYSTEM_FONTS, font_mono=MONO_FONTS).set(
         block_title_text_weight="600", button_primary_text_color="white")

@@ -12,7 +12,7 @@ from app.agent.parsing import call_text
 from app.dialogue.transcript import (
     ActionRejected,
     Booked,
-    Call,
+    CallWithAnswer,
     Found,
     InterimReply,
     Refused,
@@ -24,11 +24,11 @@ from app.dialogue.transcript import (
     TurnFailed,
     TurnView,
 )
+from app.workbench.questions import FLAGS
 from domains import all_domains, domain
 
 CALL_COLUMNS = ["turn", "call", "outcome", "ms"]
 BOOKING_COLUMNS = ["reference", "domain", "booked", "details", "status"]
-FLAGS = ("Wrong API call", "Made up information", "Ignored the user")
 FEEDBACK_OPTIONS = ("Like", "Dislike", *FLAGS)
 
 
@@ -96,11 +96,12 @@ def _outcome(result: Found | Booked | Refused | ToolError) -> str:
     return f"Error: {result.message}"
 
 
-def _answered(transcript: Transcript) -> list[tuple[int, Call, ToolAnswered]]:
+def _answered(transcript: Transcript) -> list[tuple[int, CallWithAnswer, ToolAnswered]]:
     return [(call.called.turn, call, call.answer) for call in transcript.calls() if call.answer]
 
 
 def api_calls(transcript: Transcript) -> pd.DataFrame:
+    """The answered tool calls as a table: turn, call, outcome and time taken."""
     rows = [[turn + 1, call_text(call.called.name, call.called.arguments), answer.result.summary(),
              round(answer.elapsed_ms, 1)] for turn, call, answer in _answered(transcript)]
     return pd.DataFrame(rows, columns=CALL_COLUMNS)

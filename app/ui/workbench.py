@@ -21,6 +21,8 @@ from app.workbench.review_store import ReviewStore
 
 @dataclass(frozen=True)
 class Workbench:
+    """The workbench tabs' handlers (review queue, arena, results) over the demo's database."""
+
     review: ReviewTab
     arena: ArenaTab
     results: ResultsTab

@@ -19,6 +19,8 @@ from app.workbench.questions import QUESTIONS, Question, question
 
 @dataclass(frozen=True)
 class Answer:
+    """One rater's answer to one question about an item: the whole dialogue, or one of its replies."""
+
     item_id: str
     rater: str
     question: str

@@ -20,17 +20,22 @@ TaskCompleted = Literal["yes", "partly", "no"]
 
 @dataclass(frozen=True)
 class ExportFiles:
+    """The files an export wrote: the dialogues as JSONL and CSV, and the ratings as CSV."""
+
     dialogues_jsonl: Path
     ratings_csv: Path
     dialogues_csv: Path
 
 
 class AnnotationStore:
+    """The saved dialogues and the chat's ratings of them, in the app's database."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         _add_event_id_column(engine)
 
     def save_transcript(self, transcript: Transcript) -> None:
+        """Save the transcript (replacing an earlier save of it)."""
         self.save_dialogue(transcript.id, transcript.to_data(), dict(transcript.meta))
 
     def transcript(self, dialogue_id: str) -> Transcript | None:
@@ -40,6 +45,7 @@ class AnnotationStore:
             return None if record is None else Transcript.from_data(record.data)
 
     def save_dialogue(self, dialogue_id: str, data: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Save a dialogue's data and meta under its id, replacing what was saved before."""
         # A read-then-write: under the dialogue's write lock, so two saves at once neither clash on the key
         # (PostgreSQL) nor deadlock upgrading a read to a write (SQLite's "database is locked").
         with exclusive(self.engine, "dialogue", dialogue_id) as connection, Session(bind=connection) as session:
@@ -60,6 +66,7 @@ class AnnotationStore:
 
     def rate_dialogue(self, dialogue_id: str, task_completed: TaskCompleted, naturalness: int, comment: str,
                       annotator: str) -> None:
+        """A rating of the whole dialogue; a ValueError for values off the scales."""
         if task_completed not in ("yes", "partly", "no") or not 1 <= naturalness <= 5:
             raise ValueError("task completed must be yes, partly or no, and naturalness 1 to 5")
         with Session(self.engine) as session, session.begin():
@@ -67,6 +74,7 @@ class AnnotationStore:
                                        naturalness=naturalness, comment=comment, annotator=annotator))
 
     def ratings(self, dialogue_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The dialogue's ratings, oldest first: of its messages, and of the whole dialogue."""
         with Session(self.engine) as session:
             messages = session.scalars(select(MessageRating).where(MessageRating.dialogue_id == dialogue_id)
                                        .order_by(MessageRating.id))

@@ -49,10 +49,14 @@ class Match:
 
     @property
     def turns(self) -> int:
+        """How many turns the match has had."""
         return self.sides[0].next_turn()
 
 
 class Arena:
+    """Side-by-side dialogues between two systems, shown as A and B in a random order; votes and transcripts
+    are saved."""
+
     def __init__(self, systems: Sequence[SystemUnderTest], store: ArenaStore, save: Callable[[Transcript], None],
                  rng: random.Random | None = None) -> None:
         if len(systems) != 2:
@@ -64,6 +68,7 @@ class Arena:
         self.rng = rng or random.Random()  # noqa: S311 - a side assignment, not a secret
 
     def new_match(self) -> Match:
+        """A new match: the two systems dealt to A and B at random, each with an empty transcript."""
         match_id = f"arena-{new_id()}"
         names = self.order[:]
         self.rng.shuffle(names)

@@ -16,6 +16,8 @@ WINNERS: tuple[str, ...] = get_args(Winner)
 
 @dataclass(frozen=True)
 class Vote:
+    """One arena vote with the systems it was between: on a turn, or on the whole dialogue."""
+
     match_id: str
     system_a: str
     system_b: str
@@ -25,17 +27,21 @@ class Vote:
 
 
 class ArenaStore:
+    """The arena's matches and votes in the database."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         create_workbench_tables(engine)
 
     def record_match(self, match_id: str, system_a: str, system_b: str, dialogue_a: str, dialogue_b: str) -> None:
+        """Save which systems a match put on sides A and B, and their dialogues (once; again is a no-op)."""
         with writing(self.engine, "arena", match_id) as session:
             if session.get(ArenaMatch, match_id) is None:
                 session.add(ArenaMatch(id=match_id, system_a=system_a, system_b=system_b, dialogue_a=dialogue_a,
                                        dialogue_b=dialogue_b))
 
     def vote(self, match_id: str, winner: str, voter: str, turn: int | None = None) -> None:
+        """Save a vote; a ValueError for an unknown winner or a match that was never recorded."""
         if winner not in WINNERS:
             raise ValueError(f"a vote is one of {', '.join(WINNERS)}, not {winner!r}")
         with writing(self.engine, "arena", match_id) as session:
@@ -44,6 +50,7 @@ class ArenaStore:
             session.add(ArenaVote(match_id=match_id, winner=winner, voter=voter.strip(), turn=turn))
 
     def votes(self) -> list[Vote]:
+        """Every vote, oldest first, with the systems of its match."""
         query = (select(ArenaVote, ArenaMatch).join(ArenaMatch, ArenaMatch.id == ArenaVote.match_id)
                  .order_by(ArenaVote.id))
         with Session(self.engine) as session:

@@ -12,6 +12,9 @@ DIALOGUE_TARGET = ""  # a dialogue-level answer's target; a reply's target is it
 
 @dataclass(frozen=True)
 class Question:
+    """One question annotators answer: about a reply or the whole dialogue, with its options (nominal or
+    ordinal, as agreement scores it)."""
+
     name: str
     label: str
     scope: Scope
@@ -19,6 +22,7 @@ class Question:
     options: tuple[str, ...]  # in scale order for ordinal questions
 
     def check(self, value: str) -> str:
+        """The value, when it is one of the options; a ValueError otherwise."""
         if value not in self.options:
             raise ValueError(f"{self.label}: {value!r} is not one of {', '.join(self.options)}")
         return value
@@ -39,6 +43,7 @@ BY_NAME = {q.name: q for q in QUESTIONS}
 
 
 def question(name: str) -> Question:
+    """The question of that name; a ValueError naming the known ones otherwise."""
     try:
         return BY_NAME[name]
     except KeyError:
@@ -46,4 +51,5 @@ def question(name: str) -> Question:
 
 
 def of_scope(scope: Scope) -> tuple[Question, ...]:
+    """The questions about a reply, or about the whole dialogue, in declaration order."""
     return tuple(q for q in QUESTIONS if q.scope == scope)

@@ -35,6 +35,7 @@ def comparisons(votes: Sequence[Vote], index: dict[str, int]) -> list[tuple[int,
 
 
 def strengths(votes: Sequence[Vote], systems: list[str]) -> np.ndarray:
+    """Bradley-Terry strengths of the systems (in the order given), centred on zero."""
     index = {name: i for i, name in enumerate(systems)}
     params = choix.ilsr_pairwise(len(systems), comparisons(votes, index), alpha=REGULARISATION)
     return params - params.mean()

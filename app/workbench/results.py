@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from app.dialogue.transcript import VERDICT_KEY
 from app.workbench.agreement import Answer, agreement_table, final_label, rater_counts, units
 from app.workbench.arena_store import ArenaStore, Vote
 from app.workbench.questions import of_scope
@@ -25,7 +26,6 @@ from app.workbench.tables import system_of
 from db.schema import DialogueRating, DialogueRecord, MessageRating
 
 ANONYMOUS = "(no name)"
-VERDICT_KEY = "goal_verdict"  # where the goal checker's verdict is kept (app/ui/goal_play.py)
 FLAG_QUESTIONS = [q.name for q in of_scope("reply") if q.name.startswith("flag_")]
 
 
@@ -47,11 +47,13 @@ def chat_answers(engine: Engine) -> list[Answer]:
 
 
 def dialogue_systems(engine: Engine) -> dict[str, str]:
+    """Each saved dialogue's system name (from its meta), by dialogue id."""
     with Session(engine) as session:
         return {r.id: system_of(r.meta or {}) for r in session.scalars(select(DialogueRecord))}
 
 
 def answer_frame(answers: Sequence[Answer], systems: dict[str, str]) -> pd.DataFrame:
+    """The answers as a table, each with the system of its dialogue ("unknown" when none is known)."""
     frame = pd.DataFrame([asdict(a) for a in answers], columns=["item_id", "rater", "question", "target", "value"])
     return frame.assign(system=frame["item_id"].map(systems).fillna("unknown"))
 
@@ -92,11 +94,13 @@ def final_labels(answers: Sequence[Answer], adjudicated: dict[tuple[str, str, st
 
 
 def votes_frame(votes: Sequence[Vote]) -> pd.DataFrame:
+    """The votes as a table, one row a vote."""
     return pd.DataFrame([asdict(v) for v in votes],
                         columns=["match_id", "system_a", "system_b", "winner", "turn", "voter"])
 
 
 def votes_by_voter(votes: Sequence[Vote]) -> pd.DataFrame:
+    """Per voter: how many votes, and how many of each kind (a, b, tie, both bad)."""
     frame = votes_frame(votes)
     if frame.empty:
         return pd.DataFrame(columns=["voter", "votes", "a", "b", "tie", "bothbad"])
@@ -120,6 +124,8 @@ def verdicts_by_system(engine: Engine) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Results:
+    """Every table the Results tab shows and exports, built from the stored answers, ratings and votes."""
+
     agreement: pd.DataFrame
     raters: pd.DataFrame
     by_system: pd.DataFrame
@@ -133,6 +139,7 @@ class Results:
 
     @classmethod
     def gather(cls, review: ReviewStore, arena: ArenaStore) -> Results:
+        """Every table from the review queue's and the chat's answers and the arena's votes."""
         answers, votes = [*chat_answers(review.engine), *review.answers()], arena.votes()
         frame = answer_frame(answers, {**dialogue_systems(review.engine), **review.systems()})
         rank = ranking(votes)
@@ -175,4 +182,5 @@ class Results:
 
 
 def empty_note(frame: pd.DataFrame, what: str) -> Any:
+    """The table, or a one-cell note saying there is no `what` yet."""
     return frame if not frame.empty else pd.DataFrame({"": [f"No {what} yet."]})

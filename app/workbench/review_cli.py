@@ -44,6 +44,7 @@ def _unwrap(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def source_of(path: Path, transcript: Transcript) -> str:
+    """Where a transcript came from: its meta's `source`, else an evaluation run (JSONL) or a file."""
     return str(transcript.meta.get("source") or ("evaluate" if path.suffix == ".jsonl" else "file"))
 
 
@@ -62,6 +63,7 @@ def add_files(store: ReviewStore, paths: list[Path], system: dict[str, str] | No
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m app.review`: add files to the queue, queue the recorded dialogues, or print the status."""
     parser = argparse.ArgumentParser(prog="python -m app.review", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add", help="enqueue transcript files")

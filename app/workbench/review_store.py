@@ -39,23 +39,31 @@ class SlotTaken(Exception):
 
 @dataclass(frozen=True)
 class Progress:
+    """How far the queue is, overall and for one rater."""
+
     items: int
     needing_raters: int  # items with fewer than N raters
     left_for_rater: int  # of those, the ones this rater has not rated
     rated_by_rater: int
 
     def text(self) -> str:
+        """The progress as one line for the rater."""
         return (f"{self.left_for_rater} of {self.items} left for you · you rated {self.rated_by_rater} · "
                 f"{self.needing_raters} still need raters")
 
 
 @dataclass(frozen=True)
 class QueueItem:
+    """A queue item as raters get it: the dialogue's id and its transcript without meta."""
+
     id: str
     transcript: dict[str, Any]  # as saved; its meta (the system's name) is withheld from raters by the view
 
 
 class ReviewStore:
+    """The review queue in the database: items, claims, answers and the lead's adjudications; every write is
+    one short transaction under a lock."""
+
     def __init__(self, engine: Engine, raters_per_item: int = 3) -> None:
         self.engine = engine
         self.raters_per_item = raters_per_item
@@ -83,6 +91,7 @@ class ReviewStore:
             return len(records)
 
     def item(self, item_id: str) -> QueueItem | None:
+        """The item's dialogue as saved, without its meta (raters must not see the system); None if unknown."""
         with Session(self.engine) as session:
             record = session.get(DialogueRecord, item_id)
             if record is None:
@@ -90,6 +99,7 @@ class ReviewStore:
             return QueueItem(record.id, {k: v for k, v in record.data.items() if k != "meta"})
 
     def systems(self) -> dict[str, str]:
+        """Each item's system name, by item id."""
         with Session(self.engine) as session:
             return dict(session.execute(select(ReviewItem.id, ReviewItem.system)).all())
 
@@ -146,6 +156,7 @@ class ReviewStore:
         return select(ReviewAnswer.item_id).where(ReviewAnswer.rater == rater, ReviewAnswer.question == COMPLETING)
 
     def progress(self, rater: str) -> Progress:
+        """The queue's progress for this rater."""
         with Session(self.engine) as session:
             counts = dict(session.execute(self._raters()).all())
             items = session.scalars(select(ReviewItem.id)).all()
@@ -199,6 +210,7 @@ class ReviewStore:
 
     # -- adjudication -----------------------------------------------------------------------------------------
     def adjudicate(self, item_id: str, question_name: str, target: str, label: str, lead: str, note: str = "") -> None:
+        """Save (or replace) the lead's final label for one answer unit; a ValueError for a bad label or no lead."""
         label = question(question_name).check(label)
         if not lead.strip():
             raise ValueError("Please enter the lead's name.")
@@ -213,5 +225,6 @@ class ReviewStore:
                 found.label, found.lead, found.note = label, lead.strip(), note
 
     def adjudications(self) -> dict[tuple[str, str, str], str]:
+        """Every final label the lead gave, by (item, question, target)."""
         with Session(self.engine) as session:
             return {(a.item_id, a.question, a.target): a.label for a in session.scalars(select(Adjudication))}

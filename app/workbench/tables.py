@@ -26,6 +26,8 @@ class ReviewItem(Base):
 
 
 class ReviewAnswer(Base):
+    """One rater's answer to one question about an item; unique, so a repeated click replaces it."""
+
     __tablename__ = "review_answers"
     __table_args__ = (UniqueConstraint("item_id", "rater", "question", "target", name="uq_review_answer"),)
 
@@ -54,6 +56,8 @@ class ReviewClaim(Base):
 
 
 class Adjudication(Base):
+    """The lead's final label for one answer unit (item, question, target), with a note."""
+
     __tablename__ = "review_adjudications"
     __table_args__ = (UniqueConstraint("item_id", "question", "target", name="uq_adjudication"),)
 
@@ -81,6 +85,8 @@ class ArenaMatch(Base):
 
 
 class ArenaVote(Base):
+    """One vote on an arena match: on one turn, or on the whole dialogue."""
+
     __tablename__ = "arena_votes"
     __table_args__ = (Index("ix_arena_votes_match", "match_id"),)
 
@@ -107,6 +113,7 @@ def writing(engine: Engine, *lock: object) -> Iterator[Session]:
 
 
 def create_workbench_tables(engine: Engine) -> None:
+    """Create the workbench's tables (and the chat's, which results read) where they are missing."""
     Base.metadata.create_all(engine, tables=WORKBENCH_TABLES)
 
 

@@ -36,6 +36,8 @@ def liked_replies(review: ReviewStore) -> list[tuple[str, str]]:
 
 
 def step_records(transcript: Transcript, reply_id: str, prompts: CoalmFormat) -> Iterator[dict[str, str]]:
+    """The training records of one reply's turn: each model step's CoALM prompt and its output; none
+    unless `reply_id` is a reply."""
     reply = transcript.event(reply_id)
     if not isinstance(reply, AgentSaid):
         return

@@ -77,7 +77,7 @@ def refused_stay(toolbox) -> tuple[str, str, int]:
     """A hotel and day where 4 nights are refused but fewer are offered."""
     for hotel in toolbox.catalogue.vocabulary(*_hotel_name()):
         for day in WEEKDAYS:
-            result = toolbox.call("BookHotel", {"name": hotel, "day": day, "people": 2, "stay": 4}, "probe").outcome
+            result = toolbox.call("BookHotel", {"name": hotel, "day": day, "people": 2, "stay": 4}, "probe")
             if isinstance(result, Refused) and (m := re.match(r"only (\d+) night", result.hint)):
                 return hotel, day, int(m[1])
     raise AssertionError("no refusable stay found")

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from app.dialogue.transcript import Refused
+from app.dialogue.transcript import Booked, Refused, ToolError
 from domains import all_domains, domain
 from domains.values import WEEKDAYS
 
@@ -28,15 +28,16 @@ def test_hotel_refusal_hint_is_true(db_toolbox):
     for hotel in names(db_toolbox, "hotel"):
         for day in WEEKDAYS:
             request = {"name": hotel, "day": day, "people": 2, "stay": 5}
-            result = db_toolbox.call("BookHotel", request, fresh()).result
-            if result["status"] == "booked":
-                assert REFERENCE.match(result["reference"]) and result["stay"] == 5
+            result = db_toolbox.call("BookHotel", request, fresh())
+            if isinstance(result, Booked):
+                assert REFERENCE.match(result.reference) and result.details["stay"] == 5
                 continue
-            assert hotel in result["reason"] and "5 nights from " + day in result["reason"]
-            match = re.match(r"only (\d+) nights? (?:is|are) available from (\w+)", result["hint"])
+            assert isinstance(result, Refused), result
+            assert hotel in result.reason and "5 nights from " + day in result.reason
+            match = re.match(r"only (\d+) nights? (?:is|are) available from (\w+)", result.hint)
             if match:
-                retry = db_toolbox.call("BookHotel", {**request, "stay": int(match[1])}, fresh()).result
-                assert retry["status"] == "booked", (request, result, retry)
+                retry = db_toolbox.call("BookHotel", {**request, "stay": int(match[1])}, fresh())
+                assert isinstance(retry, Booked), (request, result, retry)
                 followed += 1
     assert followed > 5  # the rule really refuses some stays and offers shorter ones
 
@@ -44,11 +45,13 @@ def test_hotel_refusal_hint_is_true(db_toolbox):
 def test_rooms_run_out_within_a_dialogue_but_not_for_others(db_toolbox):
     hotel, day, dialogue = "acorn guest house", "monday", fresh()
     request = {"name": hotel, "day": day, "people": 2, "stay": 1}
-    outcomes = [db_toolbox.call("BookHotel", request, dialogue).result["status"] for _ in range(12)]
+    answers = [db_toolbox.call("BookHotel", request, dialogue) for _ in range(12)]
+    assert all(isinstance(answer, Booked | Refused) for answer in answers), answers
+    outcomes = [answer.kind for answer in answers]
     booked = outcomes.count("booked")
     assert outcomes == ["booked"] * booked + ["refused"] * (12 - booked)  # fills up, then refuses
     assert booked <= 10  # no hotel has more than ten rooms
-    assert db_toolbox.call("BookHotel", request, fresh()).result["status"] == ("booked" if booked else "refused")
+    assert isinstance(db_toolbox.call("BookHotel", request, fresh()), Booked if booked else Refused)
     assert len(db_toolbox.bookings(dialogue)) == booked
 
 
@@ -57,11 +60,12 @@ def test_restaurant_refusal_offers_free_times_that_book(db_toolbox):
     for restaurant in names(db_toolbox, "restaurant")[:40]:
         for time in ("18:00", "19:30"):
             request = {"name": restaurant, "day": "saturday", "people": 8, "time": time}
-            result = db_toolbox.call("BookRestaurant", request, fresh()).result
-            if result["status"] == "refused" and result["hint"].startswith("free on saturday at "):
-                offered = result["hint"].removeprefix("free on saturday at ").split(", ")
-                retry = db_toolbox.call("BookRestaurant", {**request, "time": offered[0]}, fresh()).result
-                assert retry["status"] == "booked" and retry["time"] == offered[0]
+            result = db_toolbox.call("BookRestaurant", request, fresh())
+            assert isinstance(result, Booked | Refused), result
+            if isinstance(result, Refused) and result.hint.startswith("free on saturday at "):
+                offered = result.hint.removeprefix("free on saturday at ").split(", ")
+                retry = db_toolbox.call("BookRestaurant", {**request, "time": offered[0]}, fresh())
+                assert isinstance(retry, Booked) and retry.details["time"] == offered[0]
                 followed += 1
     assert followed > 0
 
@@ -72,57 +76,60 @@ def test_train_seats_limit_and_sold_out(db_toolbox):
     for train in trains:
         request = {"trainid": train["trainid"], "day": "friday", "leaveat": train["leaveat"],
                    "departure": train["departure"], "people": 5}
-        result = db_toolbox.call("BookTrain", request, fresh()).result
-        if result["status"] == "booked":
-            assert result["price"] == f"{float(train['price'].split()[0]) * 5:.2f} pounds"
+        result = db_toolbox.call("BookTrain", request, fresh())
+        if isinstance(result, Booked):
+            assert result.details["price"] == f"{float(train['price'].split()[0]) * 5:.2f} pounds"
             continue
-        if "sold out" in result["reason"]:
+        assert isinstance(result, Refused), result
+        if "sold out" in result.reason:
             sold_out += 1
-            assert db_toolbox.call("BookTrain", {**request, "people": 1}, fresh()).result["status"] == "refused"
+            assert isinstance(db_toolbox.call("BookTrain", {**request, "people": 1}, fresh()), Refused)
         else:
-            seats = int(re.match(r"only (\d+) seat", result["reason"])[1])
-            assert db_toolbox.call("BookTrain", {**request, "people": seats}, fresh()).result["status"] == "booked"
-            assert db_toolbox.call("BookTrain", {**request, "people": seats + 1}, fresh()).result["status"] == "refused"
+            seats = int(re.match(r"only (\d+) seat", result.reason)[1])
+            assert isinstance(db_toolbox.call("BookTrain", {**request, "people": seats}, fresh()), Booked)
+            assert isinstance(db_toolbox.call("BookTrain", {**request, "people": seats + 1}, fresh()), Refused)
             few += 1
     assert few > 0 and sold_out > 0
 
 
 def test_decisions_are_deterministic(db_toolbox):
     request = {"name": "alexander bed and breakfast", "day": "saturday", "people": 5, "stay": 5}
-    first = db_toolbox.call("BookHotel", request, fresh()).result
-    again = db_toolbox.call("BookHotel", request, fresh()).result
-    assert {k: v for k, v in first.items() if k != "reference"} == {k: v for k, v in again.items() if k != "reference"}
+    first = db_toolbox.call("BookHotel", request, fresh())
+    again = db_toolbox.call("BookHotel", request, fresh())
+    assert isinstance(first, Booked | Refused), first
+    assert first.model_dump(exclude={"reference"}) == again.model_dump(exclude={"reference"})
 
 
 def test_train_id_alone_is_ambiguous_and_narrowing_books_it(db_toolbox):
     ambiguous = db_toolbox.call("BookTrain", {"trainid": "TR0256", "people": 1}, fresh())
-    assert not ambiguous.ok and "thursday 05:16" in ambiguous.error and "thursday 20:16" in ambiguous.error
+    assert isinstance(ambiguous, ToolError)
+    assert "thursday 05:16" in ambiguous.message and "thursday 20:16" in ambiguous.message
     result = db_toolbox.call("BookTrain", {"trainid": "tr0256", "day": "thursday", "leaveat": "20:00", "people": 1},
-                          fresh()).result
-    assert result["status"] == "booked" and result["leaveat"] == "20:16"
+                             fresh())
+    assert isinstance(result, Booked) and result.details["leaveat"] == "20:16"
 
 
 def test_unknown_venue_suggests_close_names(db_toolbox):
-    outcome = db_toolbox.call("BookRestaurant", {"name": "curri garten", "day": "monday", "people": 2,
-                                              "time": "19:00"}, fresh())
-    assert not outcome.ok and "curry garden" in outcome.error
+    answer = db_toolbox.call("BookRestaurant", {"name": "curri garten", "day": "monday", "people": 2,
+                                                "time": "19:00"}, fresh())
+    assert isinstance(answer, ToolError) and "curry garden" in answer.message
 
 
 def test_exact_name_wins_over_fuzzy_neighbours(db_toolbox):
     result = db_toolbox.call("BookHotel", {"name": "Cityroomz", "day": "sunday", "people": 1, "stay": 1}, fresh())
-    assert result.ok and result.result["name"] == "cityroomz"
+    assert isinstance(result, Booked) and result.details["name"] == "cityroomz", result
 
 
 def test_taxi_gets_a_car_and_an_eleven_digit_phone(db_toolbox):
     result = db_toolbox.call("BookTaxi", {"departure": "pizza hut", "destination": "cambridge station",
-                                       "arriveby": "18:15"}, fresh()).result
-    assert result["status"] == "booked" and re.match(r"^07\d{9}$", result["phone"])
-    color, brand = result["car"].split(" ", 1)
+                                          "arriveby": "18:15"}, fresh())
+    assert isinstance(result, Booked) and re.match(r"^07\d{9}$", result.details["phone"])
+    color, brand = result.details["car"].split(" ", 1)
     assert color in {"black", "white", "red", "yellow", "blue", "grey"} and brand
     # Refused like any other service's no, with what would work.
-    no_time = db_toolbox.call("BookTaxi", {"departure": "a", "destination": "b"}, fresh()).outcome
+    no_time = db_toolbox.call("BookTaxi", {"departure": "a", "destination": "b"}, fresh())
     assert isinstance(no_time, Refused) and "leaveat or arriveby" in no_time.hint
-    same = db_toolbox.call("BookTaxi", {"departure": "ely", "destination": "Ely", "leaveat": "9:00"}, fresh()).outcome
+    same = db_toolbox.call("BookTaxi", {"departure": "ely", "destination": "Ely", "leaveat": "9:00"}, fresh())
     assert isinstance(same, Refused) and "same place" in same.reason
 
 
@@ -132,8 +139,9 @@ def test_references_are_unique_over_thousands_of_bookings(db_toolbox):
     for i in range(2000):
         leave = f"{6 + i % 12:02d}:{i % 60:02d}"
         result = db_toolbox.call("BookTaxi", {"departure": f"place {i}", "destination": "station", "leaveat": leave},
-                              dialogues[i % 20]).result
-        references.append(result["reference"])
+                                 dialogues[i % 20])
+        assert isinstance(result, Booked), result
+        references.append(result.reference)
     assert len(set(references)) == 2000 and all(REFERENCE.match(r) for r in references)
     assert sum(len(db_toolbox.bookings(d)) for d in dialogues) == 2000
 
@@ -155,10 +163,10 @@ def test_every_bookable_domain_books_through_its_api(db_toolbox, domain_name):
                "train": {"trainid": "TR7075", "day": "monday", "people": 1},
                "taxi": {"departure": "ely", "destination": "cambridge", "leaveat": "12:00"}}[domain_name]
     dialogue = fresh()
-    outcome = db_toolbox.call(d.book_api, example, dialogue)
-    assert outcome.ok and outcome.result["domain"] == domain_name
-    if outcome.result["status"] == "booked":
-        assert db_toolbox.bookings(dialogue)[0].reference == outcome.result["reference"]
+    answer = db_toolbox.call(d.book_api, example, dialogue)
+    assert isinstance(answer, Booked | Refused) and answer.domain == domain_name, answer
+    if isinstance(answer, Booked):
+        assert db_toolbox.bookings(dialogue)[0].reference == answer.reference
 
 
 @pytest.mark.parametrize("tool", [d.book_api for d in all_domains() if d.book_api and "name" in d.book_required])
@@ -168,13 +176,13 @@ def test_every_venue_is_bookable_by_its_exact_name(db_toolbox, tool):
     details = {"hotel": {"day": "sunday", "people": 1, "stay": 1},
                "restaurant": {"day": "sunday", "people": 1, "time": "11:00"}}[d.name]
     for venue in names(db_toolbox, d.name):
-        outcome = db_toolbox.call(tool, {"name": venue, **details}, fresh())
-        assert outcome.ok, outcome.error
-        booked_or_refused = outcome.result.get("name") or outcome.result["reason"]
+        answer = db_toolbox.call(tool, {"name": venue, **details}, fresh())
+        assert isinstance(answer, Booked | Refused), answer
+        booked_or_refused = answer.details.get("name") if isinstance(answer, Booked) else answer.reason
         assert venue in booked_or_refused
 
 
 def test_j_restaurant_is_booked_although_many_names_contain_restaurant(db_toolbox):
-    outcome = db_toolbox.call("BookRestaurant", {"name": "J Restaurant", "day": "monday", "people": 2,
-                                                 "time": "11:30"}, fresh())
-    assert outcome.ok and outcome.result["status"] == "booked" and outcome.result["name"] == "j restaurant"
+    answer = db_toolbox.call("BookRestaurant", {"name": "J Restaurant", "day": "monday", "people": 2,
+                                                "time": "11:30"}, fresh())
+    assert isinstance(answer, Booked) and answer.details["name"] == "j restaurant", answer

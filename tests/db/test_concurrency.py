@@ -9,6 +9,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from app.dialogue.events import Booked, Refused
 from app.settings import REPO_ROOT
 from app.tools.toolbox import Toolbox
 from db.engine import make_engine
@@ -26,7 +27,7 @@ from app.tools.toolbox import Toolbox
 print("ready", flush=True)
 sys.stdin.readline()
 toolbox = Toolbox.open(Settings())
-print(toolbox.call("FindHotel", {}, "start").result["count"])
+print(toolbox.call("FindHotel", {}, "start").count)
 """
 
 
@@ -70,9 +71,9 @@ def test_simultaneous_bookings_in_one_dialogue_never_overbook(db_url, db_toolbox
 
             def call(toolbox: Toolbox, dialogue: str = dialogue, start: threading.Barrier = start) -> str:
                 start.wait()
-                outcome = toolbox.call("BookHotel", request, dialogue)
-                assert outcome.ok, outcome.error
-                return outcome.result["status"]
+                answer = toolbox.call("BookHotel", request, dialogue)
+                assert isinstance(answer, Booked | Refused), answer
+                return answer.kind
 
             statuses = list(pool.map(call, toolboxes))
             assert len(db_toolbox.bookings(dialogue)) == statuses.count("booked")
@@ -92,7 +93,9 @@ def test_threads_sharing_one_toolbox_never_overbook(db_toolbox):
 
             def call(_index: int, dialogue: str = dialogue, start: threading.Barrier = start) -> str:
                 start.wait()
-                return db_toolbox.call("BookHotel", request, dialogue).result["status"]
+                answer = db_toolbox.call("BookHotel", request, dialogue)
+                assert isinstance(answer, Booked | Refused), answer
+                return answer.kind
 
             assert sorted(pool.map(call, range(CALLERS))) == ["booked"] * 5 + ["refused"] * 3
             assert len(db_toolbox.bookings(dialogue)) == 5

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.dialogue.events import Booked, Refused
 from domains import domain
 from domains.restaurant import NEARBY_STEPS
 from domains.values import WEEKDAYS, minutes
@@ -25,10 +26,10 @@ restaurant_requests = st.fixed_dictionaries({
 CHECKS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def book(toolbox, tool: str, request: dict, dialogue: str) -> dict:
-    outcome = toolbox.call(tool, request, dialogue)
-    assert outcome.ok, outcome.error
-    return outcome.result
+def book(toolbox, tool: str, request: dict, dialogue: str) -> Booked | Refused:
+    answer = toolbox.call(tool, request, dialogue)
+    assert isinstance(answer, Booked | Refused), answer
+    return answer
 
 
 @CHECKS
@@ -38,19 +39,19 @@ def test_hotel_hints_hold_for_the_same_stay(toolbox, earlier, request):
     for booking in earlier:  # what this dialogue booked before: the hint must account for it
         book(toolbox, "BookHotel", booking, dialogue)
     refused = book(toolbox, "BookHotel", request, dialogue)
-    if refused["status"] == "booked":
+    if isinstance(refused, Booked):
         return
-    hint = refused["hint"]
+    hint = refused.hint
     if match := re.fullmatch(r"only (\d+) nights? (?:is|are) available from (\w+)", hint):
         assert match[2] == request["day"]
-        assert book(toolbox, "BookHotel", {**request, "stay": int(match[1])}, dialogue)["status"] == "booked"
+        assert isinstance(book(toolbox, "BookHotel", {**request, "stay": int(match[1])}, dialogue), Booked)
     elif match := re.fullmatch(r"rooms are free from (\w+)", hint):
         followed = book(toolbox, "BookHotel", {**request, "day": match[1]}, dialogue)
-        assert followed["status"] == "booked" and followed["stay"] == request["stay"], (hint, followed)
+        assert isinstance(followed, Booked) and followed.details["stay"] == request["stay"], (hint, followed)
     else:
         assert hint == "try another hotel"
         for day in set(WEEKDAYS) - {request["day"]}:  # no other start day fits the stay
-            assert book(toolbox, "BookHotel", {**request, "day": day}, dialogue)["status"] == "refused"
+            assert isinstance(book(toolbox, "BookHotel", {**request, "day": day}, dialogue), Refused)
 
 
 @CHECKS
@@ -60,17 +61,17 @@ def test_restaurant_hints_offer_times_that_book(toolbox, earlier, request):
     for booking in earlier:
         book(toolbox, "BookRestaurant", booking, dialogue)
     refused = book(toolbox, "BookRestaurant", request, dialogue)
-    if refused["status"] == "booked":
+    if isinstance(refused, Booked):
         return
-    if refused["hint"].startswith(prefix := f"free on {request['day']} at "):
-        for time in refused["hint"].removeprefix(prefix).split(", "):
-            assert book(toolbox, "BookRestaurant", {**request, "time": time}, dialogue)["status"] == "booked"
+    if refused.hint.startswith(prefix := f"free on {request['day']} at "):
+        for time in refused.hint.removeprefix(prefix).split(", "):
+            assert isinstance(book(toolbox, "BookRestaurant", {**request, "time": time}, dialogue), Booked)
     else:
-        assert refused["hint"] == f"no table nearby on {request['day']}; try another day"
+        assert refused.hint == f"no table nearby on {request['day']}; try another day"
         start = minutes(request["time"])
         for step in NEARBY_STEPS:
             time = f"{(start + step) // 60:02d}:{(start + step) % 60:02d}"
-            assert book(toolbox, "BookRestaurant", {**request, "time": time}, dialogue)["status"] == "refused"
+            assert isinstance(book(toolbox, "BookRestaurant", {**request, "time": time}, dialogue), Refused)
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +89,10 @@ def test_train_hints_say_how_many_seats_book(toolbox, trains, row, earlier, peop
     for seats in earlier:
         book(toolbox, "BookTrain", {**request, "people": seats}, dialogue)
     refused = book(toolbox, "BookTrain", {**request, "people": people}, dialogue)
-    if refused["status"] == "booked":
+    if isinstance(refused, Booked):
         return
-    if match := re.fullmatch(r"book at most (\d+) people on it or choose another train", refused["hint"]):
-        assert book(toolbox, "BookTrain", {**request, "people": int(match[1])}, dialogue)["status"] == "booked"
+    if match := re.fullmatch(r"book at most (\d+) people on it or choose another train", refused.hint):
+        assert isinstance(book(toolbox, "BookTrain", {**request, "people": int(match[1])}, dialogue), Booked)
     else:
-        assert refused["hint"] == "choose another train (FindTrain lists them)"
-        assert book(toolbox, "BookTrain", {**request, "people": 1}, dialogue)["status"] == "refused"
+        assert refused.hint == "choose another train (FindTrain lists them)"
+        assert isinstance(book(toolbox, "BookTrain", {**request, "people": 1}, dialogue), Refused)

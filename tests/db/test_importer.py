@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.dialogue.events import Booked, Found, Refused
 from app.tools.toolbox import Toolbox
 from db.engine import make_engine
 from db.importer import (
@@ -71,7 +72,8 @@ def test_a_damaged_table_is_reloaded(raw_db_dir, db_engine):
 
 def test_first_use_imports_automatically(settings, empty_db_url):
     toolbox = Toolbox.open(settings.model_copy(update={"db_url": empty_db_url}))
-    assert toolbox.call("FindHotel", {}, "d").result["count"] == 33
+    found = toolbox.call("FindHotel", {}, "d")
+    assert isinstance(found, Found) and found.count == 33
     assert row_counts(make_engine(empty_db_url)) == EXPECTED_ROWS  # in the configured database, not elsewhere
 
 
@@ -137,6 +139,9 @@ def test_convlab_sdist_source_normalises_its_quirks(tmp_path):
     assert report.source.startswith("PyPI") and row_counts(engine) == EXPECTED_ROWS
     toolbox = Toolbox(engine)
     # The sdist's hotel file spells one "takesbookings" key "n"; its taxi file is an object, not a list.
-    allenbell = toolbox.call("FindHotel", {"name": "allenbell"}, "d").result["results"][0]
+    found = toolbox.call("FindHotel", {"name": "allenbell"}, "d")
+    assert isinstance(found, Found), found
+    allenbell = found.rows[0]
     assert allenbell["takesbookings"] == "yes" and "n" not in allenbell
-    assert toolbox.call("BookTaxi", {"departure": "a", "destination": "b", "leaveat": "10:00"}, "d").ok
+    assert isinstance(toolbox.call("BookTaxi", {"departure": "a", "destination": "b", "leaveat": "10:00"}, "d"),
+                      Booked | Refused)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
+from app.dialogue.goals import DomainGoal, Goal
 from app.dialogue.transcript import (
     ActionRejected,
     AgentSaid,
@@ -29,7 +30,8 @@ from app.dialogue.transcript import (
 )
 from app.workbench.annotations import AnnotationStore
 
-OLD_DIALOGUE = Path(__file__).parent.parent / "data" / "dialogue_v1.json"  # saved by `app.chat --save` before this format
+# saved by `app.chat --save` before this format
+OLD_DIALOGUE = Path(__file__).parent.parent / "data" / "dialogue_v1.json"
 # Any text, lone surrogates included: the record must make them valid and still round-trip exactly.
 TEXT = st.text(st.characters(codec=None, categories=None), max_size=30)
 JSON_VALUE = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
@@ -56,8 +58,13 @@ EVENT = st.one_of(
     st.builds(TurnFailed, message=TEXT, **STAMP),
     st.builds(ReferenceReply, text=TEXT, **STAMP),
 )
+VALUES = st.dictionaries(st.sampled_from(["area", "day", "people", "name"]), TEXT | st.integers(1, 9), max_size=3)
+GOAL = st.builds(Goal, id=TEXT, message=st.lists(TEXT, max_size=2).map(tuple), first_user_turn=TEXT,
+                 domains=st.lists(st.builds(DomainGoal, domain=st.sampled_from(["hotel", "train", "taxi"]),
+                                            info=VALUES, fail_info=VALUES, book=VALUES, fail_book=VALUES,
+                                            reqt=st.lists(TEXT, max_size=2).map(tuple)), max_size=2).map(tuple))
 TRANSCRIPT = st.builds(Transcript, id=TEXT, meta=st.dictionaries(TEXT, JSON_VALUE, max_size=3),
-                       goal=st.none() | st.dictionaries(TEXT, JSON_VALUE, max_size=3),
+                       goal=st.none() | GOAL,
                        events=st.lists(EVENT, max_size=12))
 
 

@@ -53,8 +53,8 @@ def test_its_apis_are_derived(declared):
 def test_its_table_is_imported_and_searchable(toolbox, declared):
     if declared.find is None:
         pytest.skip(f"{declared.name} has no search")
-    outcome = toolbox.call(declared.find.api, {}, "contract").outcome
-    assert isinstance(outcome, Found) and outcome.count > 0 and outcome.rows[0]["key"]
+    found = toolbox.call(declared.find.api, {}, "contract")
+    assert isinstance(found, Found) and found.count > 0 and found.rows[0]["key"]
 
 
 @DOMAINS

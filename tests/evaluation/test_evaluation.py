@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.dialogue.transcript import Booked, Call, Found, ToolAnswered, ToolCalled, Transcript
+from app.dialogue.transcript import Booked, CallWithAnswer, Found, ToolAnswered, ToolCalled, Transcript
 from app.evaluation import normalise
 from app.evaluation.delex import api_values, delexicalise
 from app.evaluation.gold import gold_outputs
@@ -65,7 +65,8 @@ def test_delexicalisation_uses_the_values_the_apis_returned():
     row = {"name": "acorn guest house", "phone": "01223353888", "postcode": "cb41da", "address": "154 chesterton road"}
     found = Found(domain="hotel", count=1, rows=[row])
     booked = Booked(domain="hotel", reference="K2BO09VQ", details={"name": "acorn guest house"})
-    calls = [Call(ToolCalled(turn=0, call_id=str(n), name=name), ToolAnswered(turn=0, call_id=str(n), result=result))
+    calls = [CallWithAnswer(ToolCalled(turn=0, call_id=str(n), name=name),
+                            ToolAnswered(turn=0, call_id=str(n), result=result))
              for n, (name, result) in enumerate([("FindHotel", found), ("BookHotel", booked)])]
     text = "Acorn Guest House (154 Chesterton Road, cb41da, 01223353888) is booked: K2BO09VQ. Acornish stays."
     assert delexicalise(text, api_values(calls)) == \

@@ -70,7 +70,7 @@ def test_simulate_runs_resumes_and_reports(tmp_path: Path, raw_db_dir: Path, mon
     assert len(lines) == 24 and {(json.loads(x)["goal"], json.loads(x)["run"]) for x in lines} == {
         (g.id, r) for g in load_goals(TEST_DIR)[:12] for r in range(2)}
     record = json.loads(lines[0])
-    assert Transcript.from_data(record["transcript"]).goal["id"] == record["goal"]
+    assert Transcript.from_data(record["transcript"]).goal.id == record["goal"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["pass_hat_k"]) == {"1", "2"} and metrics["dialogues"] == 24
     assert metrics["rates"]["inform"]["value"] == 100.0 and metrics["user_alignment"] == 100.0

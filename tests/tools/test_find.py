@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 from sqlalchemy import update
 
+from app.dialogue.events import Found, ToolError
 from db.catalogue import Catalogue
 from db.schema import domain_table
 from domains import domain
@@ -90,13 +91,13 @@ def test_find_matches_reference_filter(domain_name, db_toolbox, raw_records):
     @given(constraint_sets(domain_name, records))
     def check(constraints):
         expected = reference_find(records, {k: normalised(v) for k, v in constraints.items()})
-        outcome = db_toolbox.call(SEARCHABLE[domain_name], constraints, "find-test")
-        assert outcome.ok, outcome.error
-        assert outcome.result["count"] == len(expected)
+        found = db_toolbox.call(SEARCHABLE[domain_name], constraints, "find-test")
+        assert isinstance(found, Found), found
+        assert found.count == len(expected)
         every = db_toolbox.catalogue.find(domain(domain_name), {k: normalised(v) for k, v in constraints.items()
                                                              if v != "dontcare"}, limit=None)
         assert sorted(r["key"] for r in every.rows) == sorted(key_of(domain_name, r) for r in expected)
-        shown = outcome.result["results"]
+        shown = found.rows
         assert len(shown) == min(5, len(expected))
         assert all(set(r) >= {"key", "name" if domain_name != "train" else "trainid"} for r in shown)
 
@@ -104,8 +105,8 @@ def test_find_matches_reference_filter(domain_name, db_toolbox, raw_records):
 
 
 def train_keys(toolbox, **constraints) -> list[str]:
-    outcome = toolbox.call("FindTrain", constraints, "t")
-    assert outcome.ok, outcome.error
+    found = toolbox.call("FindTrain", constraints, "t")
+    assert isinstance(found, Found), found
     return [r["key"] for r in toolbox.catalogue.find(domain("train"), outcome_constraints(constraints), None).rows]
 
 
@@ -131,22 +132,23 @@ def test_arriveby_past_midnight_compares_minutes(db_toolbox):
                                                ("12am", "00:00"), ("24:55", "24:55")])
 def test_spoken_times_are_normalised(db_toolbox, spoken, clock):
     base = dict(departure="cambridge", destination="ely", day="friday")
-    assert db_toolbox.call("FindTrain", {**base, "leaveat": spoken}, "t").result == \
-        db_toolbox.call("FindTrain", {**base, "leaveat": clock}, "t").result
+    said = db_toolbox.call("FindTrain", {**base, "leaveat": spoken}, "t")
+    assert isinstance(said, Found) and said == db_toolbox.call("FindTrain", {**base, "leaveat": clock}, "t"), said
 
 
 @pytest.mark.parametrize("bad", ["after five", "5", "30:00", "17:60", "13pm", "", "tomorrow morning"])
 def test_unreadable_times_are_refused_with_the_format(db_toolbox, bad):
-    outcome = db_toolbox.call("FindTrain", {"leaveat": bad}, "t")
+    answer = db_toolbox.call("FindTrain", {"leaveat": bad}, "t")
     if bad == "":  # an empty value is "not given", as in the evaluator
-        assert outcome.ok and outcome.result["count"] == 2828
+        assert isinstance(answer, Found) and answer.count == 2828
     else:
-        assert not outcome.ok and "HH:MM" in outcome.error
+        assert isinstance(answer, ToolError) and "HH:MM" in answer.message
 
 
 def test_results_are_ordered_by_departure(db_toolbox):
-    rows = db_toolbox.call("FindTrain", {"departure": "cambridge", "day": "sunday", "leaveat": "20:00"}, "t").result
-    times = [r["leaveat"] for r in rows["results"]]
+    found = db_toolbox.call("FindTrain", {"departure": "cambridge", "day": "sunday", "leaveat": "20:00"}, "t")
+    assert isinstance(found, Found), found
+    times = [r["leaveat"] for r in found.rows]
     assert times == sorted(times) and times[0] >= "20:00"
 
 
@@ -173,13 +175,15 @@ def test_question_mark_matches_any_constraint(db_engine):
     ({"pricerange": "don't care"}, {}),
 ])
 def test_user_spellings_mean_the_same(db_toolbox, arguments, same_as):
-    assert db_toolbox.call("FindHotel", arguments, "h").result == db_toolbox.call("FindHotel", same_as, "h").result
+    found = db_toolbox.call("FindHotel", arguments, "h")
+    assert isinstance(found, Found) and found == db_toolbox.call("FindHotel", same_as, "h"), found
 
 
 def test_stars_that_do_not_exist_find_nothing_rather_than_fail(db_toolbox):
-    outcome = db_toolbox.call("FindHotel", {"stars": 5}, "h")
-    assert outcome.ok and outcome.result["count"] == 0
+    found = db_toolbox.call("FindHotel", {"stars": 5}, "h")
+    assert isinstance(found, Found) and found.count == 0
 
 
 def test_multiple_sports_is_found_despite_the_source_typo(db_toolbox):
-    assert db_toolbox.call("FindAttraction", {"type": "sports"}, "a").result["count"] == 1
+    found = db_toolbox.call("FindAttraction", {"type": "sports"}, "a")
+    assert isinstance(found, Found) and found.count == 1

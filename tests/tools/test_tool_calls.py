@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.dialogue.events import Booked, Found, Refused, ToolError
 from app.settings import REPO_ROOT
 from app.tools.toolbox import all_tools
 from db.engine import make_engine
@@ -40,15 +41,15 @@ def test_hostile_values_are_refused_and_change_nothing(db_toolbox, tool, value):
     arguments = {"day": "monday", "people": 2, "stay": 1, "destination": "ely", "leaveat": "10:00"} \
         if tool.startswith("Book") else {}
     arguments = {k: v for k, v in arguments.items() if k in {s.name for s, _ in all_tools()[tool].params}}
-    outcome = db_toolbox.call(tool, {**arguments, slot: value}, "hostile")
-    assert not outcome.ok and outcome.error.startswith(f"{tool}: {slot}=")
-    assert len(outcome.error) < 400  # a 10,000-character value is not echoed back whole
+    answer = db_toolbox.call(tool, {**arguments, slot: value}, "hostile")
+    assert isinstance(answer, ToolError) and answer.message.startswith(f"{tool}: {slot}=")
+    assert len(answer.message) < 400  # a 10,000-character value is not echoed back whole
     assert snapshot(db_toolbox) == before and db_toolbox.bookings("hostile") == []
 
 
 def test_unicode_place_names_are_text_not_errors(db_toolbox):
-    outcome = db_toolbox.call("FindRestaurant", {"name": "café über"}, "u")
-    assert outcome.ok and outcome.result["count"] == 0
+    answer = db_toolbox.call("FindRestaurant", {"name": "café über"}, "u")
+    assert isinstance(answer, Found) and answer.count == 0
 
 
 @pytest.mark.parametrize(("tool", "arguments", "says"), [
@@ -66,14 +67,15 @@ def test_unicode_place_names_are_text_not_errors(db_toolbox):
     ("Teleport", {}, "unknown tool 'Teleport'; available: FindAttraction"),
 ])
 def test_bad_arguments_say_what_is_allowed(db_toolbox, tool, arguments, says):
-    outcome = db_toolbox.call(tool, arguments, "bad")
-    assert not outcome.ok and says in outcome.error, outcome.error
+    answer = db_toolbox.call(tool, arguments, "bad")
+    assert isinstance(answer, ToolError) and says in answer.message, answer
 
 
 def test_people_written_as_words_or_digits(db_toolbox):
     base = {"name": "cityroomz", "day": "tuesday", "stay": 1}
     for people in ("two", "2", 2):
-        assert db_toolbox.call("BookHotel", {**base, "people": people}, f"words-{uuid.uuid4()}").result["people"] == 2
+        answer = db_toolbox.call("BookHotel", {**base, "people": people}, f"words-{uuid.uuid4()}")
+        assert isinstance(answer, Booked) and answer.details["people"] == 2, answer
 
 
 json_values = st.recursive(
@@ -89,8 +91,8 @@ json_values = st.recursive(
                                                   "trainid", "departure", "x"]), json_values, max_size=5)
        | json_values)
 def test_any_arguments_give_a_result_or_an_error_never_an_exception(db_toolbox, name, arguments):
-    outcome = db_toolbox.call(name, arguments, "fuzz")
-    assert outcome.ok == (outcome.error is None)
+    answer = db_toolbox.call(name, arguments, "fuzz")
+    assert isinstance(answer, Found | Booked | Refused | ToolError), answer
 
 
 def test_tool_specs_are_derived_from_declarations():

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.dialogue.transcript import Refused
+from app.dialogue.transcript import Booked, Found, Refused, ToolError
 from app.tools.door import serve_lines
 from app.tools.toolbox import all_tools
 from tests.tools.test_tool_calls import run_cli
@@ -31,59 +31,64 @@ def fresh() -> str:
 @pytest.mark.parametrize("blank", [None, "", "   ", "\t\n", b"  "])
 @pytest.mark.parametrize(("tool", "slot"), REQUIRED)
 def test_a_blank_required_argument_is_missing_and_named(toolbox, tool, slot, blank):
-    outcome = toolbox.call(tool, {**EXAMPLES[tool], slot: blank}, fresh())
-    assert not outcome.ok and outcome.error == f"{tool}: missing argument {slot!r}"
-    assert slot not in outcome.arguments  # and the rest of what was understood is kept
-    assert outcome.arguments == {k: v for k, v in toolbox.call(tool, EXAMPLES[tool], fresh()).arguments.items()
-                                 if k != slot}
+    arguments = {**EXAMPLES[tool], slot: blank}
+    answer = toolbox.call(tool, arguments, fresh())
+    assert isinstance(answer, ToolError) and answer.message == f"{tool}: missing argument {slot!r}"
+    understood = toolbox.understood(tool, arguments)
+    assert slot not in understood  # and the rest of what was understood is kept
+    assert understood == {k: v for k, v in toolbox.understood(tool, EXAMPLES[tool]).items() if k != slot}
 
 
 def test_name_none_does_not_search_every_hotel(toolbox):
-    error = toolbox.call("BookHotel", {**HOTEL, "name": None}, fresh()).error
-    assert error == "BookHotel: missing argument 'name'" and "matches" not in error
+    answer = toolbox.call("BookHotel", {**HOTEL, "name": None}, fresh())
+    assert isinstance(answer, ToolError), answer
+    assert answer.message == "BookHotel: missing argument 'name'" and "matches" not in answer.message
 
 
 @pytest.mark.parametrize("blank", ["", " ", "   ", None])
 @pytest.mark.parametrize("slot", ["area", "name", "stars", "parking"])
 def test_a_blank_find_constraint_is_ignored_the_same_way_for_every_slot(toolbox, slot, blank):
-    outcome = toolbox.call("FindHotel", {slot: blank}, "find")
-    assert outcome.ok and outcome.result["count"] == 33
+    found = toolbox.call("FindHotel", {slot: blank}, "find")
+    assert isinstance(found, Found) and found.count == 33
 
 
 def test_blank_taxi_departure_is_refused_not_booked(toolbox):
     dialogue = fresh()
-    outcome = toolbox.call("BookTaxi", {"departure": "   ", "destination": "ely", "leaveat": "10:00"}, dialogue)
-    assert outcome.error == "BookTaxi: missing argument 'departure'" and toolbox.bookings(dialogue) == []
+    answer = toolbox.call("BookTaxi", {"departure": "   ", "destination": "ely", "leaveat": "10:00"}, dialogue)
+    assert isinstance(answer, ToolError) and answer.message == "BookTaxi: missing argument 'departure'"
+    assert toolbox.bookings(dialogue) == []
 
 
 @pytest.mark.parametrize(("leave", "arrive"), [("10:00", "09:30"), ("10:00", "10:00"), ("23:50", "00:10")])
 def test_a_taxi_arriving_before_it_leaves_is_refused(toolbox, leave, arrive):
     dialogue = fresh()
-    outcome = toolbox.call("BookTaxi", {"departure": "ely", "destination": "cambridge", "leaveat": leave,
+    refused = toolbox.call("BookTaxi", {"departure": "ely", "destination": "cambridge", "leaveat": leave,
                                         "arriveby": arrive}, dialogue)
-    refused = outcome.outcome  # refused like any service's no (the request was understood)
+    # refused like any service's no (the request was understood)
     assert isinstance(refused, Refused) and f"arriveby {arrive} is not after leaveat {leave}" in refused.reason
     assert toolbox.bookings(dialogue) == []
-    assert toolbox.call("BookTaxi", {"departure": "ely", "destination": "cambridge", "leaveat": "10:00",
-                                     "arriveby": "10:40"}, dialogue).result["status"] == "booked"
+    assert isinstance(toolbox.call("BookTaxi", {"departure": "ely", "destination": "cambridge", "leaveat": "10:00",
+                                                "arriveby": "10:40"}, dialogue), Booked)
 
 
 @pytest.mark.parametrize("time", ["25:00", "24:00", "29:59", "24:30"])
 def test_clock_times_past_midnight_are_refused_except_for_trains_and_taxis(toolbox, time):
     table = toolbox.call("BookRestaurant", {**EXAMPLES["BookRestaurant"], "time": time}, fresh())
-    assert not table.ok and "HH:MM" in table.error
+    assert isinstance(table, ToolError) and "HH:MM" in table.message
     # a ride after midnight is written 24:30 in the corpus's labels, as train arrivals are
     taxi = toolbox.call("BookTaxi", {**EXAMPLES["BookTaxi"], "leaveat": time}, fresh())
-    assert taxi.result["status"] == "booked" and taxi.result["leaveat"] == time
-    assert toolbox.call("FindTrain", {"arriveby": time}, "find").ok  # trains arrive as late as 24:55 in the data
+    assert isinstance(taxi, Booked) and taxi.details["leaveat"] == time
+    # trains arrive as late as 24:55 in the data
+    assert isinstance(toolbox.call("FindTrain", {"arriveby": time}, "find"), Found)
 
 
 def test_bytes_are_read_as_text_never_as_their_repr(toolbox):
-    outcome = toolbox.call("BookHotel", {**HOTEL, "name": b"acorn guest house"}, fresh())
-    assert outcome.ok and outcome.arguments["name"] == "acorn guest house"
-    assert outcome.result["name"] == "acorn guest house"
+    arguments = {**HOTEL, "name": b"acorn guest house"}
+    answer = toolbox.call("BookHotel", arguments, fresh())
+    assert isinstance(answer, Booked) and toolbox.understood("BookHotel", arguments)["name"] == "acorn guest house"
+    assert answer.details["name"] == "acorn guest house"
     broken = toolbox.call("FindHotel", {"name": b"\xff\xfe"}, "find")
-    assert not broken.ok and "is not text" in broken.error
+    assert isinstance(broken, ToolError) and "is not text" in broken.message
 
 
 def serve(toolbox, requests: list[object]) -> list[dict]:

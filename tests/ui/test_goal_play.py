@@ -7,8 +7,9 @@ import json
 import pytest
 
 from app.dialogue.goals import load_goals
+from app.dialogue.transcript import VERDICT_KEY
 from app.settings import REPO_ROOT
-from app.ui.goal_play import VERDICT_KEY, task_card
+from app.ui.goal_play import task_card
 from domains import domain
 from tests.browser_helpers import chromium as launch_chromium
 from tests.browser_helpers import running_app
@@ -49,12 +50,12 @@ def test_a_goal_played_through_the_handlers_is_checked_and_stored(tmp_path, raw_
     assert GOAL in play.choices() and play.deal() in play.choices()
     opened = play.start(GOAL)
     transcript, card = opened[STATE], opened[-2]
-    assert transcript.goal["id"] == GOAL and not transcript.events and "boat" in card
+    assert transcript.goal.id == GOAL and not transcript.events and "boat" in card
     _every, final = last(app.respond(ASK, transcript))
     verdict, saved, _download = play.done(final[STATE])
     assert verdict.startswith("✅ **Goal met.**") and "| attraction |" in verdict
     stored = app.store.transcript(saved.id)
-    assert stored.goal["id"] == GOAL and stored.meta[VERDICT_KEY]["complete"] is True
+    assert stored.goal.id == GOAL and stored.meta[VERDICT_KEY]["complete"] is True
     assert stored.meta[VERDICT_KEY]["domains"][0]["requested"] == {"phone": True, "entrance fee": True}
     exported = app.store.export(tmp_path / "export").dialogues_jsonl.read_text()
     assert '"goal_verdict"' in exported and GOAL in exported  # beside the ratings, in the annotators' export

@@ -12,10 +12,12 @@ import pytest
 
 from app.dialogue.transcript import Transcript
 from app.settings import Settings
-from app.ui.demo import DemoApp
+from app.ui.demo import ChatPage, DemoApp
 from tests.agent.test_agent_dialogues import TRIP
 
-CHAT, INPUT, BELIEF, CALLS, ROWS, BOOKINGS, STATE, RETRY, DOWNLOAD, STATUS = range(10)
+# Positions in the chat page's outputs, by the record's own field names (ChatPage).
+CHAT, INPUT, BELIEF, CALLS, ROWS, BOOKINGS, STATE, RETRY, DOWNLOAD, STATUS = (ChatPage._fields.index(name) for name in (
+    "chat", "message", "belief", "calls", "rows", "bookings", "state", "retry", "download", "status"))
 
 
 def started(tmp_path, raw_db_dir, outputs, **more) -> DemoApp:
@@ -78,7 +80,7 @@ def test_panels_follow_a_multi_domain_dialogue(tmp_path, raw_db_dir):
     for text in users[2:]:
         _, final = last(app.respond(text, state))
     assert final[BOOKINGS]["domain"].tolist() == ["hotel", "train", "taxi"]
-    stored = app.agent.agent.toolbox.bookings(state.id)
+    stored = app.system.toolbox.bookings(state.id)
     assert final[BOOKINGS]["reference"].tolist() == [b.reference for b in stored]
     assert final[CALLS]["turn"].tolist() == [1, 2, 3, 4, 5]
     assert "taxi" in final[BELIEF] and final[ROWS]["trainid"].iloc[0] == "TR5686"
@@ -112,7 +114,7 @@ def test_error_mid_turn_offers_retry_and_keeps_the_dialogue(tmp_path, raw_db_dir
     assert failed[RETRY]["visible"] is True and "no more outputs" in failed[CHAT][-1]["content"]
     assert "Retry" in failed[STATUS]
     assert state.turns()[0].reply.text == "7 in the east." and state.belief() == {"hotel-area": "east"}
-    app.agent.agent.backend.outputs += ["System: 4 in the west."]
+    app.system.backend.outputs += ["System: 4 in the west."]
     _, fixed = last(app.retry(state))
     assert fixed[RETRY]["visible"] is False and fixed[CHAT][-1]["content"] == "4 in the west."
     assert [t.status for t in state.turns()] == ["done", "done"]

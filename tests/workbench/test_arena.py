@@ -28,8 +28,9 @@ class Echo:
 @pytest.fixture()
 def arena(tmp_path):
     saved: dict[str, Transcript] = {}
-    systems = [SystemUnderTest(name, {"model": name}, None, None, lambda _t, echo=Echo(name): echo)
-               for name in ("coalm", "tools")]
+    echoes = {name: Echo(name) for name in ("coalm", "tools")}
+    systems = [SystemUnderTest(name, {"model": name}, None, None, lambda _t, echo=echo: echo)
+               for name, echo in echoes.items()]
     arena = Arena(systems, ArenaStore(make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")),
                   lambda t: saved.__setitem__(t.id, t.model_copy(deep=True)), random.Random(7))
     arena.saved = saved

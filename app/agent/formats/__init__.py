@@ -13,6 +13,7 @@ FORMATS: dict[str, Callable[[dict[str, Tool]], PromptFormat]] = {"coalm": CoalmF
 
 
 def make_format(name: str, tools: dict[str, Tool]) -> PromptFormat:
+    """The prompt format of that name for these tools; an unknown name is a ValueError listing the choices."""
     if name not in FORMATS:
         raise ValueError(f"unknown prompt format {name!r}; choose one of: {', '.join(FORMATS)}")
     return FORMATS[name](tools)

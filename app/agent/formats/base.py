@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from app.agent.formats.stream import ReplyStream
 from app.agent.parsing import Parsed
 from app.backends.base import ModelRequest, ToolCallDelta
-from app.dialogue.transcript import Booked, Call, Found, Refused, ToolError, TurnView
+from app.dialogue.transcript import Booked, CallWithAnswer, Found, Refused, ToolError, TurnView
 from domains import all_domains, domain
 
 # An observation longer than this is cut (and says so): one huge answer must not crowd the dialogue out of the
@@ -16,18 +16,25 @@ MAX_OBSERVATION_CHARS = 2500
 
 
 class PromptFormat(Protocol):
+    """How the agent speaks to a model: it builds each step's request and reads the output back
+    (CoALM's own prompts, or native tool calling)."""
+
     name: str
 
     def request(self, history: list[TurnView], current: TurnView, max_new_tokens: int) -> ModelRequest:
         """The request for the next model call of `current`, given the completed turns before it."""
         ...
 
-    def parse(self, text: str, native_calls: list[ToolCallDelta]) -> Parsed: ...
+    def parse(self, text: str, native_calls: list[ToolCallDelta]) -> Parsed:
+        """A step's output (its text and any native tool calls) read into calls, a thought and a reply."""
+        ...
 
-    def reply_stream(self) -> ReplyStream: ...
+    def reply_stream(self) -> ReplyStream:
+        """A fresh streamer for the reply part of one step's output."""
+        ...
 
 
-def observation(call: Call) -> dict[str, Any]:
+def observation(call: CallWithAnswer) -> dict[str, Any]:
     """What the model is shown of a call's outcome: errors, bookings, and found rows without bulky fields."""
     outcome = call.result
     if isinstance(outcome, Found):
@@ -43,7 +50,7 @@ def observation(call: Call) -> dict[str, Any]:
     return {"error": "the call did not run (the turn was stopped)"}
 
 
-def brief_observation(call: Call) -> dict[str, Any]:
+def brief_observation(call: CallWithAnswer) -> dict[str, Any]:
     """A call's outcome as remembered in older history: counts and keys, not whole rows."""
     outcome = call.result
     if not isinstance(outcome, Found):

@@ -21,6 +21,8 @@ STOP = ("\nObservation:", "\nUser:")
 
 
 def tool_line(number: int, tool: Tool) -> str:
+    """A tool as a numbered entry of CoALM's tool list: signature, description and required slots, then one
+    line per slot with fixed choices."""
     notes = [f"{slot.name}: {'|'.join(slot.choices)}" for slot, _required in tool.params if slot.choices]
     required = [slot.name for slot, needed in tool.params if needed]
     parts = [tool.description] + ([f"Required: {', '.join(required)}."] if required else []) + notes
@@ -28,6 +30,9 @@ def tool_line(number: int, tool: Tool) -> str:
 
 
 class CoalmFormat:
+    """CoALM's own prompts: the action prompt until a tool has answered in the turn, then the response prompt;
+    calls are written in Python syntax."""
+
     name = "coalm"
 
     def __init__(self, tools: dict[str, Tool], prompts: Path = PROMPTS) -> None:
@@ -38,6 +43,7 @@ class CoalmFormat:
         self.response = Template(Template((prompts / "coalm_response.txt").read_text()).safe_substitute(fill))
 
     def request(self, history: list[TurnView], current: TurnView, max_new_tokens: int) -> ModelRequest:
+        """The action prompt, or the response prompt once a tool has answered, as one user message."""
         # A tool has answered: time for the response step.
         answered = any(call.answer and not isinstance(call.result, ToolError) for call in current.calls())
         template = self.response if answered else self.action
@@ -46,9 +52,11 @@ class CoalmFormat:
         return ModelRequest([{"role": "user", "content": prompt}], stop=STOP, max_new_tokens=max_new_tokens)
 
     def parse(self, text: str, native_calls: list[ToolCallDelta]) -> Parsed:
+        """The output read as CoALM writes it (markers, Python calls); native calls are not used."""
         return parse_coalm(text)
 
     def reply_stream(self) -> ReplyStream:
+        """A streamer that shows a reply step's System text as it comes."""
         return CoalmReplyStream()
 
     def _history(self, turns: list[TurnView]) -> str:

@@ -18,6 +18,8 @@ PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 
 
 class NativeToolsFormat:
+    """Chat messages with OpenAI-style function specs: the model calls tools natively (or writes them as JSON)."""
+
     name = "tools"
 
     def __init__(self, tools: dict[str, Tool], prompts: Path = PROMPTS) -> None:
@@ -26,6 +28,7 @@ class NativeToolsFormat:
         self.system = system.substitute(domains=domains_sentence()).strip()
 
     def request(self, history: list[TurnView], current: TurnView, max_new_tokens: int) -> ModelRequest:
+        """The system prompt, earlier turns as plain messages, then this turn's calls, tool answers and rejections."""
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}]
         for turn in history:
             messages += [{"role": "user", "content": turn.user}, {"role": "assistant", "content": turn.history_reply}]
@@ -51,8 +54,10 @@ class NativeToolsFormat:
         return ModelRequest(messages, tools=self.specs, max_new_tokens=max_new_tokens)
 
     def parse(self, text: str, native_calls: list[ToolCallDelta]) -> Parsed:
+        """The native tool calls when the server sent any; otherwise JSON calls read from the text."""
         return parse_native_calls(text, native_calls) if native_calls else parse_json_calls(text)
 
     def reply_stream(self) -> ReplyStream:
+        """A streamer that shows output opening like prose, whole."""
         return ToolsReplyStream()
 

@@ -25,6 +25,7 @@ class ReplyStream:
         self.shown: list[str] = []
 
     def feed(self, text: str) -> str:
+        """Take the next piece of output; return the reply text that is safe to show now (often empty)."""
         if self.closed:
             return ""
         taken = text[:MAX_PARSED_CHARS - self.seen]  # the parser reads no further either

@@ -42,6 +42,8 @@ class AgendaUser:
     current: int = 0  # index of the domain being pursued
 
     def next(self, transcript: Transcript) -> UserSaid | None:
+        """The next message for the domain being pursued, moving on (with thanks) once it is done or patience
+        runs out; None when every domain is done."""
         evidence = Evidence.of(transcript, ())
         booked = {b.domain: b for b in transcript.bookings()}
         refused = _refused(transcript)

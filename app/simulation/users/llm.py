@@ -42,6 +42,8 @@ class LLMUser:
     failure: str | None = None  # why the simulator's model could not answer (the dialogue ended there)
 
     def next(self, transcript: Transcript) -> UserSaid | None:
+        """The simulator model's next message (the goal's first user turn opens an AutoTOD dialogue); None
+        once it ends the dialogue, or its model fails."""
         if self.ended:
             return None
         turns = transcript.turns()
@@ -58,6 +60,7 @@ class LLMUser:
         return transcript.user_said(text) if text else None
 
     def request(self, transcript: Transcript) -> ModelRequest:
+        """The simulator's prompt: its goal as the system message, then the dialogue with roles swapped."""
         template = AUTOTOD if self.style == "autotod" else REVEAL_WHEN_ASKED
         messages = [{"role": "system", "content": template.format(goal="\n".join(self.goal.message))},
                     {"role": "user", "content": GREETING}]  # chat templates want a user message first
