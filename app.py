@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 
-from app.assembly import add_model_flags, settings_from
+from app.assembly import CommandParser, add_model_flags, check_page_choices, settings_from
+from app.settings import BadSetting
 from app.ui.demo import DemoApp
 from app.ui.layout import CSS, build_ui
 from app.ui.theme import theme
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    """Read flags and settings (a wrong one ends here with status 2 and one line), then serve the page."""
+    parser = CommandParser(prog="python app.py", description=__doc__)
     add_model_flags(parser)
     parser.add_argument("--port", type=int, help="(WOZ_PORT, default 7860)")
     parser.add_argument("--host", help="(WOZ_HOST, default 127.0.0.1)")
     args = parser.parse_args()
+    try:
+        settings = settings_from(args, **{k: v for k in ("port", "host") if (v := getattr(args, k)) is not None})
+        check_page_choices(settings)  # the page's model and both arena sides: a wrong name would fail every action
+    except BadSetting as error:
+        parser.exit(2, f"{error}\n")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = settings_from(args, **{k: v for k in ("port", "host") if (v := getattr(args, k))})
     app = DemoApp(settings).start()
     demo = build_ui(app)
     demo.queue(default_concurrency_limit=settings.remote_concurrency).launch(

@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NoReturn
 
 from app.agent.agent import Agent, Limits
 from app.agent.formats import FORMATS, make_format
 from app.backends import BACKENDS, make_backend
 from app.backends.base import Backend
 from app.dialogue.transcript import Transcript
-from app.settings import Settings
+from app.settings import BadSetting, Settings, load_settings
 from app.tools.toolbox import Toolbox
 
 MODEL_KEYS = ("backend", "model", "base_url", "api_key", "script")  # what makes two settings one model
@@ -41,10 +41,21 @@ class SystemUnderTest:
 
 
 def check_choices(settings: Settings) -> None:
-    """ValueError naming the choices when the backend or the prompt format is not a registered one."""
+    """BadSetting naming the choices when the backend or the prompt format is not a registered one."""
     for value, registry, what in ((settings.backend, BACKENDS, "backend"), (settings.format, FORMATS, "prompt format")):
         if value not in registry:
-            raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(registry)}")
+            raise BadSetting(f"unknown {what} {value!r}; choose one of: {', '.join(registry)}")
+
+
+def check_page_choices(settings: Settings) -> None:
+    """`check_choices` for the page's system and for each arena side (BadSetting naming the side), so that a
+    wrong name stops the page at start-up rather than failing every chat or arena action."""
+    check_choices(settings)
+    for number, side in enumerate(settings.arena_sides(), 1):
+        try:
+            check_choices(side)
+        except BadSetting as error:
+            raise BadSetting(f"WOZ_ARENA side {number}: {error}") from None
 
 
 def assemble(settings: Settings, toolbox: Toolbox, *, backend: Backend | None = None,
@@ -77,6 +88,26 @@ def same_model(one: Settings, other: Settings) -> bool:
     return all(getattr(one, key) == getattr(other, key) for key in MODEL_KEYS)
 
 
+class CommandParser(argparse.ArgumentParser):
+    """The commands' argument parser: a wrong argument ends the command with status 2 and one line saying what to
+    fix (argparse's own error prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Exit with status 2 after one line: the problem, and where to see the options."""
+        self.exit(2, f"{self.prog}: {message} (--help lists the options)\n")
+
+
+def positive_int(text: str) -> int:
+    """A count given on the command line (goals, runs, workers, ...): a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def add_model_flags(parser: argparse.ArgumentParser, extra_backends: tuple[str, ...] = ()) -> None:
     """--backend, --format, --model, --base-url, --script; each falls back to its WOZ_ variable."""
     parser.add_argument("--backend", choices=[*BACKENDS, *extra_backends], help="(WOZ_BACKEND)")
@@ -87,9 +118,10 @@ def add_model_flags(parser: argparse.ArgumentParser, extra_backends: tuple[str, 
 
 
 def settings_from(args: argparse.Namespace, **more: Any) -> Settings:
-    """Settings from the environment, with the flags that were given taking precedence."""
+    """Settings from the environment, with the flags that were given taking precedence; a value that cannot be
+    used is a BadSetting (a ValueError) whose message names it in one line."""
     given = {k: v for k in ("backend", "format", "model", "base_url", "script") if (v := getattr(args, k, None))}
-    return Settings(**given, **more)
+    return load_settings({**given, **more})
 
 
 def build_agent(settings: Settings, toolbox: Toolbox | None = None) -> Agent:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.agent.agent import Agent
 from app.agent.parsing import call_text
-from app.assembly import add_model_flags, build_agent, settings_from
+from app.assembly import CommandParser, add_model_flags, build_agent, settings_from
 from app.backends import BackendError
 from app.dialogue.session import Yielded, run_dialogue, user_text_problem
 from app.dialogue.transcript import (
@@ -27,6 +29,7 @@ from app.dialogue.transcript import (
     UserSaid,
     valid_text,
 )
+from app.settings import BadSetting
 from db.importer import DataUnavailable
 
 DEFAULT_MAX_CHARS = 2000
@@ -83,17 +86,37 @@ def chat(agent: Agent, lines: Iterable[str], out: TextIO, transcript: Transcript
         out.write("\n")
 
 
+def save(transcript: Transcript, path: Path, out: TextIO) -> Path:
+    """Write the dialogue to `path` (a folder: into it, named by the dialogue's id) and say where; when that fails
+    (the disk, the folder gone) it goes to a fresh file in the temporary folder instead, so it is never lost."""
+    target = path / f"{transcript.id}.json" if path.is_dir() else path
+    text = transcript.to_json(indent=2)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="dialogue-", suffix=".json",
+                                         delete=False) as fallback:
+            fallback.write(text)
+        out.write(f"cannot write {target} ({error.strerror or error}); the dialogue is saved to {fallback.name}\n")
+        return Path(fallback.name)
+    out.write(f"dialogue saved to {target}\n")
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     """The terminal chat: build the agent from flags and settings, talk over stdin/stdout; the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = CommandParser(prog="python -m app.chat", description=__doc__)
     add_model_flags(parser)
-    parser.add_argument("--save", type=Path, help="write the dialogue as JSON here when the input ends")
+    parser.add_argument("--save", type=Path, metavar="FILE_OR_FOLDER",
+                        help="write the dialogue as JSON here when the input ends (into a folder: named by its id)")
     args = parser.parse_args(argv)
+    if args.save and not args.save.is_dir() and not args.save.parent.is_dir():
+        parser.error(f"--save {args.save}: the folder {args.save.parent} does not exist")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    settings = settings_from(args)
     try:
+        settings = settings_from(args)
         agent = build_agent(settings)
-    except (BackendError, DataUnavailable) as error:
+    except (BackendError, BadSetting, DataUnavailable, SQLAlchemyError) as error:
         print(f"cannot start: {error}", file=sys.stderr)
         return 2
     transcript = Transcript(meta={"backend": settings.backend, "format": settings.format, "model": settings.model})
@@ -107,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         print(file=sys.stderr)
     finally:
         if args.save:
-            args.save.write_text(transcript.to_json(indent=2), encoding="utf-8")
-            print(f"dialogue saved to {args.save}", file=sys.stderr)
+            save(transcript, args.save, sys.stderr)
     return 0
 
 

@@ -2,7 +2,8 @@
 
 import sys
 
+from app.settings import exit_on_bad_settings
 from app.workbench.review_cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_bad_settings(main))

@@ -5,10 +5,13 @@ layer. Names of backends and formats are checked where a system is assembled (`a
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # In the project's workplace the MultiWOZ files lie beside the repository; elsewhere they are downloaded.
@@ -78,6 +81,13 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("arena")
+    @classmethod
+    def _two_sides(cls, sides: list[ArenaSide]) -> list[ArenaSide]:
+        if sides and len(sides) != 2:  # checked on loading, so a wrong list stops every command at once
+            raise ValueError(f"the arena compares exactly two systems, not {len(sides)}")
+        return sides
+
     @property
     def database_url(self) -> str:
         """The SQLAlchemy URL: `db_url`, or the SQLite file in `home`."""
@@ -86,8 +96,6 @@ class Settings(BaseSettings):
     def arena_sides(self) -> list[Settings]:
         """The two arena systems as complete settings."""
         sides = self.arena or [ArenaSide(format="coalm"), ArenaSide(format="tools")]
-        if len(sides) != 2:
-            raise ValueError(f"WOZ_ARENA names {len(sides)} systems; the arena compares exactly two")
         return [self.model_copy(update={**side.given(), "arena": []}) for side in sides]
 
     @property
@@ -95,3 +103,64 @@ class Settings(BaseSettings):
         """Where downloaded files are kept, inside `home`."""
         return self.home / "downloads"
 
+
+
+class BadSetting(ValueError):
+    """A setting that cannot be used. The message is one line: which setting (its `WOZ_` variable, or the flag
+    that gave it), what is wrong with it, and how to fix it."""
+
+
+def load_settings(flags: Mapping[str, object] | None = None) -> Settings:
+    """Settings from the environment, with `flags` (what the command line gave) taking precedence; BadSetting
+    naming the first one that cannot be used, so that every command can say so in one line."""
+    given = dict(flags or {})
+    try:
+        return Settings(**given)  # type: ignore[arg-type]  # names and types are what Settings checks here
+    except (ValidationError, SettingsError) as error:
+        raise BadSetting(settings_problem(error, given)) from None
+
+
+def settings_problem(error: ValidationError | SettingsError, flags: Mapping[str, object] | None = None) -> str:
+    """One line saying which setting `error` (raised while loading Settings) is about, and what to do; `flags`
+    are the values the command line gave (named by their flag, not their variable)."""
+    flags = flags or {}
+    if isinstance(error, SettingsError):  # a value pydantic-settings could not even decode (JSON)
+        field = match[1] if (match := re.search(r'field "(\w+)"', str(error))) else ""
+        cause = f": {error.__cause__}" if error.__cause__ else ""
+        return f"{_setting_name(field, flags)} is not valid JSON{cause}; {_default_hint(field)}"
+    first = error.errors()[0]
+    field, *inside = [str(part) for part in first["loc"]] or [""]
+    where = "".join(f"[{part}]" for part in inside)
+    more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
+    got = repr(first["input"])
+    got = got if len(got) <= 60 else got[:57] + "..."
+    name = _setting_name(field, flags)
+    hint = f"give another value for {name}" if field in flags else _default_hint(field)
+    return f"{name}{where}: {first['msg']} (got {got}){more}; {hint}"
+
+
+def exit_on_bad_settings(main: Callable[[], int | None]) -> int:
+    """Run a command's `main` that builds Settings() itself: when the settings cannot be loaded, one line naming the
+    setting goes to stderr and the exit status is 2 (not a traceback); anything else passes through."""
+    try:
+        return main() or 0
+    except BadSetting as error:
+        problem = str(error)
+    except SettingsError as error:
+        problem = settings_problem(error)
+    except ValidationError as error:
+        if error.title != Settings.__name__:
+            raise
+        problem = settings_problem(error)
+    print(problem, file=sys.stderr)
+    return 2
+
+
+def _setting_name(field: str, flags: Mapping[str, object]) -> str:
+    return f"--{field.replace('_', '-')}" if field in flags else f"WOZ_{field.upper()}"
+
+
+def _default_hint(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    described = f" ({info.description.rstrip('.')})" if info and info.description else ""
+    return f"fix WOZ_{field.upper()}{described}, or unset it for the default"

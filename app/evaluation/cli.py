@@ -15,68 +15,113 @@ from typing import Any
 
 import pandas as pd
 
-from app.assembly import SystemUnderTest, add_model_flags, assemble, settings_from
+from app.assembly import (
+    CommandParser,
+    SystemUnderTest,
+    add_model_flags,
+    assemble,
+    check_choices,
+    positive_int,
+    settings_from,
+)
+from app.backends import BackendError, make_backend
+from app.backends.base import Backend
 from app.evaluation import data
 from app.evaluation.gold import GoldBackend
 from app.evaluation.metrics import DONTCARE_CONVENTIONS
-from app.evaluation.runner import AgentFactory, predictions, read_results, run_all
-from app.evaluation.scoring import BadPredictions, ScoreOptions, load_predictions, score_predictions
+from app.evaluation.run_folder import RunFolder, RunRefused, StopSignals
+from app.evaluation.runner import RESULTS, predictions, read_results, run_all
+from app.evaluation.scoring import (
+    BadPredictions,
+    ScoreOptions,
+    check_coverage,
+    load_predictions,
+    score_predictions,
+)
 from app.evaluation.venues import VenueDatabase
-from app.settings import REPO_ROOT, Settings
+from app.settings import REPO_ROOT, BadSetting, Settings
 from app.tools.toolbox import Toolbox
 
 DEFAULT_TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
+Scored = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a backend over the test set, or score a predictions file, and write the reports; the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    args.out.mkdir(parents=True, exist_ok=True)
     gold = args.backend == "gold"
-    settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if gold else args.backend}),
-                             db_url=f"sqlite:///{args.out / 'eval.sqlite3'}", max_steps=args.max_steps)
     try:
-        folder = data.locate(args.test_dir, settings.home / "multiwoz-test")
-        tests = data.load(folder)
-        toolbox = Toolbox.open(settings)
-        if args.score:
-            return _report(_score(args.score, tests, toolbox, args), args, source=args.score)
-        tests = _select(tests, args)
-        system = _system(settings, toolbox, tests, gold, args.labels)
-        run = _run(tests, system.agent, toolbox, args)
-    except (data.TestDataUnavailable, BadPredictions) as error:
+        settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if gold else args.backend}),
+                                 db_url=f"sqlite:///{args.out / 'eval.sqlite3'}", max_steps=args.max_steps)
+        with RunFolder(args.out) as folder:
+            tests = data.load(data.locate(args.test_dir, settings.home / "multiwoz-test"))
+            if args.score:
+                return _score_file(args, tests, settings, folder)
+            return _run(args, _select(tests, args), settings, folder, gold)
+    except (data.TestDataUnavailable, BadPredictions, BadSetting, BackendError, RunRefused) as error:
         print(error, file=sys.stderr)
         return 2
-    run[0].update(backend=system.name, format=settings.format)
-    return _report(run, args)
 
 
-def _score(path: Path, tests: list[data.TestDialogue], toolbox: Toolbox, args: argparse.Namespace):  # noqa: ANN202
-    found = load_predictions(path)
+def _score_file(args: argparse.Namespace, tests: list[data.TestDialogue], settings: Settings,
+                folder: RunFolder) -> int:
+    """--score: check the file and the folder, then score the file like a run's own predictions."""
+    found = load_predictions(args.score)
+    check_coverage({t.id: t for t in tests}, found)
+    folder.resume({"command": "score", "predictions": str(args.score.resolve()), "labels": args.labels},
+                  _earlier_setup)
+    toolbox = Toolbox.open(settings)
     metrics, rows = score_predictions({t.id: t for t in tests}, found, _options(args), _venues(toolbox, args))
-    metrics.update(backend=path.stem, format="predictions file")
+    metrics.update(backend=args.score.stem, format="predictions file")
     if metrics["missing_dialogues"]:
         missing = metrics["missing_dialogues"]
-        print(f"{len(missing)} test dialogue(s) are not in {path} (scored over the {len(found)} given): "
+        print(f"{len(missing)} test dialogue(s) are not in {args.score} (scored over the {len(found)} given): "
               f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}", file=sys.stderr)
-    return metrics, rows
+    return _report((metrics, rows), args, source=args.score)
 
 
-def _run(tests: list[data.TestDialogue], make_agent: AgentFactory, toolbox: Toolbox, args: argparse.Namespace):  # noqa: ANN202
-    """Run the agent, write predictions.json, then score that file like any other."""
-    from tqdm import tqdm
+def _run(args: argparse.Namespace, tests: list[data.TestDialogue], settings: Settings, folder: RunFolder,
+         gold: bool) -> int:
+    """Run the system over the tests into the folder (resuming what it holds), then score its predictions."""
+    check_choices(settings)
+    backend = None if gold else make_backend(settings)  # nothing loads yet; its label names the system
+    folder.resume({"command": "evaluate", "system": "gold" if backend is None else backend.label,
+                   "format": settings.format, "labels": args.labels}, _earlier_setup)
+    toolbox = Toolbox.open(settings)  # after the check: a refused run leaves no database in another run's folder
+    system = _system(settings, toolbox, tests, backend, args.labels)
+    with StopSignals() as signals:
+        finished = run_all(tests, system.agent, folder, signals.stop, args.workers)
+    if signals.signal_name:
+        print(f"Stopped by {signals.signal_name}: {finished} more dialogue(s) finished and are kept in "
+              f"{args.out / RESULTS}; the same command resumes the run", file=sys.stderr)
+        return signals.exit_status
+    metrics, rows = _scored_run(tests, toolbox, args)
+    metrics.update(backend=system.name, format=settings.format)
+    return _report((metrics, rows), args)
 
-    run_all(tests, make_agent, args.out / "results.jsonl", args.workers,
-            progress=lambda items, total: tqdm(items, total=total, unit="dialogue", desc="evaluating"))
+
+def _scored_run(tests: list[data.TestDialogue], toolbox: Toolbox, args: argparse.Namespace) -> Scored:
+    """Write predictions.json from the run's results, then score that file like any other."""
     wanted = {t.id for t in tests}
-    records = [r for r in read_results(args.out / "results.jsonl") if r["id"] in wanted]
+    records = [r for r in read_results(args.out / RESULTS) if r["id"] in wanted]
     (args.out / "predictions.json").write_text(json.dumps(predictions(records), indent=1))
     scored = load_predictions(args.out / "predictions.json")
     metrics, rows = score_predictions({t.id: t for t in tests}, scored, _options(args), _venues(toolbox, args))
     metrics["missing_dialogues"] = []  # a run covers the dialogues it was asked for
     stats = {r["id"]: run_stats(r) for r in records}
     return metrics, [{**row, **stats[row["id"]]} for row in rows]
+
+
+def _earlier_setup(out: Path) -> dict[str, Any] | None:
+    """The setup of an evaluation run made before run.json existed, read from its metrics.json."""
+    try:
+        metrics = json.loads((out / "metrics.json").read_text())
+        made = {"command": "evaluate", "system": metrics["backend"], "format": metrics["format"],
+                "labels": metrics["labels"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return made if (out / RESULTS).exists() and made["format"] != "predictions file" else None
 
 
 def run_stats(record: dict[str, Any]) -> dict[str, Any]:
@@ -96,12 +141,12 @@ def _venues(toolbox: Toolbox, args: argparse.Namespace) -> VenueDatabase:
     return VenueDatabase.from_engine(toolbox.catalogue.engine, corrected=args.fix_mwzeval)
 
 
-def _report(scored: tuple[dict[str, Any], list[dict[str, Any]]], args: argparse.Namespace,
+def _report(scored: Scored, args: argparse.Namespace,
             source: Path | None = None) -> int:
     metrics, rows = scored
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     pd.DataFrame(rows).to_csv(args.out / "dialogues.csv", index=False)
     _charts(metrics, args.out)
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))  # last: it says the reports are complete
     state = metrics["state"]
     jga = f"JGA {state['jga']} (slot F1 {state['slot_f1']}, dontcare: {state['dontcare']})" if state else "no states"
     print(f"{metrics['dialogues']} dialogues{f' from {source}' if source else ''}, labels MultiWOZ {args.labels}: "
@@ -111,7 +156,8 @@ def _report(scored: tuple[dict[str, Any], list[dict[str, Any]]], args: argparse.
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="python -m app.evaluate", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_flags(parser, extra_backends=("gold",))
     parser.add_argument("--score", type=Path, metavar="PREDICTIONS.json",
                         help="score this file (mwzeval's input format) instead of running a model")
@@ -121,29 +167,40 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fix-mwzeval", action="store_true",
                         help="read mwzeval's known mistakes correctly (e.g. its 'the junction' alias); "
                              "the default follows mwzeval, so numbers compare with published ones")
-    parser.add_argument("--limit", type=int, help="only the first N test dialogues")
+    parser.add_argument("--limit", type=positive_int, help="only the first N test dialogues")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
-    parser.add_argument("--workers", type=int, default=1, help="dialogues at once (useful for remote servers)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="dialogues at once (useful for remote servers)")
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR,
                         help="folder with test_mwz21/test.json and test_mwz24/original.json")
-    parser.add_argument("--max-steps", type=int, default=4)
+    parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn (1 to 20)")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"))
     return parser
 
 
 def _select(tests: list[data.TestDialogue], args: argparse.Namespace) -> list[data.TestDialogue]:
     if args.dialogues:
-        wanted = {d.lower().removesuffix(".json") for d in args.dialogues}
-        tests = [t for t in tests if t.id in wanted]
+        wanted = dialogue_ids(args.dialogues, {test.id for test in tests})
+        tests = [test for test in tests if test.id in wanted]
     return tests[:args.limit] if args.limit else tests
 
 
-def _system(settings: Settings, toolbox: Toolbox, tests: list[data.TestDialogue], gold: bool,
+def dialogue_ids(given: list[str], known: set[str]) -> set[str]:
+    """The test dialogue ids --dialogues names, as the test set writes them; RunRefused naming any it lacks."""
+    wanted = {name.lower().removesuffix(".json"): name for name in given}
+    if unknown := [name for key, name in wanted.items() if key not in known]:
+        raise RunRefused(f"--dialogues: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} "
+                         f"{'is not a test dialogue' if len(unknown) == 1 else 'are not test dialogues'} "
+                         "(ids look like SNG0073 or PMUL4648)")
+    return set(wanted)
+
+
+def _system(settings: Settings, toolbox: Toolbox, tests: list[data.TestDialogue], backend: Backend | None,
             labels: data.LabelVersion) -> SystemUnderTest:
-    """The system under test: the configured model (one for every dialogue), or a fresh gold oracle per dialogue
-    reading its test dialogue (named in the transcript's meta) and transcript."""
-    if not gold:
-        return assemble(settings, toolbox)
+    """The system under test: the configured model `backend` (one for every dialogue), or without one a fresh gold
+    oracle per dialogue reading its test dialogue (named in the transcript's meta) and transcript."""
+    if backend is not None:
+        return assemble(settings, toolbox, backend=backend)
     by_id = {test.id: test for test in tests}
     return assemble(settings, toolbox, name="gold", backend_for=lambda transcript: GoldBackend(
         by_id[str(transcript.meta["test_dialogue"])], labels, settings.format, transcript))

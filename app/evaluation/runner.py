@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +17,26 @@ from app.evaluation.data import TestDialogue
 from app.evaluation.delex import active_domains, api_values, delexicalise
 from app.evaluation.labels import mwzeval_state
 from app.evaluation.replay import CorpusReplay
+from app.evaluation.run_folder import RunFolder, Stopped, progress_bar, run_jobs
 
 # Builds the agent for one test dialogue and its transcript (the oracle reads both; a model needs neither).
+RESULTS = "results.jsonl"
 TRANSCRIPTS = "transcripts.jsonl"
 AgentFactory = Callable[[Transcript], Agent]  # the agent for one dialogue (SystemUnderTest.agent)
 
 
-def evaluate_dialogue(test: TestDialogue, make_agent: AgentFactory, run_id: str) -> tuple[dict[str, Any], Transcript]:
-    """One test dialogue: for each user turn the agent sees the human history so far and answers once."""
+def evaluate_dialogue(test: TestDialogue, make_agent: AgentFactory, run_id: str,
+                      stop: threading.Event | None = None) -> tuple[dict[str, Any], Transcript] | Stopped:
+    """One test dialogue: for each user turn the agent sees the human history so far and answers once. Once `stop`
+    is set the running turn ends and the dialogue is Stopped (not a result)."""
     # The corpus' goal goes in meta: `Transcript.goal` holds a typed Goal (goal-driven dialogues book in its world);
     # turn-level evaluation keeps the baseline rules, as its numbers always had.
     transcript = Transcript(id=f"eval-{test.id}-{run_id}", meta={"test_dialogue": test.id, "corpus_goal": test.goal})
     agent = make_agent(transcript)
-    for _event in run_dialogue(agent, CorpusReplay(test), transcript):
+    for _event in run_dialogue(agent, CorpusReplay(test), transcript, stop=stop):
         pass
+    if stop is not None and stop.is_set():
+        return Stopped(transcript)
     # A backend whose replies already hold placeholders (the oracle replies with the human's delexicalised text)
     # says so: delexicalising again would mark names the annotators left unmarked.
     placeholders = getattr(agent.backend, "writes_placeholders", False)
@@ -65,26 +71,29 @@ def _call_record(call: CallWithAnswer) -> dict[str, Any]:
             "elapsed_ms": call.answer.elapsed_ms if call.answer else 0.0}
 
 
-def run_all(tests: list[TestDialogue], make_agent: AgentFactory, results: Path, workers: int = 1,
-            progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None) -> None:
-    """Append each finished dialogue to `results` (JSON lines), and its transcript to `transcripts.jsonl` beside
-    it; dialogues already in `results` are skipped (resume)."""
+def run_all(tests: list[TestDialogue], make_agent: AgentFactory, folder: RunFolder, stop: threading.Event,
+            workers: int = 1) -> int:
+    """Append each finished dialogue to results.jsonl in the run's folder, and its transcript to transcripts.jsonl
+    beside it; dialogues already in results.jsonl are skipped (resume). Returns how many finished now."""
+    results = folder.path / RESULTS
     kept = read_results(results)
     results.write_text("".join(json.dumps(record) + "\n" for record in kept))  # drops a line cut by a crash
     done = {record["id"] for record in kept}
-    _keep_transcripts(results.parent / TRANSCRIPTS, done)
+    _keep_transcripts(folder.path / TRANSCRIPTS, done)
     todo = [t for t in tests if t.id not in done]
-    run_id, lock = uuid.uuid4().hex[:8], threading.Lock()
-    with ThreadPoolExecutor(max_workers=workers) as pool, results.open("a") as out, \
-            (results.parent / TRANSCRIPTS).open("a", encoding="utf-8") as transcripts:
-        futures = [pool.submit(evaluate_dialogue, test, make_agent, run_id) for test in todo]
-        finished = as_completed(futures)
-        for future in (progress(finished, len(futures)) if progress else finished):
-            record, transcript = future.result()
-            with lock:
-                transcripts.write(transcript.to_json() + "\n")
-                out.write(json.dumps(record) + "\n")
-                out.flush()
+    run_id = uuid.uuid4().hex[:8]
+    with results.open("a") as out, (folder.path / TRANSCRIPTS).open("a", encoding="utf-8") as transcripts, \
+            progress_bar(len(todo), "evaluating") as advance:
+
+        def keep(finished: tuple[dict[str, Any], Transcript]) -> None:
+            record, transcript = finished
+            transcripts.write(transcript.to_json() + "\n")
+            transcripts.flush()  # before the result line: a dialogue counted as done always has its transcript
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+
+        return run_jobs([partial(evaluate_dialogue, test, make_agent, run_id) for test in todo], keep, folder, stop,
+                        workers, advance)
 
 
 def _keep_transcripts(path: Path, done: set[str]) -> None:

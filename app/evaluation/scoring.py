@@ -62,6 +62,8 @@ def load_predictions(path: Path) -> Predictions:
         raise BadPredictions(f"{path} is not in mwzeval's predictions format "
                              '({"sng0073": [{"response": ..., "state": {...}, "active_domains": [...]}, ...]}):\n'
                              + "\n".join(problems) + more) from error
+    if not parsed.root:  # nothing to score: every rate would be a division by zero
+        raise BadPredictions(f"{path} holds no dialogues; give a file with at least one (mwzeval's input format)")
     return {key.lower().removesuffix(".json"): turns for key, turns in parsed.root.items()}
 
 

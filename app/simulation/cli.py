@@ -14,20 +14,39 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from app.agent.agent import Agent
-from app.assembly import SystemUnderTest, add_model_flags, assemble, settings_from
+from app.assembly import (
+    CommandParser,
+    SystemUnderTest,
+    add_model_flags,
+    assemble,
+    check_choices,
+    positive_int,
+    settings_from,
+)
+from app.backends import BackendError, make_backend
 from app.backends.base import Backend
 from app.dialogue.goals import Goal, load_goals
 from app.dialogue.session import UserSide, run_dialogue
 from app.dialogue.transcript import Transcript, new_id
 from app.evaluation import data
-from app.evaluation.cli import DEFAULT_TEST_DIR
+from app.evaluation.cli import DEFAULT_TEST_DIR, dialogue_ids
+from app.evaluation.run_folder import (
+    RunFolder,
+    RunRefused,
+    Stopped,
+    StopSignals,
+    describe,
+    progress_bar,
+    run_jobs,
+    run_setup,
+)
 from app.evaluation.runner import read_results
-from app.settings import Settings
+from app.settings import BadSetting, Settings
 from app.simulation.checker import GoalChecker
 from app.simulation.oracle import GoalOracle, Mistake
 from app.simulation.report import compare, report, write_outputs
@@ -37,76 +56,93 @@ from app.tools.toolbox import Toolbox
 
 ORACLES: dict[str, Mistake | None] = {"oracle": None, "oracle-wrong-venue": "venue", "oracle-wrong-day": "day"}
 ORACLE_STEPS = 10  # Find, first booking, fallback, other venues, reply: more steps than a model needs
+TRANSCRIPTS = "transcripts.jsonl"
 AgentFor = Callable[[Transcript], Agent]
 UserFor = Callable[[Goal], UserSide]
 
 
 def simulate_one(goal: Goal, run: int, agent_for: AgentFor, user_for: UserFor, checker: GoalChecker,
-                 toolbox: Toolbox, max_turns: int, meta: dict[str, Any]) -> dict[str, Any]:
-    """One dialogue: the user pursues `goal` against the agent; the checker gives the verdict."""
+                 toolbox: Toolbox, max_turns: int, meta: dict[str, Any],
+                 stop: threading.Event | None = None) -> dict[str, Any] | Stopped:
+    """One dialogue: the user pursues `goal` against the agent; the checker gives the verdict. Once `stop` is set
+    the running turn ends and the dialogue is Stopped (no verdict)."""
     transcript = Transcript(id=f"sim-{goal.id}-{run}-{new_id()[:6]}", meta={**meta, "run": run},
                             goal=goal)
-    for _event in run_dialogue(agent_for(transcript), user_for(goal), transcript, max_turns=max_turns):
+    for _event in run_dialogue(agent_for(transcript), user_for(goal), transcript, max_turns=max_turns, stop=stop):
         pass
+    if stop is not None and stop.is_set():
+        return Stopped(transcript)
     verdict = checker.check(goal, transcript, toolbox.bookings(transcript.id))
     return {"goal": goal.id, "run": run, "turns": len(transcript.turns()), "verdict": verdict.summary(),
             "alignment": round(alignment(goal, transcript), 4), "transcript": transcript.to_data()}
 
 
-def run_all(goals: list[Goal], runs: int, one: Callable[[Goal, int], dict[str, Any]], out: Path, workers: int,
-            progress: Callable[[Any, int], Any] | None = None) -> None:
-    """Append each finished dialogue to `out` (JSON lines); (goal, run) pairs already there are skipped."""
+def run_all(goals: list[Goal], runs: int, one: Callable[[Goal, int, threading.Event], dict[str, Any] | Stopped],
+            folder: RunFolder, stop: threading.Event, workers: int) -> int:
+    """Append each finished dialogue to the folder's transcripts.jsonl; (goal, run) pairs already there are skipped.
+    Returns how many finished now."""
+    out = folder.path / TRANSCRIPTS
     kept = read_results(out)
     out.write_text("".join(json.dumps(record) + "\n" for record in kept))  # drops a line cut by a crash
     done = {(record["goal"], record["run"]) for record in kept}
     todo = [(goal, run) for run in range(runs) for goal in goals if (goal.id, run) not in done]
-    lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=workers) as pool, out.open("a") as sink:
-        futures = [pool.submit(one, goal, run) for goal, run in todo]
-        finished = as_completed(futures)
-        for future in progress(finished, len(futures)) if progress else finished:
-            record = future.result()
-            with lock:
-                sink.write(json.dumps(record) + "\n")
-                sink.flush()
+    with out.open("a") as sink, progress_bar(len(todo), "simulating") as advance:
+
+        def keep(record: dict[str, Any]) -> None:
+            sink.write(json.dumps(record) + "\n")
+            sink.flush()
+
+        return run_jobs([partial(one, goal, run) for goal, run in todo], keep, folder, stop, workers, advance)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Simulate the chosen goals with the chosen system and user, check them, and write the reports; the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    args.out.mkdir(parents=True, exist_ok=True)
     oracle = args.backend in ORACLES
-    settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if oracle else args.backend}),
-                             db_url=f"sqlite:///{args.out / 'sim.sqlite3'}", max_steps=args.max_steps)
+    flags = argparse.Namespace(**{**vars(args), "backend": "scripted" if oracle else args.backend})
     try:
+        settings = settings_from(flags, db_url=f"sqlite:///{args.out / 'sim.sqlite3'}", max_steps=args.max_steps)
         user_for = _users(args, settings)  # flags first: a wrong command line should not wait for a download
         folder = data.locate(args.test_dir, settings.home / "multiwoz-test")
-    except (data.TestDataUnavailable, ValueError) as error:
+    except (data.TestDataUnavailable, ValueError) as error:  # a BadSetting is a ValueError
         print(error, file=sys.stderr)
         return 2
-    goals = _select(load_goals(folder), args)
-    toolbox = Toolbox.open(settings)
-    system = _system(args.backend, settings, toolbox)
-    agent_for, label = system.agent, system.name
-    checker = GoalChecker(toolbox)
-    meta = {"system": label, "user": args.user, "format": settings.format}
-    if made_by := _other_setup(args.out / "transcripts.jsonl", meta):
-        print(f"{args.out} holds dialogues of {made_by}, not of this run's; a rerun there resumes them, so give "
-              "the same flags or another --out", file=sys.stderr)
+    try:
+        with RunFolder(args.out) as run_folder:
+            return _simulate(args, settings, user_for, _select(load_goals(folder), args), run_folder)
+    except (BackendError, BadSetting, RunRefused) as error:
+        print(error, file=sys.stderr)
         return 2
-    from tqdm import tqdm
 
-    run_all(goals, args.runs, lambda goal, run: simulate_one(goal, run, agent_for, user_for, checker, toolbox,
-                                                              args.max_turns, meta),
-            args.out / "transcripts.jsonl", args.workers,
-            progress=lambda items, total: tqdm(items, total=total, unit="dialogue", desc="simulating"))
+
+def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, goals: list[Goal],
+              run_folder: RunFolder) -> int:
+    """Run (or resume) the dialogues in the folder, then report; a signal stops the run, keeping what finished."""
+    compared = _compared_run(args.compare, args.out, goals)
+    backend = None
+    if args.backend not in ORACLES:
+        check_choices(settings)
+        backend = make_backend(settings)  # nothing loads yet; its label names the system
+    label = args.backend if backend is None else backend.label
+    meta = {"system": label, "user": args.user, "format": settings.format}
+    run_folder.resume({"command": "simulate", **meta}, lambda out: _earlier_setup(out, meta))
+    toolbox = Toolbox.open(settings)  # after the check: a refused run leaves no database in another run's folder
+    system = _system(args.backend, settings, toolbox, backend)
+    checker = GoalChecker(toolbox)
+    with StopSignals() as signals:
+        finished = run_all(goals, args.runs, lambda goal, run, stop: simulate_one(
+            goal, run, system.agent, user_for, checker, toolbox, args.max_turns, meta, stop),
+            run_folder, signals.stop, args.workers)
+    if signals.signal_name:
+        print(f"Stopped by {signals.signal_name}: {finished} more dialogue(s) finished and are kept in "
+              f"{args.out / TRANSCRIPTS}; the same command resumes the run", file=sys.stderr)
+        return signals.exit_status
     wanted = {g.id for g in goals}
-    records = [r for r in read_results(args.out / "transcripts.jsonl") if r["goal"] in wanted and r["run"] < args.runs]
+    records = [r for r in read_results(args.out / TRANSCRIPTS) if r["goal"] in wanted and r["run"] < args.runs]
     metrics = report(records, args.runs, meta)
-    if args.compare:
-        metrics["compared_with"] = {"run": str(args.compare),
-                                    **compare(records, read_results(args.compare / "transcripts.jsonl"))}
+    if compared is not None:
+        metrics["compared_with"] = {"run": str(args.compare), **compare(records, compared)}
     write_outputs(records, metrics, args.out)
     rates = metrics["rates"]
     print(f"{metrics['dialogues']} dialogues ({len(wanted)} goals x {args.runs} runs), {label} with the {args.user} "
@@ -114,26 +150,46 @@ def main(argv: list[str] | None = None) -> int:
           f"{rates['book']['value']}, Complete {rates['complete']['value']} (95% CI {rates['complete']['low']}-"
           f"{rates['complete']['high']}); a real difference needs {metrics['smallest_real_difference']} points. "
           f"Written to {args.out}")
-    if compared := metrics.get("compared_with"):
-        difference = compared["complete_difference"]
-        print(f"Against {args.compare} ({compared['goals']} goals in both): Complete {difference['value']:+} points "
-              f"(95% CI {difference['low']:+} to {difference['high']:+}): "
-              f"{'a real difference' if compared['real'] else 'not distinguishable from noise'}")
+    if compared_with := metrics.get("compared_with"):
+        difference = compared_with["complete_difference"]
+        print(f"Against {args.compare} ({compared_with['goals']} goals in both): Complete {difference['value']:+} "
+              f"points (95% CI {difference['low']:+} to {difference['high']:+}): "
+              f"{'a real difference' if compared_with['real'] else 'not distinguishable from noise'}")
     return 0
 
 
-def _other_setup(path: Path, meta: dict[str, Any]) -> str | None:
-    """What made the dialogues already in `path`, when it is not this run's system, user and format: a resume
-    skips the (goal, run) pairs there, so another system's dialogues would be reported as this one's."""
-    for record in read_results(path):
-        made = {key: record.get("transcript", {}).get("meta", {}).get(key) for key in meta}
-        if made != meta:
-            return ", ".join(f"{key} {value}" for key, value in made.items())
+def _earlier_setup(out: Path, meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The setup of a run made before run.json existed, from the meta of its first dialogue (None: not a
+    simulation's transcripts)."""
+    for record in read_results(out / TRANSCRIPTS):
+        made = record.get("transcript", {}).get("meta", {}) if isinstance(record, dict) and "goal" in record else None
+        return {"command": "simulate", **{key: made.get(key) for key in meta}} if isinstance(made, dict) else None
     return None
 
 
+def _compared_run(path: Path | None, out: Path, goals: list[Goal]) -> list[dict[str, Any]] | None:
+    """The dialogues of the --compare run, checked before this run starts: RunRefused unless it is another
+    simulation sharing goals with this one."""
+    if path is None:
+        return None
+    if not path.is_dir():
+        raise RunRefused(f"--compare {path}: no such folder; give another run's --out")
+    if path.resolve() == out.resolve():
+        raise RunRefused(f"--compare {path} is this run's own --out; give another run's")
+    setup = run_setup(path)
+    if setup is not None and setup.get("command") != "simulate":
+        raise RunRefused(f"--compare {path} holds {describe(setup)}, not a simulation; give an app.simulate --out")
+    records = [r for r in read_results(path / TRANSCRIPTS) if isinstance(r, dict) and {"goal", "verdict"} <= set(r)]
+    if not records:
+        raise RunRefused(f"--compare {path} holds no simulated dialogues; give an app.simulate --out")
+    if not {r["goal"] for r in records} & {goal.id for goal in goals}:
+        raise RunRefused(f"--compare {path} shares no goals with this run; nothing to compare")
+    return records
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="python -m app.simulate", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_flags(parser, extra_backends=tuple(ORACLES))
     parser.add_argument("--user", choices=["agenda", "llm", "autotod"], default="agenda",
                         help="agenda: rule-based, no model; autotod: LLM with AutoTOD's prompt and the corpus' first "
@@ -141,11 +197,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--user-backend", choices=["openai", "transformers"], default="openai")
     parser.add_argument("--user-model", help="the simulator's model (served name or hub id / folder)")
     parser.add_argument("--user-base-url", help="the simulator's OpenAI-compatible server")
-    parser.add_argument("--goals", type=int, help="only the first N test goals")
+    parser.add_argument("--goals", type=positive_int, help="only the first N test goals")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
-    parser.add_argument("--runs", type=int, default=1, help="runs per goal (pass^k needs k <= runs)")
-    parser.add_argument("--workers", type=int, default=1, help="dialogues at once (useful for remote servers)")
-    parser.add_argument("--max-turns", type=int, default=20, help="user turns before a dialogue is cut off")
+    parser.add_argument("--runs", type=positive_int, default=1, help="runs per goal (pass^k needs k <= runs)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="dialogues at once (useful for remote servers)")
+    parser.add_argument("--max-turns", type=positive_int, default=20, help="user turns before a dialogue is cut off")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn")
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR, help="folder with test_mwz21/test.json")
     parser.add_argument("--out", type=Path, default=Path("runs/sim"))
@@ -155,19 +211,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _select(goals: list[Goal], args: argparse.Namespace) -> list[Goal]:
     if args.dialogues:
-        wanted = {d.lower().removesuffix(".json") for d in args.dialogues}
+        wanted = dialogue_ids(args.dialogues, {goal.id for goal in goals})
         goals = [g for g in goals if g.id in wanted]
     return goals[:args.goals] if args.goals else goals
 
 
-def _system(backend: str, settings: Settings, toolbox: Toolbox) -> SystemUnderTest:
-    """The system under test: a model loaded once and shared by every dialogue, or an oracle reading each
-    dialogue's goal."""
-    if backend in ORACLES:
-        mistake = ORACLES[backend]
-        return assemble(settings, toolbox, name=backend, max_steps=ORACLE_STEPS,
+def _system(name: str, settings: Settings, toolbox: Toolbox, backend: Backend | None) -> SystemUnderTest:
+    """The system under test: the model `backend` (loaded once and shared by every dialogue), or without one the
+    oracle `name` reading each dialogue's goal."""
+    if backend is None:
+        mistake = ORACLES[name]
+        return assemble(settings, toolbox, name=name, max_steps=ORACLE_STEPS,
                         backend_for=lambda transcript: GoalOracle(transcript, mistake))
-    return assemble(settings, toolbox)
+    return assemble(settings, toolbox, backend=backend)
 
 
 def _users(args: argparse.Namespace, settings: Settings) -> UserFor:

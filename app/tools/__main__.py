@@ -1,5 +1,7 @@
 """`python -m app.tools`: the JSON-lines door (app.tools.door)."""
 
+import sys
+
 from app.tools.door import main
 
-main()
+sys.exit(main())

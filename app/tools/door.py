@@ -14,7 +14,7 @@ from typing import Annotated, Any, TextIO
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints, ValidationError
 
 from app.dialogue.events import Booked, Found, Refused, ToolAnswer, ToolError
-from app.settings import Settings
+from app.settings import BadSetting, load_settings
 from app.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,15 @@ def serve_lines(toolbox: Toolbox, lines: Iterable[str], out: TextIO) -> None:
             out.flush()
 
 
-def main() -> None:
-    """Serve standard input to standard output against the configured database."""
+def main() -> int:
+    """Serve standard input to standard output against the configured database; the exit status (2, after one
+    line on stderr, when a setting cannot be used)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    serve_lines(Toolbox.open(Settings()), sys.stdin, sys.stdout)
+    try:
+        settings = load_settings()
+    except BadSetting as error:
+        print(error, file=sys.stderr)
+        return 2
+    serve_lines(Toolbox.open(settings), sys.stdin, sys.stdout)
+    return 0
 
