@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import BindParameter, ColumnElement, Engine, Select, bindparam, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Engine, Select, bindparam, case, func, or_, select
 
 from db.schema import domain_table
 from domains.base import Domain, Slot
@@ -39,6 +39,7 @@ class Catalogue:
         slots = [domain.slot(name) for name in sorted(constraints)]
         shape = tuple((slot.name, self._has_unknown(domain, slot)) for slot in slots)
         params = {slot.name: self._parameter(domain, slot, constraints[slot.name]) for slot in slots}
+        params |= {_exact(slot.name): str(constraints[slot.name]) for slot in slots if slot.match == "fuzzy"}
         with self.engine.connect() as connection:
             found = connection.execute(self._query(domain, shape, limit), params).all()
         return FindResult(found[0].total if found else 0, [{**r.record, "key": r.key} for r in found])
@@ -84,7 +85,11 @@ class Catalogue:
         if key not in self._queries:
             table = domain_table(domain)
             conditions = [_condition(table.c[name], domain.slot(name), unknown) for name, unknown in shape]
-            order = [table.c[domain.order_by]] if domain.order_by else []
+            # A value given exactly ranks first: "j restaurant" is also a fuzzy match for twenty "... restaurant"s,
+            # and only the first few rows are shown.
+            exact_first = [case((table.c[name] == bindparam(_exact(name)), 0), else_=1)
+                           for name, _unknown in shape if domain.slot(name).match == "fuzzy"]
+            order = [*exact_first, *([table.c[domain.order_by]] if domain.order_by else [])]
             self._queries[key] = (
                 select(table.c.key, table.c.record, func.count().over().label("total"))
                 .where(*conditions)
@@ -105,6 +110,11 @@ class Catalogue:
 
     def _has_unknown(self, domain: Domain, slot: Slot) -> bool:
         return slot.kind != "time" and UNKNOWN in self.vocabulary(domain, slot)
+
+
+def _exact(name: str) -> str:
+    """The bound parameter holding a fuzzy slot's value as given (to rank an exact match first)."""
+    return f"{name}_as_given"
 
 
 def _condition(column: ColumnElement[Any], slot: Slot, unknown: bool) -> ColumnElement[bool]:

@@ -127,11 +127,11 @@ class _TurnRun:
             self.step += 1
             stream, text, native = self.agent.format.reply_stream(), "", []
             try:
-                for delta in self._deltas(self._request()):
+                for delta in _whole_characters(self._deltas(self._request())):
                     if isinstance(delta, TextDelta):
                         text += delta.text
                         if chunk := stream.feed(delta.text):
-                            yield ReplyChunk(valid_text(chunk))
+                            yield ReplyChunk(chunk)
                     elif isinstance(delta, ToolCallDelta):
                         native.append(delta)
             except BackendError as error:
@@ -140,8 +140,6 @@ class _TurnRun:
             except _StopRequested:
                 yield from self._failed(STOPPED)
                 return
-            # Model text is made valid here, once, before anything reads it (a server may send "\ud800").
-            text = valid_text(text)
             native = [ToolCallDelta(valid_data(d.name), valid_data(d.arguments)) for d in native]
             parsed = self.agent.format.parse(text, native)
             reply = parsed.reply if not parsed.calls and not parsed.problems else None
@@ -251,6 +249,23 @@ class _TurnRun:
                 yield value  # type: ignore[misc]
         finally:
             stop.set()
+
+
+def _whole_characters(deltas: Iterator[Delta]) -> Iterator[Delta]:
+    """The stream with its text made valid Unicode as it comes, once, before anything reads it (a server may send
+    "\ud800"). A high surrogate ending a piece waits for the next piece, which may begin with its low half (an
+    emoji split in two): so the pieces shown add up to exactly the text that is parsed and recorded."""
+    held = ""
+    for delta in deltas:
+        if not isinstance(delta, TextDelta):
+            yield delta
+            continue
+        text = held + delta.text
+        held = text[-1] if text and "\ud800" <= text[-1] <= "\udbff" else ""
+        if piece := valid_text(text[:len(text) - len(held)]):
+            yield TextDelta(piece)
+    if held:  # the stream ended on half a pair
+        yield TextDelta(valid_text(held))
 
 
 class _StopRequested(Exception):

@@ -43,3 +43,24 @@ def test_three_hundred_bookings_in_one_output_book_only_the_first_few(toolbox):
     assert len(dialogue.bookings()) == MAX_CALLS_PER_STEP
     assert any(isinstance(e, ActionRejected) and f"only the first {MAX_CALLS_PER_STEP} calls" in e.message
                for e in events)
+
+
+HUGE = {
+    "JSON nested 100,000 deep": HOSTILE_JSON["JSON nested 100,000 deep"],
+    "60,000 characters of prose after a call": '{"name": "FindHotel", "parameters": {"area": "north"}} ' + "x" * 60_000,
+    "a call with a 60,000-character argument": '{"name": "FindHotel", "parameters": {"name": "' + "y" * 60_000 + '"}}',
+}
+
+
+@pytest.mark.parametrize("format_name", ["tools", "coalm"])
+@pytest.mark.parametrize("name", list(HUGE))
+def test_a_huge_rejected_output_does_not_blow_the_next_prompt(toolbox, format_name, name):
+    """The current turn's own steps cannot be dropped to make room (history can), so what they echo of the model's
+    output is cut: the next prompt stays within the budget however large the rejected output was."""
+    output = HUGE[name] if format_name == "tools" else "Thought: " + HUGE[name] + "\nAction: FindHotel(area=north"
+    reply = "Which area?" if format_name == "tools" else "System: Which area?"
+    agent, backend = scripted_agent(toolbox, [output, reply], format_name=format_name)
+    events = run(agent, Transcript(), "a hotel")
+    assert isinstance(events[-1], AgentSaid) and events[-1].text == "Which area?"
+    assert len(backend.requests) == 2
+    assert backend.count_tokens(backend.requests[1]) <= agent.limits.max_prompt_tokens

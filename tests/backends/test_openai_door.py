@@ -110,3 +110,16 @@ def test_tool_call_arguments_that_are_not_an_object_go_back_to_the_model(toolbox
     assert len(problems) == 1 and says in problems[0].message, problems
     assert not any(isinstance(e, ToolAnswered) for e in events) and dialogue.turns()[1].calls() == []
     assert isinstance(events[-1], AgentSaid) and events[-1].text == "Which area?"
+
+
+@pytest.mark.parametrize(("format_name", "opening"), [("coalm", "System: "), ("tools", "")])
+def test_an_emoji_split_across_two_pieces_is_shown_and_recorded_once(toolbox, format_name, opening):
+    """A server may cut a character's UTF-16 surrogate pair between two pieces (JSON escapes "\\ud83d" then
+    "\\ude00"): the reply streams once, with the emoji whole, exactly as it is recorded."""
+    body = (piece({"role": "assistant", "content": f"{opening}Enjoy \ud83d"}) + piece({"content": "\ude00 the stay."},
+                                                                                      "stop") + DONE)
+    events, dialogue, _ = turn_on(toolbox, answers(body), format_name)
+    reply = dialogue.turns()[1].reply
+    assert isinstance(events[-1], AgentSaid) and reply is not None and reply.text == "Enjoy \U0001F600 the stay."
+    assert streamed(events) == reply.text  # shown once (the chat shows the streamed pieces, then what is left)
+    assert [e.kind for e in dialogue.turns()[1].events] == ["user_said", "agent_said"]  # recorded once

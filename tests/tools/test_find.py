@@ -187,3 +187,15 @@ def test_stars_that_do_not_exist_find_nothing_rather_than_fail(db_toolbox):
 def test_multiple_sports_is_found_despite_the_source_typo(db_toolbox):
     found = db_toolbox.call("FindAttraction", {"type": "sports"}, "a")
     assert isinstance(found, Found) and found.count == 1
+
+
+@pytest.mark.parametrize("domain_name", ["restaurant", "hotel", "attraction"])
+def test_a_name_given_exactly_is_the_first_row_shown(db_toolbox, raw_records, domain_name):
+    """Names match fuzzily ("j restaurant" also matches twenty "... restaurant"s) and only the first rows are shown:
+    the venue named exactly must be among them, first."""
+    j_restaurant = db_toolbox.call("FindRestaurant", {"name": "j restaurant"}, "f")
+    assert isinstance(j_restaurant, Found) and j_restaurant.count > 5 and j_restaurant.rows[0]["name"] == "j restaurant"
+    for record in raw_records[domain_name]:
+        name = normalised(record["name"])
+        found = db_toolbox.call(SEARCHABLE[domain_name], {"name": name}, "f")
+        assert isinstance(found, Found) and normalised(found.rows[0]["name"]) == name, (name, found.rows[:2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
 from app.agent.formats.stream import ReplyStream
@@ -75,3 +76,10 @@ def clipped(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]} … ({len(text) - limit} more characters not shown)"
+
+
+def echoed_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A call's arguments as a prompt repeats them: as given, unless their JSON is longer than an observation may
+    be; then that JSON cut, under one key that says so (no tool takes such arguments, so the call failed anyway)."""
+    text = json.dumps(arguments, ensure_ascii=False)
+    return arguments if len(text) <= MAX_OBSERVATION_CHARS else {"arguments_cut": clipped(text)}

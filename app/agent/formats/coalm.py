@@ -76,10 +76,10 @@ class CoalmFormat:
         lines: list[str] = []
         for step in sorted({e.step for e in turn.events if e.step}):
             events = [e for e in turn.events if e.step == step]
-            lines += [f"Thought: {e.text}" for e in events if isinstance(e, Thought)]
+            lines += [f"Thought: {clipped(e.text)}" for e in events if isinstance(e, Thought)]
             for e in events:
                 if isinstance(e, ToolCalled) and (call := answers[e.call_id]).answer:
-                    lines += [f"Action: {call_text(e.name, e.arguments)}",
+                    lines += [f"Action: {clipped(call_text(e.name, e.arguments))}",
                               f"Observation: {clipped(repr(observation(call)))}"]
             lines += [f"Observation: {{'error': {e.message!r}}}" for e in events if isinstance(e, ActionRejected)]
         return "\n".join(lines)

@@ -7,7 +7,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from app.agent.formats.base import clipped, domains_sentence, observation
+from app.agent.formats.base import clipped, domains_sentence, echoed_arguments, observation
 from app.agent.formats.stream import ReplyStream, ToolsReplyStream
 from app.agent.parsing import Parsed, parse_json_calls, parse_native_calls
 from app.backends.base import ModelRequest, ToolCallDelta
@@ -40,16 +40,18 @@ class NativeToolsFormat:
             calls = [answers[e.call_id] for e in events if isinstance(e, ToolCalled) and answers[e.call_id].answer]
             if calls:
                 ids = [f"call_{step - 1}_{c}" for c in range(len(calls))]
-                messages.append({"role": "assistant", "content": thought, "tool_calls": [
+                messages.append({"role": "assistant", "content": clipped(thought), "tool_calls": [
                     {"id": i, "type": "function",
-                     "function": {"name": call.called.name, "arguments": call.called.arguments}}
+                     "function": {"name": call.called.name, "arguments": echoed_arguments(call.called.arguments)}}
                     for i, call in zip(ids, calls, strict=True)]})
                 messages += [{"role": "tool", "tool_call_id": i, "name": call.called.name,
                               "content": clipped(json.dumps(observation(call), ensure_ascii=False))}
                              for i, call in zip(ids, calls, strict=True)]
             if rejected := [e for e in events if isinstance(e, ActionRejected)]:
                 problems = "; ".join(e.message for e in rejected)
-                messages += [{"role": "assistant", "content": rejected[0].output},
+                # The output as the model wrote it, cut like an observation: however large the output, this
+                # turn's own steps (which history cannot make room for) stay within the prompt budget.
+                messages += [{"role": "assistant", "content": clipped(rejected[0].output)},
                              {"role": "user", "content": f"That tool call could not be used: {problems}"}]
         return ModelRequest(messages, tools=self.specs, max_new_tokens=max_new_tokens)
 
