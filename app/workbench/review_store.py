@@ -338,7 +338,7 @@ class ReviewStore:
     def adjudicate(self, item_id: str, question_name: str, target: str, label: str, lead: str, note: str = "") -> None:
         """Save (or replace) the lead's final label for one answer unit; a ValueError for a bad label or no lead."""
         label = question(question_name).check(label)
-        lead = person_name(lead, "lead's name")
+        lead = person_name(lead, "the lead's name")
         with writing(self.engine, "adjudicate", item_id) as session:
             found = session.scalar(select(Adjudication).where(and_(Adjudication.item_id == item_id,
                                                                    Adjudication.question == question_name,

@@ -168,13 +168,12 @@ def system_meta(settings: Settings) -> dict[str, str]:
     return {"backend": settings.backend, "format": settings.format, "model": model}
 
 
-def person_name(name: str | None, role: str = "name") -> str:
+def person_name(name: str | None, what: str = "your name") -> str:
     """A rater's, voter's or lead's name as stored: stripped; a ValueError saying what to do when it is empty
     (answers are counted per person) or longer than NAME_LIMIT."""
     name = storable((name or "").strip())
     if not name:
-        raise ValueError(f"Please enter your {role} first: answers are counted per person.")
+        raise ValueError(f"Please enter {what} first: answers are counted per person.")
     if len(name) > NAME_LIMIT:
-        raise ValueError(f"That {role} is {len(name)} characters long; use at most {NAME_LIMIT}.")
+        raise ValueError(f"That name is {len(name)} characters long; use at most {NAME_LIMIT}.")
     return name
-
