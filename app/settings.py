@@ -5,6 +5,7 @@ layer. Names of backends and formats are checked where a system is assembled (`a
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -20,6 +21,17 @@ SIBLING_MULTIWOZ_DB = REPO_ROOT.parent / "shared" / "multiwoz" / "db"
 
 def _default_data_dir() -> Path | None:
     return SIBLING_MULTIWOZ_DB if SIBLING_MULTIWOZ_DB.is_dir() else None
+
+
+SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage, when it has some
+
+
+def _default_home() -> Path:
+    """The repository's data folder; on a Space with persistent storage, a folder there (the container's own
+    disk is wiped at every restart, and the ratings with it)."""
+    if os.environ.get("SPACE_ID") and SPACE_STORAGE.is_dir() and os.access(SPACE_STORAGE, os.W_OK):
+        return SPACE_STORAGE / "coalm-woz"
+    return REPO_ROOT / "data"
 
 
 class ArenaSide(BaseModel):
@@ -44,7 +56,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="WOZ_", extra="ignore")
 
-    home: Path = Field(REPO_ROOT / "data", description="Folder the app creates for its database and downloads.")
+    home: Path = Field(default_factory=_default_home,
+                       description="Folder for the database and downloads (on a Space with storage: in /data).")
     db_url: str | None = Field(None, description="SQLAlchemy URL; default: a SQLite file in `home`.")
     data_dir: Path | None = Field(
         default_factory=_default_data_dir,
@@ -71,6 +84,8 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, description="When set, exporting all ratings requires it.")
     remote_concurrency: int = Field(8, ge=1, description="Turns run at once against a model server.")
     raters_per_item: int = Field(3, ge=1, le=20, description="Raters each review-queue dialogue gets.")
+    share_default: bool = Field(False, description="Whether a new chat starts shared with the review queue (each "
+                                "person can change it); on only where every visitor is an annotator.")
     arena: list[ArenaSide] = Field(
         default_factory=list,
         description='The arena\'s two systems as JSON, each overriding the settings above, e.g. '

@@ -192,8 +192,7 @@ def ensure_imported(engine: Engine, sources: list[Source]) -> ImportReport:
     Several processes may start at once on an empty database (two replicas, a CLI beside the app): the check,
     the DDL and the load run under one database lock, so one of them imports and the others find it done.
     """
-    with exclusive(engine, "multiwoz-import") as connection:
-        create_all(connection)  # committed on its own: the tables stay even when no source has the files
+    create_all(engine)  # committed on its own: the tables stay even when no source has the files
     with exclusive(engine, "multiwoz-import") as connection:
         stale = [d for d in all_domains() if not _is_loaded(connection, d)]
         if not stale:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from app.dialogue.transcript import AgentSaid, Transcript
 from app.tools.toolbox import Toolbox
 from app.workbench.review_store import ReviewStore
@@ -44,3 +46,29 @@ def seed_review_queue(store: ReviewStore, toolbox: Toolbox, dialogues: int = 4) 
                 ("task_completed", ""): "yes" if good else ("no" if rater == "ann" else "partly"),
                 ("naturalness", ""): ("5" if rater == "ann" else "4") if good else "2",
                 **{("reply", reply): "like" if good else "dislike" for reply in replies(transcript)}})
+
+
+def malformed(data: dict, how: str) -> dict:
+    """A copy of a recorded transcript's data broken one way, as a hand-edited or foreign file may be: `booking`
+    (a booking in an unknown domain), `belief` (a belief slot without a domain), `gap` (turn 1 renumbered 2),
+    `duplicate` (two events sharing an id), `found` (a Find in an unknown domain)."""
+    broken = json.loads(json.dumps(data))
+    events = broken["events"]
+    if how == "booking":
+        answer = next(e for e in events if e["kind"] == "tool_answered" and e["result"]["kind"] == "booked")
+        answer["result"]["domain"] = "spaceship"
+    elif how == "found":
+        answer = next(e for e in events if e["kind"] == "tool_answered" and e["result"]["kind"] == "found")
+        answer["result"]["domain"] = "spaceship"
+    elif how == "belief":
+        change = next(e for e in events if e["kind"] == "belief_changed")
+        change["changes"] = {"area": "north"}
+    elif how == "gap":
+        for event in events:
+            event["turn"] = 2 if event["turn"] == 1 else event["turn"]
+    elif how == "duplicate":
+        said = [e for e in events if e["kind"] == "agent_said"]
+        said[1]["id"] = said[0]["id"]
+    else:
+        raise ValueError(how)
+    return broken

@@ -42,6 +42,7 @@ from app.dialogue.events import (
 )
 from app.dialogue.goals import Goal
 from app.dialogue.transcript_v1 import from_v1, is_v1
+from domains import all_domains
 
 __all__ = ["EVENT", "EVENT_TYPES", "FORMAT_VERSION", "VERDICT_KEY", "ActionRejected", "AgentSaid", "AnyEvent",
            "BeliefChanged", "Booked", "CallWithAnswer", "Event", "Found", "InterimReply", "ReferenceReply", "Refused",
@@ -206,6 +207,32 @@ class Transcript(BaseModel):
         kept = list(self._until(at))
         meta: dict[str, JsonValue] = {**self.meta, "forked_from": {"transcript": self.id, "event": at}}
         return Transcript(id=id or f"dlg-{new_id()}", meta=meta, goal=self.goal, events=kept)
+
+    def problems(self) -> list[str]:
+        """What makes this transcript unfit to show or rate, in words (empty when it is sound): the checks a
+        record read from outside (a file, an old store) must pass before it is queued, beyond its types. Events
+        made by the agent always pass; a hand-edited or foreign file may not."""
+        found: list[str] = []
+        ids = [e.id for e in self.events]
+        if repeated := sorted({i for i in ids if ids.count(i) > 1}):
+            found.append(f"event ids used twice: {', '.join(repeated[:5])} (a rating would land on the wrong event)")
+        numbers = sorted({e.turn for e in self.events})
+        if numbers != list(range(len(numbers))):
+            found.append(f"turn numbers {numbers[:10]} do not run 0, 1, 2, ... without a gap")
+        if any(b.turn < a.turn for a, b in zip(self.events, self.events[1:], strict=False)):
+            found.append("events are not in turn order")
+        for turn in self.turns():
+            if not isinstance(turn.events[0], UserSaid):
+                found.append(f"turn {turn.number} does not open with the user's message")
+        known = {d.name for d in all_domains()}
+        for event in self.events:
+            if isinstance(event, ToolAnswered) and not isinstance(event.result, ToolError) \
+                    and event.result.domain not in known:
+                found.append(f"event {event.id}: a tool answer in the unknown domain {event.result.domain!r}")
+            if isinstance(event, BeliefChanged):
+                found += [f"event {event.id}: belief slot {slot!r} is not domain-slot with a known domain"
+                          for slot in event.changes if slot.partition("-")[0] not in known or "-" not in slot]
+        return found
 
     def _until(self, at: str | None) -> list[AnyEvent]:
         if at is None:

@@ -13,6 +13,7 @@ from app.dialogue.session import user_text_problem
 from app.dialogue.transcript import ReplyChunk, Transcript
 from app.ui import view
 from app.workbench.arena import Arena, Match
+from app.workbench.review_store import SHARED
 
 log = logging.getLogger(__name__)
 VOTES = {"A is better": "a", "B is better": "b", "Tie": "tie", "Both bad": "bothbad"}
@@ -21,8 +22,11 @@ VOTES = {"A is better": "a", "B is better": "b", "Tie": "tie", "Both bad": "both
 class ArenaTab:
     """The Arena tab's handlers. The arena is built on first use; if that fails, the tab says why instead."""
 
-    def __init__(self, make_arena: Callable[[], Arena]) -> None:
+    def __init__(self, make_arena: Callable[[], Arena], share: Callable[[Transcript], None] | None = None,
+                 share_default: bool = False) -> None:
         self.make_arena = make_arena
+        self._share = share  # saves a side and puts it in the review queue, or takes it out, as its meta says
+        self.share_default = share_default
         self._arena: Arena | None = None
         self.problem: str | None = None
 
@@ -41,7 +45,27 @@ class ArenaTab:
         arena = self.arena
         if arena is None:
             return self.render(None, status=f"⚠️ {self.problem}")
-        return self.render(arena.new_match(), keep_input="", status="New match: two hidden systems, A and B.")
+        return self.render(self._fresh(arena), keep_input="", status="New match: two hidden systems, A and B.")
+
+    def _fresh(self, arena: Arena) -> Match:
+        match = arena.new_match()
+        for transcript in match.sides:
+            transcript.meta[SHARED] = self.share_default
+        return match
+
+    def share(self, match: Match | None, shared: bool) -> tuple[Match | None, str]:
+        """The share control: both sides' dialogues go to the review queue (raters, other people, read them) or
+        come out of it; they join once both systems have answered. The match and what to say."""
+        arena = self.arena
+        if arena is None:
+            return match, f"⚠️ {self.problem}"
+        match = match or self._fresh(arena)
+        for side in match.sides:
+            side.meta[SHARED] = bool(shared)
+            if self._share is not None and side.events:
+                self._share(side)
+        return match, ("Shared: raters in the review queue can read both sides once they have answered."
+                       if shared else "Not shared: only you see this match.")
 
     def send(self, text: str, match: Match | None) -> Iterator[tuple[Any, ...]]:
         """Send the message to both sides and show their replies as they stream; a crash keeps both sides."""
@@ -53,7 +77,7 @@ class ArenaTab:
         if problem:
             yield self.render(match, status=f"⚠️ {problem[0].upper()}{problem[1:]}.")
             return
-        match = match or arena.new_match()
+        match = match or self._fresh(arena)
         partial: list[str] = ["", ""]
         yield self.render(match, keep_input="", status="⏳ A and B are answering…")
         try:
@@ -74,11 +98,12 @@ class ArenaTab:
             return "Send a message first: there is nothing to compare yet.", match
         turn = None if whole else match.turns - 1
         try:
-            arena.vote(match, VOTES[choice], voter, turn)
+            replaced = arena.vote(match, VOTES[choice], voter, turn)
         except ValueError as error:
             return str(error), match
         what = "the whole dialogue" if turn is None else f"turn {turn + 1}"
-        return f"✅ Vote saved for {what}: **{choice}**. Keep chatting, or start a new match.", match
+        change = " (it replaces your earlier vote there: one vote per voter and turn)" if replaced else ""
+        return f"✅ Vote saved for {what}: **{choice}**{change}. Keep chatting, or start a new match.", match
 
     def render(self, match: Match | None, partial: list[str] | None = None, running: int | None = None,
                keep_input: str | None = None, status: str = "") -> tuple[Any, ...]:
@@ -119,6 +144,8 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> gr.Textbox:
         voter = gr.Textbox(label="Your name", elem_id="arena-voter", scale=2)
         whole = gr.Checkbox(label="Vote on the whole dialogue (not just the last turn)", elem_id="arena-whole",
                             scale=2)
+        share = gr.Checkbox(label="Share this match with the review queue (raters will read it)",
+                            value=tab.share_default, elem_id="arena-share", scale=2)
         new = gr.Button("New match", elem_id="arena-new", size="sm", scale=1)
     with gr.Row():
         buttons = [gr.Button(label, elem_id=f"arena-vote-{code}", size="sm") for label, code in VOTES.items()]
@@ -129,9 +156,10 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> gr.Textbox:
     runs = [message.submit(tab.send, [message, match], outputs, **concurrency),
             send.click(tab.send, [message, match], outputs, **concurrency)]
     # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.
-    new.click(tab.new_match, None, outputs, cancels=runs)  # type: ignore[arg-type]
-    for chat in chats:  # a side's trash icon emptied only its display: it starts a new match instead
-        chat.clear(tab.new_match, None, outputs, cancels=runs)  # type: ignore[arg-type]
+    for starts in (new.click, *(chat.clear for chat in chats)):  # a side's trash icon starts a new match too
+        starts(tab.new_match, None, outputs, cancels=runs).then(  # type: ignore[arg-type]
+            lambda: tab.share_default, None, share, queue=False)
+    share.input(tab.share, [match, share], [match, status])
     for button in buttons:
         button.click(lambda m, v, w, choice=button.value: tab.vote(m, choice, v, w), [match, voter, whole],
                      [status, match])

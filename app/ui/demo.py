@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -17,12 +16,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.assembly import SystemUnderTest, assemble
 from app.backends import BackendError
 from app.dialogue.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
-from app.dialogue.transcript import ReplyChunk, Transcript, TurnFailed, valid_text
+from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed, valid_text
 from app.settings import Settings
 from app.tools.toolbox import Toolbox
 from app.ui import view
-from app.ui.header import without_paths
+from app.ui.admin import AdminGate
+from app.ui.header import storage_warning, without_paths
 from app.workbench.annotations import AnnotationStore, TaskCompleted
+from app.workbench.review_store import SHARED, ReviewStore, finished_turns
+from app.workbench.tables import system_meta
 from db.importer import DataUnavailable, imported_sources
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class ChatPage(NamedTuple):
     retry: Any
     download: Any
     status: Any
+    share: Any  # whether this dialogue is shared with the review queue
 
 
 class DemoApp:
@@ -61,6 +64,8 @@ class DemoApp:
         self.status = Status("loading", "starting…")
         self.system: SystemUnderTest | None = None  # the configured model and format over the database
         self.store: AnnotationStore | None = None
+        self.review: ReviewStore | None = None  # where a dialogue its person shares goes to be rated
+        self.admin = AdminGate(settings.admin_token)
         self.data_source = "not loaded"
         self._stops: dict[str, threading.Event] = {}  # transcript id -> its running turn's stop flag
         self._left: set[str] = set()  # dialogues left by New dialogue while a turn ran: their handler shows nothing
@@ -75,6 +80,7 @@ class DemoApp:
             return self
         self.data_source = ", ".join(imported_sources(toolbox.catalogue.engine))
         self.store = AnnotationStore(toolbox.catalogue.engine)
+        self.review = ReviewStore(toolbox.catalogue.engine, self.settings.raters_per_item)
         try:
             self.system = assemble(self.settings, toolbox)
         except (BackendError, ValueError) as error:
@@ -106,13 +112,15 @@ class DemoApp:
         """The page's header line: the model, format and data, and the model's status."""
         backend = self.system.name if self.system else f"{self.settings.backend} {self.settings.model}"
         icon = {"ready": "🟢", "loading": "⏳", "failed": "🔴"}[self.status.state]
+        warning = storage_warning(self.settings)
         return without_paths(f"**Model:** {backend} · **format:** {self.settings.format} · **data:** "
-                             f"{self.data_source}  \n{icon} {self.status.message}")
+                             f"{self.data_source}  \n{icon} {self.status.message}"
+                             + (f"  \n{warning}" if warning else ""))
 
     def new_dialogue(self) -> Transcript:
-        """An empty transcript recording which backend, format and model it runs on."""
-        configured = {key: getattr(self.settings, key) for key in ("backend", "format", "model")}
-        return Transcript(meta=dict(self.system.meta if self.system else configured))
+        """An empty transcript recording which backend, format and model it runs on, and whether it is shared
+        with the review queue (off unless the settings say every visitor is an annotator)."""
+        return Transcript(meta={**system_meta(self.settings), SHARED: self.settings.share_default})
 
     # -- chat -----------------------------------------------------------------------------------------------
     def respond(self, message: str, transcript: Transcript | None) -> Iterator[ChatPage]:
@@ -219,14 +227,35 @@ class DemoApp:
             download=self.download_file(transcript) if panels and not running else skip,
             status="⏳ The agent is working… (**Stop** interrupts it)" if running else
             "⚠️ The last turn did not finish: **Retry** runs it again." if failed else "✅ Ready",
+            share=skip if running else gr.update(value=bool(transcript.meta.get(SHARED))),
         )
 
     def _save(self, transcript: Transcript) -> None:
         if self.store and transcript.events:
             try:
                 self.store.save_transcript(transcript)
+                if self.review and transcript.meta.get(SHARED):
+                    self.review.share(transcript)  # once it has a finished turn
             except Exception:  # saving must never cost the person their dialogue
                 log.exception("could not save dialogue %s", transcript.id)
+
+    def share(self, transcript: Transcript | None, shared: bool) -> tuple[Transcript, str]:
+        """The share control: put this dialogue in the review queue, where raters (other people) read it, or take
+        it out again. It joins once the agent has answered a turn. The dialogue and what it says back."""
+        transcript = transcript if transcript is not None else self.new_dialogue()
+        transcript.meta[SHARED] = bool(shared)
+        if not shared:
+            withdrawn = self.review.withdraw(transcript.id) if self.review else False
+            return transcript, ("Not shared: this dialogue has been taken out of the review queue." if withdrawn
+                                else "Not shared: only you see this dialogue.")
+        self._save(transcript)
+        if self.review is None:
+            return transcript, "⚠️ The database is not available, so nothing can be shared."
+        if finished_turns(transcript) == 0:
+            return transcript, "Shared: it joins the review queue once the agent has answered."
+        queued = self.review.share(transcript)
+        return transcript, ("Shared: raters in the review queue can read this dialogue." if queued
+                            else "⚠️ This dialogue could not be shared (see the log).")
 
     def download_file(self, transcript: Transcript) -> str | None:
         """Write the dialogue with its ratings as JSON for download; its path, or None while it is empty."""
@@ -241,42 +270,57 @@ class DemoApp:
 
     # -- ratings --------------------------------------------------------------------------------------------
     def rate_message(self, transcript: Transcript | None, annotator: str, like: gr.LikeData) -> Any:
-        """Save the chat's rating of a reply (like, dislike or a flag); the refreshed download, or skip if none."""
+        """Save the chat's rating of a reply as the feedback control shows it: one choice per reply (like,
+        dislike or a flag), a new choice replacing the old and a choice taken back removing it. Only the agent's
+        replies take ratings, and only under a name. The refreshed download, or skip if nothing changed."""
         if transcript is None or self.store is None:
             return gr.skip()
         messages, event_ids = view.chat_messages(transcript)
         index = like.index if isinstance(like.index, int) else like.index[0]
         if not 0 <= index < len(messages):
             return gr.skip()
-        feedback = ("like" if like.liked else "dislike") if isinstance(like.liked, bool) else str(like.liked).lower()
         # The chat groups a turn's steps and reply into one bubble and reports the group's first message:
         # the rating is about the bubble, so record its reply (its last message).
         while index + 1 < len(messages) and messages[index + 1]["role"] == "assistant":
             index += 1
-        event = transcript.event(event_ids[index])
-        self.store.rate_message(transcript.id, event.turn, messages[index]["content"], feedback, annotator.strip(),
-                                event_id=event.id)
-        gr.Info(f"Saved: {feedback}", duration=2)
+        event = next((e for e in transcript.events if e.id == event_ids[index]), None)
+        if not isinstance(event, AgentSaid):  # an error bubble, a stopped turn: nothing the agent said
+            gr.Warning("Only the agent's replies can be rated; this message is not one, so nothing was saved.")
+            return gr.skip()
+        # Gradio sends True / False for the thumbs, the option's text for a flag, and "" when a choice is
+        # taken back (its extra options send each choice twice: saving the same choice again changes nothing).
+        feedback = ("like" if like.liked else "dislike") if isinstance(like.liked, bool) else str(like.liked).lower()
+        try:
+            before = self.store.rate_message(transcript.id, event.id, event.turn, event.text, feedback, annotator)
+        except ValueError as error:
+            gr.Warning(f"{error} Nothing was saved (type your name under **Rate this dialogue**).")
+            return gr.skip()
+        if before != feedback:
+            gr.Info(f"Saved: {feedback}" if feedback else f"Taken back: {before}", duration=2)
         return self.download_file(transcript)
 
     def rate_dialogue(self, transcript: Transcript | None, completed: str | None, naturalness: int | None,
                       comment: str, annotator: str) -> tuple[str, Any]:
-        """Save the rating of the whole dialogue (task completed, naturalness, comment); a message and the download."""
+        """Save the annotator's rating of the whole dialogue (task completed, naturalness, comment), replacing
+        their earlier one; a message and the download."""
         if transcript is None or not transcript.events or self.store is None:
             return "Chat first, then rate the dialogue.", gr.skip()
         if completed not in ("yes", "partly", "no") or naturalness is None:
             return "Please choose both *task completed* and *naturalness*.", gr.skip()
         self._save(transcript)
-        self.store.rate_dialogue(transcript.id, cast(TaskCompleted, completed), int(naturalness), comment.strip(),
-                                 annotator.strip())
-        count = len(self.store.ratings(transcript.id)["dialogue"])
-        return (f"✅ Saved ({count} dialogue rating{'s' if count > 1 else ''} so far).",
+        try:
+            replaced = self.store.rate_dialogue(transcript.id, cast(TaskCompleted, completed), int(naturalness),
+                                                comment.strip(), annotator)
+        except ValueError as error:
+            return f"⚠️ {error}", gr.skip()
+        return ("✅ Saved (your earlier rating of this dialogue is replaced)." if replaced else "✅ Saved.",
                 self.download_file(transcript))
 
-    def export(self, token: str) -> tuple[str, Any]:
-        """Export every dialogue and rating (given the admin token when one is set); a message and the files."""
-        if self.settings.admin_token and not secrets.compare_digest(token or "", self.settings.admin_token):
-            return "Wrong admin token.", None
+    def export(self, token: str, request: gr.Request | None = None) -> tuple[str, Any]:
+        """Export every dialogue and rating, given the admin token (with none set: from this machine only); a
+        message and the files."""
+        if refusal := self.admin.refusal(token, request):
+            return refusal, None
         if self.store is None:
             return "No database.", None
         files = self.store.export(self.settings.home / "exports" / f"all-{int(time.time())}")

@@ -55,6 +55,11 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                             retry_button = gr.Button("Retry", elem_id="retry", size="sm", visible=False,
                                                      variant="secondary")
                             download = gr.DownloadButton("Download dialogue (JSON)", elem_id="download", size="sm")
+                        with gr.Row():
+                            share = gr.Checkbox(label="Share this dialogue with the review queue (other people, the "
+                                                      "raters, will read it)", value=app.settings.share_default,
+                                                elem_id="share", scale=3)
+                            share_status = gr.Markdown(elem_id="share-status")
                         gr.Markdown("**Try:**")
                         with gr.Row():
                             openers = [gr.Button(text, size="sm", elem_id=f"opener-{i}")
@@ -82,8 +87,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                     submit_rating = gr.Button("Save rating", elem_id="save-rating")
                     rating_status = gr.Markdown(elem_id="rating-status")
                 with gr.Accordion("Export all dialogues and ratings (admin)", open=False, elem_id="export-panel"):
-                    token = gr.Textbox(label="Admin token" + ("" if app.settings.admin_token else " (none set)"),
-                                       type="password", elem_id="admin-token")
+                    token = gr.Textbox(label=app.admin.label(), type="password", elem_id="admin-token")
                     export = gr.Button("Export CSV and JSONL", elem_id="export")
                     export_status = gr.Markdown(elem_id="export-status")
                     export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files", height=120)
@@ -91,7 +95,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
             name_boxes = [annotator, *build_workbench_tabs(Workbench.of(app), turns)]
 
         outputs = list(ChatPage(chat=chatbot, message=message, belief=belief, calls=calls, rows=rows, bookings=booked,
-                                state=state, retry=retry_button, download=download, status=turn_status))
+                                state=state, retry=retry_button, download=download, status=turn_status,
+                                share=share))
         goal_panel.wire(demo, outputs, download)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}
@@ -114,7 +119,10 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         # The chat's own trash icon empties only what is shown: make it start a new dialogue too, or the next
         # message would bring the whole "deleted" dialogue back.
         chatbot.clear(app.start_over, [state], outputs, queue=False)
-        chatbot.like(app.rate_message, [state, annotator], download)
+        # One rating at a time, in the order given: a like and the dislike that follows it must not overtake each
+        # other (the store keeps the last one).
+        chatbot.like(app.rate_message, [state, annotator], download, concurrency_limit=1, concurrency_id="ratings")
+        share.input(app.share, [state, share], [state, share_status], concurrency_limit=1, concurrency_id="ratings")
         submit_rating.click(app.rate_dialogue, [state, completed, naturalness, comment, annotator],
                             [rating_status, download])
         export.click(app.export, [token], [export_status, export_files])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from app.ui.admin import AdminGate
 from app.workbench.agreement import most_disputed
 from app.workbench.arena_store import ArenaStore
 from app.workbench.questions import question
@@ -17,26 +17,23 @@ from app.workbench.review_store import ReviewStore
 from app.workbench.training_data import write_training_data
 
 TABLES = ("agreement", "raters", "by_system", "by_rater", "ranking", "voters", "verdicts", "labels")
-TITLES = {"agreement": "Agreement (Krippendorff's alpha)", "raters": "Answers per rater",
+TITLES = {"agreement": "Agreement (Krippendorff's alpha, with the units behind it)", "raters": "Answers per rater",
           "by_system": "Ratings per system", "by_rater": "Ratings per annotator",
-          "ranking": "Arena ranking (Bradley-Terry, 95% bootstrap CI)", "voters": "Votes per voter",
+          "ranking": "Arena ranking (Bradley-Terry, 95% CI over resampled matches)", "voters": "Votes per voter",
           "verdicts": "Goal verdicts per system", "labels": "Final labels (lead's, else majority)"}
 
 
 class ResultsTab:
-    """The Results tab's handlers over the review and arena stores, behind the admin token when one is set."""
+    """The Results tab's handlers over the review and arena stores, behind the admin gate (the token when one is
+    set; without one, only a browser on the machine itself)."""
 
     def __init__(self, review: ReviewStore, arena: ArenaStore, admin_token: str | None, exports: Path) -> None:
-        self.review, self.arena, self.admin_token, self.exports = review, arena, admin_token, exports
+        self.review, self.arena, self.gate, self.exports = review, arena, AdminGate(admin_token), exports
 
-    def allowed(self, token: str) -> bool:
-        """Whether the token opens the tab: no admin token is set, or it matches."""
-        return not self.admin_token or secrets.compare_digest(token or "", self.admin_token)
-
-    def show(self, token: str) -> tuple[Any, ...]:
+    def show(self, token: str, request: gr.Request | None = None) -> tuple[Any, ...]:
         """Status, every table, the plot and the disputed units to adjudicate."""
-        if not self.allowed(token):
-            return ("Wrong admin token.", *[gr.skip()] * (len(TABLES) + 2))
+        if refusal := self.gate.refusal(token, request):
+            return (refusal, *[gr.skip()] * (len(TABLES) + 2))
         results = Results.gather(self.review, self.arena)
         tables = [empty_note(getattr(results, name), TITLES[name].split(" (")[0].lower()) for name in TABLES]
         choices = [(f"{u.item_id} · {question(u.question).label} · {u.target or 'dialogue'} · "
@@ -45,6 +42,9 @@ class ResultsTab:
         summary = " · ".join((counted(len(results.answers), "answer") + " on "
                               + counted(results.answers["item_id"].nunique(), "dialogue"),
                               counted(len(results.votes), "arena vote")))
+        if aside := self.review.set_aside_items():
+            summary += " · " + counted(len(aside), "dialogue") + " set aside (cannot be shown): " + "; ".join(
+                f"{item}: {reason}" for item, reason in list(aside.items())[:5])
         return (summary, *tables, results.plot(), gr.update(choices=choices, value=None))
 
     def labels_for(self, unit: str | None) -> Any:
@@ -53,10 +53,11 @@ class ResultsTab:
             return gr.update(choices=[], value=None)
         return gr.update(choices=list(question(unit.split("|")[1]).options), value=None)
 
-    def adjudicate(self, token: str, unit: str | None, label: str | None, lead: str) -> str:
+    def adjudicate(self, token: str, unit: str | None, label: str | None, lead: str,
+                   request: gr.Request | None = None) -> str:
         """Save the lead's final label for a disputed answer; the message to show."""
-        if not self.allowed(token):
-            return "Wrong admin token."
+        if refusal := self.gate.refusal(token, request):
+            return refusal
         if not unit or not label:
             return "Choose a disputed answer and the final label."
         item, name, target = unit.split("|", 2)
@@ -66,15 +67,18 @@ class ResultsTab:
             return str(error)
         return f"✅ Final label for {item} · {question(name).label}: **{label}**"
 
-    def export(self, token: str) -> tuple[str, Any]:
+    def export(self, token: str, request: gr.Request | None = None) -> tuple[str, Any]:
         """Export every results table and the CoALM training data; a message and the files."""
-        if not self.allowed(token):
-            return "Wrong admin token.", None
+        if refusal := self.gate.refusal(token, request):
+            return refusal, None
         folder = self.exports / f"results-{int(time.time())}"
         files = Results.gather(self.review, self.arena).export(folder)
         training = write_training_data(self.review, folder / "coalm_training.jsonl")
-        return (f"✅ Exported {len(files)} tables and {training} training records (liked replies, CoALM format).",
-                [str(p) for p in [*files, folder / "coalm_training.jsonl"]])
+        left_out = (f" Left out {counted(len(training.skipped), 'dialogue')} that cannot be read: "
+                    + "; ".join(f"{k}: {v}" for k, v in list(training.skipped.items())[:3]) + ".") \
+            if training.skipped else ""
+        return (f"✅ Exported {len(files)} tables and {training.records} training records (liked replies, CoALM "
+                f"format).{left_out}", [str(p) for p in [*files, folder / "coalm_training.jsonl"]])
 
 
 def build_results_tab(tab: ResultsTab) -> None:
@@ -82,8 +86,7 @@ def build_results_tab(tab: ResultsTab) -> None:
     gr.Markdown("Ratings from the review queue and the chat, arena votes and goal verdicts, per system and per "
                 "annotator. Systems are named here only.", elem_classes=["tab-intro"])
     with gr.Row():
-        token = gr.Textbox(label="Admin token" + ("" if tab.admin_token else " (none set)"), type="password",
-                           elem_id="results-token", scale=3)
+        token = gr.Textbox(label=tab.gate.label(), type="password", elem_id="results-token", scale=3)
         show = gr.Button("Show results", variant="primary", elem_id="results-show", scale=1)
     status = gr.Markdown(elem_id="results-status")
     plot = gr.Plot(elem_id="results-plot", show_label=False)

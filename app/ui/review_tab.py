@@ -26,19 +26,23 @@ class ReviewTab:
         self.store = store
 
     def next(self, rater: str, current: str | None = None) -> tuple[Any, ...]:
-        """Outputs: chat, belief, calls, bookings, item id, progress, status."""
+        """Outputs: chat, belief, calls, bookings, item id, progress, status. An item that cannot be shown is set
+        aside with the reason (for the lead to see) and the rater gets the next one."""
         rater = (rater or "").strip()
         if not rater:
             return self._show(None, "", "Enter your name, then press **Next dialogue**.")
         try:
-            self.store.enqueue_recorded()  # live chats and arena sides saved since the last look
-            item = self.store.next_item(rater)
+            while (item := self.store.next_item(rater)) is not None:
+                try:
+                    return self._show(item.id, rater, "Rate the replies (👍 👎 or a flag under each), then the "
+                                                      "dialogue.")
+                except (ValueError, KeyError, IndexError, TypeError) as error:  # the page cannot draw this one
+                    log.warning("review item %s set aside: %s", item.id, error)
+                    self.store.set_aside(item.id, f"the page could not show it: {type(error).__name__}: {error}")
         except SQLAlchemyError:
             log.exception("review queue unavailable")
             return self._show(None, rater, "⚠️ The review queue's database is not reachable; nothing was lost.")
-        if item is None:
-            return self._show(None, rater, NOTHING)
-        return self._show(item.id, rater, "Rate the replies (👍 👎 or a flag under each), then the dialogue.")
+        return self._show(None, rater, NOTHING)
 
     def _show(self, item_id: str | None, rater: str, status: str) -> tuple[Any, ...]:
         transcript = self._transcript(item_id)
@@ -60,21 +64,27 @@ class ReviewTab:
         return None if stored is None else Transcript.from_data({**stored.transcript, "meta": {}})
 
     def rate_reply(self, item_id: str | None, rater: str, like: gr.LikeData) -> str:
-        """Save a like, dislike or flag given to one of the agent's replies; the message to show."""
+        """Save the rater's choice for one of the agent's replies as the feedback control shows it: one choice per
+        reply (like, dislike or a flag), which replaces their earlier choice there, and "" takes it back. The
+        message to show."""
         transcript = self._transcript(item_id)
         if transcript is None or item_id is None:
             return "Press **Next dialogue** first."
         reply = reply_of(transcript, like)
         if reply is None:
             return "That message is not one of the agent's replies."
-        feedback = like.liked if isinstance(like.liked, str) else {True: "Like", False: "Dislike"}.get(like.liked)
-        answer = ({("reply", reply.id): feedback.lower()} if feedback in ("Like", "Dislike")
-                  else {(FLAG_NAMES[feedback], reply.id): "yes"} if feedback in FLAG_NAMES else {})
+        feedback = like.liked if isinstance(like.liked, str) else {True: "Like", False: "Dislike"}[like.liked]
+        if feedback and feedback not in ("Like", "Dislike", *FLAG_NAMES):
+            return f"Unknown feedback {feedback!r}."
+        chosen = ({("reply", reply.id): feedback.lower()} if feedback in ("Like", "Dislike")
+                  else {(FLAG_NAMES[feedback], reply.id): "yes"} if feedback else {})
+        others = tuple((name, reply.id) for name in ("reply", *FLAG_NAMES.values()) if (name, reply.id) not in chosen)
         try:
-            self.store.answer(item_id, rater, answer)
+            self.store.answer(item_id, rater, chosen, withdrawn=others)
         except ValueError as error:
             return str(error)
-        return f"Saved: {feedback} for reply {reply.turn + 1}."
+        return f"Saved: {feedback} for reply {reply.turn + 1}." if feedback else \
+            f"Taken back: your answer for reply {reply.turn + 1}."
 
     def submit(self, item_id: str | None, rater: str, completed: str | None, naturalness: str | None
                ) -> tuple[Any, ...]:
@@ -86,7 +96,7 @@ class ReviewTab:
         if completed is None or naturalness is None:
             return (*[gr.skip()] * 6, "Please choose both *task completed* and *naturalness*.", gr.skip(), gr.skip())
         given = self.store.answers(item_id, rater.strip())
-        judged = {a.target for a in given if a.question == "reply"}
+        judged = {a.target for a in given if a.target}  # replies this rater liked, disliked or flagged
         mine = {(a.question, a.target) for a in given}
         answers = {("task_completed", ""): completed, ("naturalness", ""): str(naturalness)}
         answers |= {(name, target): "no" for target in judged for name in FLAG_NAMES.values()

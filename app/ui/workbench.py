@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.dialogue.transcript import Transcript
 from app.tools.toolbox import Toolbox
 from app.ui.arena_tab import ArenaTab, build_arena_tab
 from app.ui.demo import DemoApp
@@ -16,7 +17,7 @@ from app.ui.review_tab import ReviewTab, build_review_tab
 from app.workbench.annotations import AnnotationStore
 from app.workbench.arena import Arena, arena_systems
 from app.workbench.arena_store import ArenaStore
-from app.workbench.review_store import ReviewStore
+from app.workbench.review_store import SHARED, ReviewStore
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,26 @@ class Workbench:
         if app.store is None:
             return None
         engine = app.store.engine
-        review, votes = ReviewStore(engine, app.settings.raters_per_item), ArenaStore(engine)
+        review, votes = app.review or ReviewStore(engine, app.settings.raters_per_item), ArenaStore(engine)
         toolbox = app.system.toolbox if app.system else Toolbox(engine, app.settings.find_limit)
         saver = AnnotationStore(engine)
 
+        def save_side(transcript: Transcript) -> None:
+            """Save an arena side; a side its person shared joins the review queue (once it has an answer),
+            one no longer shared leaves it."""
+            saver.save_transcript(transcript)
+            if transcript.meta.get(SHARED):
+                review.share(transcript)
+            else:
+                review.withdraw(transcript.id)
+
         def make_arena() -> Arena:
             shared = app.system.backend if app.system else None
-            return Arena(arena_systems(app.settings, toolbox, shared), votes, saver.save_transcript)
+            return Arena(arena_systems(app.settings, toolbox, shared), votes, save_side)
 
         exports = app.settings.home / "exports"
         results = ResultsTab(review, votes, app.settings.admin_token, exports)
-        return cls(ReviewTab(review), ArenaTab(make_arena), results)
+        return cls(ReviewTab(review), ArenaTab(make_arena, save_side, app.settings.share_default), results)
 
 
 def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]) -> list[gr.Textbox]:

@@ -45,30 +45,65 @@ def units(answers: Iterable[Answer]) -> dict[Unit, dict[str, str]]:
     return dict(sorted(grouped.items(), key=lambda kv: (kv[0].item_id, kv[0].question, kv[0].target)))
 
 
+MIN_UNITS = 6  # below this, no interval: perfect agreement of two raters on a yes/no question could be chance
+BOOTSTRAP_ROUNDS = 500
+SEED = 20260101
+
+
+def value_counts(q: Question, answers: Sequence[Answer]) -> np.ndarray:
+    """Per unit judged by two raters or more (rows, in unit order), how many raters gave each option (columns,
+    in scale order): what Krippendorff's alpha reads."""
+    judged = [r for r in units(a for a in answers if a.question == q.name).values() if len(r) >= 2]
+    counts = np.zeros((len(judged), len(q.options)), dtype=int)
+    for row, by_rater in enumerate(judged):
+        for value in by_rater.values():
+            counts[row, q.code(value)] += 1
+    return counts
+
+
+def _alpha(q: Question, counts: np.ndarray) -> float | None:
+    if len(counts) == 0 or np.count_nonzero(counts.sum(axis=0)) < 2:
+        return None  # no unit with two raters, or one value only: alpha is undefined
+    return float(krippendorff.alpha(value_counts=counts, level_of_measurement=q.level))
+
+
 def alpha(q: Question, answers: Sequence[Answer]) -> float | None:
     """Krippendorff's alpha (ordinal or nominal, as the question declares); None when it is undefined
-    (fewer than two raters on any unit, or only one value ever given)."""
-    judged = {u: r for u, r in units(a for a in answers if a.question == q.name).items() if len(r) >= 2}
-    raters = sorted({rater for by_rater in judged.values() for rater in by_rater})
-    if not judged or len({v for by_rater in judged.values() for v in by_rater.values()}) < 2:
+    (no unit with two raters or more, or only one value ever given)."""
+    return _alpha(q, value_counts(q, answers))
+
+
+def alpha_interval(q: Question, answers: Sequence[Answer], rounds: int = BOOTSTRAP_ROUNDS
+                   ) -> tuple[float, float] | None:
+    """A 95% interval for alpha from resampling units (Hayes & Krippendorff 2007 resample the units too), with a
+    fixed seed; None with fewer than MIN_UNITS units or when no resample varies."""
+    counts = value_counts(q, answers)
+    if len(counts) < MIN_UNITS:
         return None
-    matrix = np.full((len(raters), len(judged)), np.nan)
-    for column, by_rater in enumerate(judged.values()):
-        for rater, value in by_rater.items():
-            matrix[raters.index(rater), column] = q.code(value)
-    return float(krippendorff.alpha(reliability_data=matrix, value_domain=list(range(len(q.options))),
-                                    level_of_measurement=q.level))
+    rng = np.random.default_rng(SEED)
+    drawn = [_alpha(q, counts[rng.integers(0, len(counts), len(counts))]) for _ in range(rounds)]
+    values = [v for v in drawn if v is not None]
+    if not values:
+        return None
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def agreement_table(answers: Sequence[Answer]) -> pd.DataFrame:
-    """Per question: its level, units with two or more raters, answers, and alpha."""
+    """Per question: its level, the units alpha rests on (judged by two raters or more) and their raters, all
+    answers, alpha with its 95% interval, and a note where the units are too few for an interval."""
     rows = []
     for q in QUESTIONS:
         mine = [a for a in answers if a.question == q.name]
-        paired = sum(len(r) >= 2 for r in units(mine).values())
-        value = alpha(q, mine)
-        rows.append({"question": q.label, "level": q.level, "units rated twice+": paired, "answers": len(mine),
-                     "alpha": None if value is None else round(value, 3)})
+        judged = {u: r for u, r in units(mine).items() if len(r) >= 2}
+        value, interval = alpha(q, mine), alpha_interval(q, mine)
+        note = (f"too few units: {len(judged)} of the {MIN_UNITS} an interval needs" if len(judged) < MIN_UNITS
+                else "" if value is not None else "undefined: one answer given throughout")
+        rows.append({"question": q.label, "level": q.level, "units": len(judged),
+                     "raters": len({r for by_rater in judged.values() for r in by_rater}), "answers": len(mine),
+                     "alpha": None if value is None else round(value, 3),
+                     "95% CI": None if interval is None else f"{interval[0]:.2f} to {interval[1]:.2f}",
+                     "note": note})
     return pd.DataFrame(rows)
 
 

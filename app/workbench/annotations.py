@@ -8,14 +8,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.dialogue.transcript import Transcript
+from app.workbench.exports import write_csv
+from app.workbench.questions import FLAGS
+from app.workbench.tables import create_workbench_tables, person_name
 from db.engine import exclusive
-from db.schema import DialogueRating, DialogueRecord, MessageRating
+from db.schema import DialogueRating, DialogueRecord, MessageRating, _now
 
 TaskCompleted = Literal["yes", "partly", "no"]
+MESSAGE_FEEDBACK = ("like", "dislike", *(flag.lower() for flag in FLAGS))  # the chat control's choices, as stored
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class AnnotationStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        _add_event_id_column(engine)
+        create_workbench_tables(engine)  # and stores made before ratings were one per annotator are brought up to date
 
     def save_transcript(self, transcript: Transcript) -> None:
         """Save the transcript (replacing an earlier save of it)."""
@@ -56,22 +60,53 @@ class AnnotationStore:
                 record.data, record.meta = data, meta
             session.flush()
 
-    def rate_message(self, dialogue_id: str, turn: int, message: str, feedback: str, annotator: str,
-                     event_id: str | None = None) -> None:
-        """A rating of one message: `event_id` names the transcript event rated (its reply, a tool call); the turn
-        and the text shown are kept too, so a rating reads on its own."""
-        with Session(self.engine) as session, session.begin():
-            session.add(MessageRating(dialogue_id=dialogue_id, event_id=event_id, turn=turn, message=message,
-                                      feedback=feedback, annotator=annotator))
+    def rate_message(self, dialogue_id: str, event_id: str, turn: int, message: str, feedback: str,
+                     annotator: str) -> str | None:
+        """The annotator's current rating of one reply (the transcript event `event_id`; its turn and the text
+        shown are kept too, so a rating reads on its own): `feedback` (like, dislike or a flag, as the chat's
+        control offers one choice per reply) replaces their earlier one, the same again changes nothing, and ""
+        takes it back. Returns the feedback it replaced (None if none); a ValueError for an unknown feedback or
+        a missing or overlong name."""
+        annotator = person_name(annotator)
+        if feedback and feedback not in MESSAGE_FEEDBACK:
+            raise ValueError(f"a rating is one of {', '.join(MESSAGE_FEEDBACK)}, not {feedback!r}")
+        # Read-then-write under the rating's lock; the unique index would refuse a second row in any case.
+        with exclusive(self.engine, "rating", dialogue_id, event_id, annotator) as connection, \
+                Session(bind=connection) as session:
+            row = session.scalar(select(MessageRating).where(MessageRating.dialogue_id == dialogue_id,
+                                                             MessageRating.event_id == event_id,
+                                                             MessageRating.annotator == annotator))
+            before = row.feedback if row is not None else None
+            if not feedback:
+                if row is not None:
+                    session.delete(row)
+            elif row is None:
+                session.add(MessageRating(dialogue_id=dialogue_id, event_id=event_id, turn=turn, message=message,
+                                          feedback=feedback, annotator=annotator))
+            elif row.feedback != feedback:
+                row.feedback, row.turn, row.message, row.created_at = feedback, turn, message, _now()
+            session.flush()
+        return before
 
     def rate_dialogue(self, dialogue_id: str, task_completed: TaskCompleted, naturalness: int, comment: str,
-                      annotator: str) -> None:
-        """A rating of the whole dialogue; a ValueError for values off the scales."""
+                      annotator: str) -> bool:
+        """The annotator's current rating of the whole dialogue (saving again replaces it); True when it replaced
+        one. A ValueError for values off the scales or a missing or overlong name."""
         if task_completed not in ("yes", "partly", "no") or not 1 <= naturalness <= 5:
             raise ValueError("task completed must be yes, partly or no, and naturalness 1 to 5")
-        with Session(self.engine) as session, session.begin():
-            session.add(DialogueRating(dialogue_id=dialogue_id, task_completed=task_completed,
-                                       naturalness=naturalness, comment=comment, annotator=annotator))
+        annotator = person_name(annotator)
+        with exclusive(self.engine, "rating", dialogue_id, annotator) as connection, \
+                Session(bind=connection) as session:
+            row = session.scalar(select(DialogueRating).where(DialogueRating.dialogue_id == dialogue_id,
+                                                              DialogueRating.annotator == annotator))
+            if row is None:
+                session.add(DialogueRating(dialogue_id=dialogue_id, task_completed=task_completed,
+                                           naturalness=naturalness, comment=comment, annotator=annotator))
+            else:
+                row.task_completed, row.naturalness, row.comment, row.created_at = (
+                    task_completed, naturalness, comment, _now())
+            session.flush()
+        return row is not None
 
     def ratings(self, dialogue_id: str) -> dict[str, list[dict[str, Any]]]:
         """The dialogue's ratings, oldest first: of its messages, and of the whole dialogue."""
@@ -92,32 +127,27 @@ class AnnotationStore:
         files = ExportFiles(folder / "dialogues.jsonl", folder / "ratings.csv", folder / "dialogues.csv")
         ratings = pd.concat([messages.assign(kind="message"), verdicts.assign(kind="dialogue")], ignore_index=True)
         ratings = ratings.astype({"turn": "Int64", "naturalness": "Int64"})  # blanks where a kind has none
-        ratings.drop(columns=["id"]).sort_values("created_at").to_csv(files.ratings_csv, index=False)
+        write_csv(ratings.drop(columns=["id"]).sort_values("created_at"), files.ratings_csv)
         nested = [{"id": row.id, "created_at": row.created_at, "updated_at": row.updated_at, "meta": row.meta,
                    "dialogue": row.data,
                    "message_ratings": _records(messages[messages.dialogue_id == row.id]),
                    "dialogue_ratings": _records(verdicts[verdicts.dialogue_id == row.id])}
                   for row in dialogues.itertuples()]
         pd.DataFrame(nested).to_json(files.dialogues_jsonl, orient="records", lines=True, date_format="iso")
-        summary = pd.DataFrame([_summary(row) for row in dialogues.itertuples()])
-        summary.to_csv(files.dialogues_csv, index=False)
+        write_csv(pd.DataFrame([_summary(row) for row in dialogues.itertuples()]), files.dialogues_csv)
         return files
 
 
-def _add_event_id_column(engine: Engine) -> None:
-    """Stores made before ratings named events lack the column; their rows stay readable (event_id empty)."""
-    inspector = inspect(engine)
-    if not inspector.has_table("message_ratings"):
-        return
-    if "event_id" not in {column["name"] for column in inspector.get_columns("message_ratings")}:
-        with engine.begin() as connection:
-            connection.execute(text("ALTER TABLE message_ratings ADD COLUMN event_id VARCHAR(40)"))
-
-
 def _summary(row: Any) -> dict[str, Any]:
-    transcript = Transcript.from_data(row.data)
-    return {"id": row.id, "created_at": row.created_at, "turns": len(transcript.turns()),
-            "bookings": len(transcript.bookings()), **_flat(row.meta)}
+    """One dialogue's line in dialogues.csv; a record that is no transcript (a malformed import) says why
+    instead of stopping the export for everyone."""
+    try:
+        transcript = Transcript.from_data(row.data)
+        counts: dict[str, Any] = {"turns": len(transcript.turns()), "bookings": len(transcript.bookings()),
+                                  "problem": "; ".join(transcript.problems())}
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        counts = {"turns": None, "bookings": None, "problem": f"not a transcript: {str(error)[:200]}"}
+    return {"id": row.id, "created_at": row.created_at, **counts, **_flat(row.meta)}
 
 
 def _row(record: Any) -> dict[str, Any]:

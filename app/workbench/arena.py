@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.assembly import SystemUnderTest, assemble, same_model
 from app.backends.base import Backend
@@ -18,7 +18,7 @@ from app.dialogue.transcript import Transcript, new_id
 from app.settings import Settings
 from app.tools.toolbox import Toolbox
 from app.workbench.arena_store import ArenaStore
-from app.workbench.tables import system_of
+from app.workbench.tables import system_meta, system_of
 
 SIDES = ("A", "B")
 
@@ -30,10 +30,10 @@ def arena_systems(settings: Settings, toolbox: Toolbox, shared: Backend | None) 
     systems: list[SystemUnderTest] = []
     for side in settings.arena_sides():
         backend = shared if shared is not None and same_model(side, settings) else None
-        meta = {"backend": side.backend, "format": side.format, "model": side.model}
-        name = system_of(meta)
+        meta = system_meta(side)
+        name = system_of(meta) or side.backend
         name = name if not systems or systems[0].name != name else f"{name} #2"
-        systems.append(assemble(side, toolbox, backend=backend, name=name))
+        systems.append(replace(assemble(side, toolbox, backend=backend, name=name), meta=meta))
     return systems
 
 
@@ -90,15 +90,14 @@ class Arena:
             finally:  # a stop or a failure keeps what each side did so far
                 self.save(transcript)
 
-    def vote(self, match: Match, winner: str, voter: str, turn: int | None = None) -> None:
-        """A vote on one turn (its number) or, with turn None, on the whole dialogue."""
+    def vote(self, match: Match, winner: str, voter: str, turn: int | None = None) -> bool:
+        """The voter's vote on one turn (its number) or, with turn None, on the whole dialogue; it replaces their
+        earlier vote there (True when it did): one vote per voter and turn."""
         if not match.recorded or match.turns == 0:
             raise ValueError("Send a message first: there is nothing to compare yet.")
-        voter = voter.strip()
-        if not voter:  # votes are counted per voter, as review answers are per rater
-            raise ValueError("Please enter your name first: votes are counted per voter.")
         if turn is not None and not 0 <= turn < match.turns:
             raise ValueError(f"there is no turn {turn + 1}")
-        self.store.vote(match.id, winner, voter, turn)
+        replaced = self.store.vote(match.id, winner, voter, turn)
         if turn is not None:
             match.voted_turns.add(turn)
+        return replaced

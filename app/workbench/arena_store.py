@@ -8,7 +8,8 @@ from typing import Literal, get_args
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.workbench.tables import ArenaMatch, ArenaVote, create_workbench_tables, writing
+from app.workbench.tables import ArenaMatch, ArenaVote, create_workbench_tables, person_name, writing
+from db.schema import _now
 
 Winner = Literal["a", "b", "tie", "bothbad"]
 WINNERS: tuple[str, ...] = get_args(Winner)
@@ -40,14 +41,24 @@ class ArenaStore:
                 session.add(ArenaMatch(id=match_id, system_a=system_a, system_b=system_b, dialogue_a=dialogue_a,
                                        dialogue_b=dialogue_b))
 
-    def vote(self, match_id: str, winner: str, voter: str, turn: int | None = None) -> None:
-        """Save a vote; a ValueError for an unknown winner or a match that was never recorded."""
+    def vote(self, match_id: str, winner: str, voter: str, turn: int | None = None) -> bool:
+        """Save the voter's vote on a turn (or, with turn None, on the whole dialogue), replacing their earlier
+        vote there; True when it replaced one. A ValueError for an unknown winner, a missing or overlong name,
+        or a match that was never recorded."""
         if winner not in WINNERS:
             raise ValueError(f"a vote is one of {', '.join(WINNERS)}, not {winner!r}")
+        voter = person_name(voter)
         with writing(self.engine, "arena", match_id) as session:
             if session.get(ArenaMatch, match_id) is None:
                 raise ValueError(f"no arena match {match_id!r}: send a message to both sides first")
-            session.add(ArenaVote(match_id=match_id, winner=winner, voter=voter.strip(), turn=turn))
+            same_turn = ArenaVote.turn.is_(None) if turn is None else ArenaVote.turn == turn
+            earlier = session.scalar(select(ArenaVote).where(ArenaVote.match_id == match_id,
+                                                             ArenaVote.voter == voter, same_turn))
+            if earlier is None:
+                session.add(ArenaVote(match_id=match_id, winner=winner, voter=voter, turn=turn))
+            else:
+                earlier.winner, earlier.created_at = winner, _now()
+        return earlier is not None
 
     def votes(self) -> list[Vote]:
         """Every vote, oldest first, with the systems of its match."""

@@ -5,7 +5,6 @@ Built from the stored rows only, each table sorted, so the page shows the same n
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,13 +18,15 @@ from sqlalchemy.orm import Session
 from app.dialogue.transcript import VERDICT_KEY
 from app.workbench.agreement import Answer, agreement_table, final_label, rater_counts, units
 from app.workbench.arena_store import ArenaStore, Vote
+from app.workbench.exports import write_csv, write_jsonl
 from app.workbench.questions import of_scope
 from app.workbench.ranking import ranking
 from app.workbench.review_store import ReviewStore
 from app.workbench.tables import system_of
 from db.schema import DialogueRating, DialogueRecord, MessageRating
 
-ANONYMOUS = "(no name)"
+ANONYMOUS = "(no name)"  # ratings saved before a name was required
+UNKNOWN = "unknown"  # dialogues saved before their system was required
 FLAG_QUESTIONS = [q.name for q in of_scope("reply") if q.name.startswith("flag_")]
 
 
@@ -49,28 +50,30 @@ def chat_answers(engine: Engine) -> list[Answer]:
 def dialogue_systems(engine: Engine) -> dict[str, str]:
     """Each saved dialogue's system name (from its meta), by dialogue id."""
     with Session(engine) as session:
-        return {r.id: system_of(r.meta or {}) for r in session.scalars(select(DialogueRecord))}
+        return {r.id: system_of(r.meta or {}) or UNKNOWN for r in session.scalars(select(DialogueRecord))}
 
 
 def answer_frame(answers: Sequence[Answer], systems: dict[str, str]) -> pd.DataFrame:
     """The answers as a table, each with the system of its dialogue ("unknown" when none is known)."""
     frame = pd.DataFrame([asdict(a) for a in answers], columns=["item_id", "rater", "question", "target", "value"])
-    return frame.assign(system=frame["item_id"].map(systems).fillna("unknown"))
+    return frame.assign(system=frame["item_id"].map(systems).fillna(UNKNOWN))
 
 
 def ratings_by(frame: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Per system or per rater: dialogues rated, mean naturalness, task completed shares, replies liked, flags."""
-    columns = [key, "dialogues", "naturalness", "completed yes", "partly", "no", "replies liked", "flags"]
+    """Per system or per rater: dialogues rated and the dialogue ratings given (a dialogue rated by two raters is
+    one dialogue and two ratings), mean naturalness, task completed shares, replies liked, flags."""
+    columns = [key, "dialogues", "ratings", "naturalness", "completed yes", "partly", "no", "replies liked", "flags"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     rows = []
     for name, group in sorted(frame.groupby(key), key=lambda kv: str(kv[0])):
         value = group.groupby("question")["value"]
         task = value.get_group("task_completed") if "task_completed" in value.groups else pd.Series(dtype=str)
+        rated = group.loc[group["question"] == "task_completed", "item_id"].nunique()
         natural = value.get_group("naturalness").astype(int) if "naturalness" in value.groups else pd.Series()
         reply = value.get_group("reply") if "reply" in value.groups else pd.Series(dtype=str)
         flags = group[group["question"].isin(FLAG_QUESTIONS) & (group["value"] == "yes")]
-        rows.append({key: name, "dialogues": len(task),
+        rows.append({key: name, "dialogues": rated, "ratings": len(task),
                      "naturalness": round(float(natural.mean()), 2) if len(natural) else None,
                      **{label: _share(task, option) for label, option in
                         (("completed yes", "yes"), ("partly", "partly"), ("no", "no"))},
@@ -94,9 +97,10 @@ def final_labels(answers: Sequence[Answer], adjudicated: dict[tuple[str, str, st
 
 
 def votes_frame(votes: Sequence[Vote]) -> pd.DataFrame:
-    """The votes as a table, one row a vote."""
-    return pd.DataFrame([asdict(v) for v in votes],
-                        columns=["match_id", "system_a", "system_b", "winner", "turn", "voter"])
+    """The votes as a table, one row a vote; `turn` stays whole numbers, empty for a whole-dialogue vote."""
+    frame = pd.DataFrame([asdict(v) for v in votes],
+                         columns=["match_id", "system_a", "system_b", "winner", "turn", "voter"])
+    return frame.astype({"turn": "Int64"})
 
 
 def votes_by_voter(votes: Sequence[Vote]) -> pd.DataFrame:
@@ -112,8 +116,8 @@ def verdicts_by_system(engine: Engine) -> pd.DataFrame:
     """Goal verdicts (the goal checker's, kept in a dialogue's meta as `goal_verdict`: inform, success, book,
     complete) as shares per system; empty when no dialogue was judged against a goal."""
     with Session(engine) as session:
-        judged = [(system_of(r.meta or {}), r.meta[VERDICT_KEY]) for r in session.scalars(select(DialogueRecord))
-                  if isinstance((r.meta or {}).get(VERDICT_KEY), dict)]
+        judged = [(system_of(r.meta or {}) or UNKNOWN, r.meta[VERDICT_KEY])
+                  for r in session.scalars(select(DialogueRecord)) if isinstance((r.meta or {}).get(VERDICT_KEY), dict)]
     if not judged:
         return pd.DataFrame(columns=["system", "dialogues"])
     frame = pd.DataFrame([{"system": system, **{k: float(v) for k, v in verdict.items() if isinstance(v, bool)}}
@@ -148,28 +152,27 @@ class Results:
                    votes_by_voter(votes), verdicts_by_system(review.engine), frame, votes_frame(votes))
 
     def export(self, folder: Path) -> list[Path]:
-        """Every table as CSV, and the raw answers and votes as JSONL."""
+        """Every table as CSV (text a spreadsheet would run as a formula neutralised), and the raw answers and
+        votes as strict JSON lines."""
         folder.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in ("agreement", "by_system", "by_rater", "labels", "ranking", "voters", "verdicts"):
-            path = folder / f"{name}.csv"
-            getattr(self, name).to_csv(path, index=False)
-            written.append(path)
-        for name in ("answers", "votes"):
-            path = folder / f"{name}.jsonl"
-            path.write_text("".join(json.dumps(r, default=str) + "\n" for r in getattr(self, name).to_dict("records")))
-            written.append(path)
+        written = [write_csv(getattr(self, name), folder / f"{name}.csv")
+                   for name in ("agreement", "by_system", "by_rater", "labels", "ranking", "voters", "verdicts")]
+        written += [write_jsonl(getattr(self, name).to_dict("records"), folder / f"{name}.jsonl")
+                    for name in ("answers", "votes")]
         return written
 
     def plot(self) -> Figure:
         """Bradley-Terry strengths with their intervals, and mean naturalness per system."""
         figure = Figure(figsize=(11, 2.6), layout="constrained")
         strength, natural = figure.subplots(1, 2)
-        if not self.ranking.empty:
-            rank = self.ranking
+        rank = self.ranking.dropna(subset=["strength"])
+        if not rank.empty:
             error = [rank["strength"] - rank["ci_low"], rank["ci_high"] - rank["strength"]]
             strength.barh(rank["system"], rank["strength"], xerr=error, color="#4f6df5", capsize=4)
             strength.invert_yaxis()
+        elif not self.ranking.empty:  # votes, but no system has enough for a strength
+            strength.text(0.5, 0.5, "too few votes for a ranking yet", ha="center", va="center",
+                          transform=strength.transAxes)
         strength.set_title("Arena: Bradley-Terry strength (95% CI)", fontsize=10)
         rated = self.by_system.dropna(subset=["naturalness"])
         if not rated.empty:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +63,32 @@ def _output(events: list[Any], reply: AgentSaid) -> str:
     return "\n".join(lines)
 
 
-def write_training_data(review: ReviewStore, path: Path) -> int:
-    """Write the records as JSONL; returns how many were written."""
+@dataclass(frozen=True)
+class TrainingExport:
+    """What an export of training data wrote: the records, and the liked replies left out with why."""
+
+    records: int
+    skipped: dict[str, str]  # dialogue id -> why its liked replies could not be written
+
+
+def write_training_data(review: ReviewStore, path: Path) -> TrainingExport:
+    """Write the records as JSONL. A dialogue that is not a sound transcript (stored before the queue checked
+    what it takes in) is left out and named, instead of stopping the export."""
     prompts = CoalmFormat(all_tools())
-    count = 0
+    count, skipped = 0, {}
     path.parent.mkdir(parents=True, exist_ok=True)
+    store = AnnotationStore(review.engine)
     with path.open("w", encoding="utf-8") as out:
         for item_id, reply_id in liked_replies(review):
-            transcript = AnnotationStore(review.engine).transcript(item_id)
-            if transcript is None:
+            try:
+                transcript = store.transcript(item_id)
+                problems = transcript.problems() if transcript is not None else ["not in the store"]
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+                problems = [f"not a transcript: {str(error)[:200]}"]
+            if problems or transcript is None:
+                skipped[item_id] = "; ".join(problems)
                 continue
             for record in step_records(transcript, reply_id, prompts):
                 out.write(json.dumps({**record, "dialogue": item_id, "reply": reply_id}, ensure_ascii=False) + "\n")
                 count += 1
-    return count
+    return TrainingExport(count, skipped)

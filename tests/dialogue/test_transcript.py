@@ -153,7 +153,7 @@ def test_old_rating_rows_and_old_dialogues_stay_readable(tmp_path):
     store.save_dialogue("dlg-old", old, old["meta"])
     transcript = store.transcript("dlg-old")
     reply = transcript.turns()[1].reply
-    store.rate_message("dlg-old", reply.turn, reply.text, "dislike", "ann", event_id=reply.id)
+    store.rate_message("dlg-old", reply.id, reply.turn, reply.text, "dislike", "ann")
     rows = store.ratings("dlg-old")["messages"]
     assert [(r["event_id"], r["turn"], r["feedback"]) for r in rows] == [(None, 1, "like"),
                                                                          (reply.id, 1, "dislike")]

@@ -173,11 +173,11 @@ def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
     state = final[STATE]
     # Index 1 is the first message (the tool step) of the assistant bubble, as the chat reports it.
     assert app.rate_message(state, "ann", gr.LikeData(None, {"index": 1, "value": "x", "liked": True}))
-    app.rate_message(state, "ann", gr.LikeData(None, {"index": 1, "value": "x", "liked": "Wrong API call"}))
+    app.rate_message(state, "bob", gr.LikeData(None, {"index": 1, "value": "x", "liked": "Wrong API call"}))
     reply = state.turns()[0].reply  # both ratings name the reply's event, not just the turn
     assert [r["event_id"] for r in app.store.ratings(state.id)["messages"]] == [reply.id, reply.id]
     status, download = app.rate_dialogue(state, "partly", 4, "ok but slow", "ann")
-    assert status.startswith("✅")
+    assert status == "✅ Saved."
     assert json.loads(Path(download).read_text())["ratings"]["dialogue"][0]["naturalness"] == 4
     assert app.rate_dialogue(state, None, 3, "", "ann")[0].startswith("Please choose")
     assert app.export("wrong")[0] == "Wrong admin token."

@@ -59,7 +59,12 @@ def test_a_rater_goes_through_the_queue_blind_and_every_answer_is_kept(review: R
     assert shown[BOOKINGS]["reference"].str.fullmatch(r"[A-Z0-9]{8}").all()
     # Index 1 is the tool step that opens the first reply's bubble: the rating is about that reply.
     assert tab.rate_reply(item, "cy", like(1)) == "Saved: Like for reply 1."
+    assert tab.rate_reply(item, "cy", like(1, "")) == "Taken back: your answer for reply 1."
+    assert review.answers(item, "cy") == []
+    assert tab.rate_reply(item, "cy", like(1)) == "Saved: Like for reply 1."
+    # The control shows one choice per reply: a flag chosen after the like replaces it, as the page then shows.
     assert tab.rate_reply(item, "cy", like(1, "Made up information")).startswith("Saved: Made up information")
+    assert tab.rate_reply(item, "cy", like(1, "Made up information")).startswith("Saved")  # Gradio's second send
     assert tab.rate_reply(item, "cy", like(0)) == "That message is not one of the agent's replies."
     missing = tab.submit(item, "cy", "yes", None)
     assert missing[STATUS].startswith("Please choose") and review.progress("cy").rated_by_rater == 0
@@ -67,7 +72,7 @@ def test_a_rater_goes_through_the_queue_blind_and_every_answer_is_kept(review: R
     assert after[STATUS].startswith("✅ Saved") and after[ITEM] == "rec-weak-1"
     mine = {(a.question, a.target): a.value for a in review.answers(item, "cy")}
     first, second = replies(review_transcript(review, item))
-    assert mine == {("reply", first): "like", ("flag_made_up_information", first): "yes",
+    assert mine == {("flag_made_up_information", first): "yes",
                     ("flag_wrong_api_call", first): "no", ("flag_ignored_the_user", first): "no",
                     ("task_completed", ""): "yes", ("naturalness", ""): "4"}
     assert second not in {target for _, target in mine}
@@ -82,11 +87,33 @@ def review_transcript(review: ReviewStore, item_id: str):
     return Transcript.from_data({**review.item(item_id).transcript, "meta": {}})
 
 
-def test_live_chats_join_the_queue_when_a_rater_looks(review: ReviewStore, toolbox):
+def test_live_chats_join_the_queue_only_when_shared(review: ReviewStore, toolbox):
     live = recorded_dialogue(toolbox, "good", 9)
     AnnotationStore(review.engine).save_transcript(live)
     tab = ReviewTab(review)
-    assert tab.next("dee")[PROGRESS].startswith("3 of 3 left")
+    assert tab.next("dee")[PROGRESS].startswith("2 of 2 left")  # every saved chat used to join
+    live.meta["shared"] = True
+    assert review.share(live) and tab.next("eve")[PROGRESS].startswith("3 of 3 left")
+
+
+def test_a_broken_item_is_set_aside_and_the_rater_gets_the_next(review: ReviewStore, toolbox, store_engine, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from app.workbench.tables import ReviewItem
+    from db.schema import DialogueRecord
+    from tests.workbench_seed import malformed
+
+    broken = malformed(recorded_dialogue(toolbox, "good", 7).to_data(), "gap") | {"id": "broken"}
+    with Session(review.engine) as session, session.begin():  # stored by an older version, unchecked
+        session.add(DialogueRecord(id="broken", data=broken, meta={"backend": "x"}))
+        session.add(ReviewItem(id="broken", source="file", system="x", created_at=datetime.now(UTC) - timedelta(1)))
+    tab = ReviewTab(review)
+    for _ in range(2):  # "Next dialogue" again: still not the broken one
+        assert tab.next("cy")[ITEM] == "rec-good-0"
+    results = ResultsTab(review, ArenaStore(store_engine), "s3cret", tmp_path / "exports")
+    assert "1 dialogue set aside (cannot be shown): broken: turn numbers" in results.show("s3cret")[0]
 
 
 def arena_tab(toolbox, store_engine, outputs_a, outputs_b) -> ArenaTab:
@@ -117,10 +144,13 @@ def test_an_arena_turn_reaches_both_sides_each_with_its_own_booking(toolbox, sto
     a, b = match.sides
     assert {bk.reference for bk in toolbox.bookings(a.id)} | {bk.reference for bk in toolbox.bookings(b.id)} == \
         references
-    assert tab.vote(match, "B is better", "eve", whole=False)[0].startswith("✅ Vote saved for turn 2")
+    assert tab.vote(match, "A is better", "eve", whole=False)[0] == ("✅ Vote saved for turn 2: **A is better**. "
+                                                                     "Keep chatting, or start a new match.")
+    replaced = tab.vote(match, "B is better", "eve", whole=False)[0]  # a re-vote on the same turn
+    assert replaced.startswith("✅ Vote saved for turn 2: **B is better** (it replaces your earlier vote")
     assert tab.vote(match, "Tie", "eve", whole=True)[0].startswith("✅ Vote saved for the whole dialogue")
     votes = ArenaStore(store_engine).votes()
-    assert [(v.winner, v.turn) for v in votes] == [("b", 1), ("tie", None)]
+    assert [(v.winner, v.turn) for v in votes] == [("b", 1), ("tie", None)]  # one vote per voter and turn
     assert {votes[0].system_a, votes[0].system_b} == {"coalm-side", "tools-side"}
     assert AnnotationStore(store_engine).transcript(a.id).meta["source"] == "arena"
 
@@ -140,11 +170,12 @@ def test_results_need_the_token_and_show_adjudicate_and_export(review: ReviewSto
     shown = tab.show("s3cret")
     assert shown[0].startswith("4 answers on 1 dialogue · ")
     agreement = shown[1].set_index("question")
-    assert agreement.loc["Task completed?", "units rated twice+"] == 1
+    assert agreement.loc["Task completed?", "units"] == 1
+    assert agreement.loc["Task completed?", "note"] == "too few units: 1 of the 6 an interval needs"
     unit = shown[-1]["choices"][0][1]
     assert unit == "rec-good-0|task_completed|"
     assert tab.adjudicate("s3cret", unit, "partly", "lead").startswith("✅ Final label")
-    assert tab.adjudicate("s3cret", unit, "partly", " ") == "Please enter the lead's name."
+    assert tab.adjudicate("s3cret", unit, "partly", " ").startswith("Please enter the lead's name first")
     labels = tab.show("s3cret")[8].set_index("question")
     assert labels.loc["task_completed", ["final", "by"]].tolist() == ["partly", "lead"]
     status, files = tab.export("s3cret")

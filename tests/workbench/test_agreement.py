@@ -78,3 +78,17 @@ def test_rater_counts_and_final_labels():
     assert final_label({"a": "yes", "b": "yes", "c": "no"}, None) == "yes"
     assert final_label({"a": "yes", "b": "no"}, None) is None
     assert final_label({"a": "yes", "b": "no"}, "partly") == "partly"
+
+
+def test_every_alpha_comes_with_the_units_behind_it_and_few_units_get_no_interval():
+    few = dialogue_answers("task_completed", {"ann": ["yes", "no", "yes"], "bob": ["yes", "no", "no"]})
+    row = agreement_table(few).set_index("question").loc["Task completed?"]
+    assert (row["units"], row["raters"], row["answers"]) == (3, 2, 6)
+    assert row["alpha"] is not None and row["95% CI"] is None
+    assert row["note"] == "too few units: 3 of the 6 an interval needs"
+    many = dialogue_answers("task_completed", {"ann": ["yes", "no", "yes", "no", "yes", "no", "partly", "yes"],
+                                               "bob": ["yes", "no", "no", "no", "yes", "no", "partly", "partly"]})
+    row = agreement_table(many).set_index("question").loc["Task completed?"]
+    low, high = (float(x) for x in row["95% CI"].split(" to "))
+    assert row["units"] == 8 and row["note"] == "" and low < row["alpha"] <= high
+    assert agreement_table(many).equals(agreement_table(list(reversed(many))))  # a fixed seed: the same each time

@@ -8,10 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sqlalchemy.orm import Session
+
+from app.dialogue.transcript import Transcript, TurnFailed, UserSaid
 from app.workbench.agreement import alpha
 from app.workbench.questions import question
 from app.workbench.review_store import ReviewStore
+from app.workbench.tables import ReviewItem
 from db.engine import make_engine
+from db.schema import DialogueRecord
 
 META = {"backend": "openai", "model": "uiuc-convai/CoALM-70B", "format": "coalm"}
 
@@ -83,13 +88,49 @@ def test_answering_again_replaces_and_bad_answers_save_nothing(store: ReviewStor
     assert {a.item_id for a in store.answers()} == {"dlg000"}
 
 
-def test_enqueue_is_idempotent_and_recorded_dialogues_join(store: ReviewStore):
-    assert not store.enqueue("dlg000", {}, META, source="file")
-    from app.workbench.annotations import AnnotationStore
+def test_enqueue_is_idempotent_and_a_reused_id_is_refused(store: ReviewStore):
+    same = {"id": "dlg000", "meta": META, "events": []}
+    assert not store.enqueue("dlg000", same, META, source="file")  # the very same dialogue again: no news
+    with pytest.raises(ValueError, match="already taken by a different dialogue"):
+        store.enqueue("dlg000", {"events": [{"kind": "user_said", "turn": 0, "text": "hi"}]}, META, source="file")
 
-    AnnotationStore(store.engine).save_dialogue("live1", {"id": "live1"}, {"backend": "scripted"})
+
+def test_only_shared_live_chats_with_a_finished_turn_join(store: ReviewStore, toolbox):
+    from app.workbench.annotations import AnnotationStore
+    from tests.workbench_seed import recorded_dialogue
+
+    chats = AnnotationStore(store.engine)
+    private, shared = recorded_dialogue(toolbox, "good", 1), recorded_dialogue(toolbox, "good", 2)
+    shared.meta["shared"] = True
+    stopped = Transcript(id="stopped", meta={**META, "shared": True})
+    stopped.append(UserSaid(turn=0, text="hello"))
+    stopped.append(TurnFailed(turn=0, message="Stopped."))
+    for transcript in (private, shared, stopped):
+        chats.save_transcript(transcript)
     assert store.enqueue_recorded() == 1 and store.enqueue_recorded() == 0
-    assert store.systems()["live1"] == "scripted"
+    assert set(store.systems()) == {"dlg000", "dlg001", "dlg002", shared.id}
+    assert not store.share(private) and not store.share(stopped)  # not shared; no finished turn
+    assert store.withdraw(shared.id) and shared.id not in store.systems()
+
+
+@pytest.mark.parametrize("how", ["booking", "belief", "gap", "duplicate"])
+def test_an_item_that_cannot_be_shown_is_set_aside_and_the_rater_gets_the_next(tmp_path, toolbox, how):
+    """Items stored before the queue checked what it takes in: the rater who is handed one gets the next item
+    instead (it used to be the same broken item on every "Next dialogue" for 30 minutes)."""
+    from tests.workbench_seed import malformed, recorded_dialogue
+
+    store = make_store(f"sqlite:///{tmp_path / 'aside.sqlite3'}", items=0)
+    good = recorded_dialogue(toolbox, "good", 0)
+    bad = malformed(good.to_data(), how) | {"id": "bad"}
+    with Session(store.engine) as session, session.begin():  # as an older version stored it, unchecked
+        session.add(DialogueRecord(id="bad", data=bad, meta=META))
+        session.add(ReviewItem(id="bad", source="file", system="openai m (coalm)",
+                               created_at=datetime.now(UTC) - timedelta(days=1)))  # first in line
+    store.enqueue(good.id, good.to_data(), META, "evaluate")
+    assert store.next_item("ann").id == good.id
+    assert store.next_item("ann").id == good.id  # and again: never the broken one
+    assert list(store.set_aside_items()) == ["bad"]
+    assert store.progress("ann").text().startswith("1 of 1 left") and store.progress("ann").set_aside == 1
 
 
 def test_a_lead_adjudicates_and_can_change_their_mind(store: ReviewStore):
