@@ -227,8 +227,8 @@ class _TurnRun:
             return
         pipe: queue.Queue[tuple[str, object]] = queue.Queue()
         stop = threading.Event()
-        threading.Thread(target=_pump, args=(self.agent.backend.stream(request), pipe, stop), daemon=True,
-                         name="model-stream").start()
+        source = self.agent.backend.stream(request)
+        threading.Thread(target=_pump, args=(source, pipe, stop), daemon=True, name="model-stream").start()
         try:
             while True:
                 wait = STOP_POLL_S if self.deadline is None else min(STOP_POLL_S, self.deadline - time.monotonic())
@@ -249,6 +249,9 @@ class _TurnRun:
                 yield value  # type: ignore[misc]
         finally:
             stop.set()
+            cancel = getattr(source, "cancel", None)
+            if cancel:  # a local model drops the request now, not when its next token reaches the pump
+                cancel()
 
 
 def _whole_characters(deltas: Iterator[Delta]) -> Iterator[Delta]:

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 def _transformers(settings: Settings) -> Backend:
     from app.backends.transformers_backend import TransformersBackend  # imports torch's helpers: only when chosen
 
-    return TransformersBackend(settings.model)
+    return TransformersBackend(settings.model, settings.local_concurrency,
+                               settings.max_prompt_tokens + settings.max_new_tokens)
 
 
 def _openai(settings: Settings) -> Backend:

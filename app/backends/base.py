@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+ZERO_GPU_VARIABLE = "SPACES_ZERO_GPU"  # set by Hugging Face on ZeroGPU Spaces
 
 
 class BackendError(Exception):
@@ -49,9 +52,17 @@ class Backend(Protocol):
     label: str  # shown to people: "transformers uiuc-convai/CoALM-8B on cuda"
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
-        """Yield the completion as it is produced; raise BackendError when the model cannot answer."""
+        """Yield the completion as it is produced; raise BackendError when the model cannot answer.
+
+        The iterator may also offer `cancel()`, callable from any thread: the agent calls it on Stop and at the
+        turn's deadline, so a local model drops the request at once, even one still waiting for its first token."""
         ...
 
     def count_tokens(self, request: ModelRequest) -> int:
         """How many tokens the request's prompt takes (the agent drops old turns to fit max_prompt_tokens)."""
         ...
+
+
+def on_zero_gpu() -> bool:
+    """Whether this process serves a ZeroGPU Space, where a GPU is attached only inside each `spaces.GPU` call."""
+    return bool(os.environ.get(ZERO_GPU_VARIABLE))

@@ -1,42 +1,61 @@
-"""Local model through transformers: CoALM-8B in bf16 on a GPU (accelerate places it), streamed token by token."""
+"""Local model through transformers: CoALM-8B in bf16 on a GPU (accelerate places it). Every turn is one request
+in a running batch (transformers' continuous batching, `app/backends/batching.py`), streamed token by token to its
+own dialogue with its own stop strings and token limit."""
 
 from __future__ import annotations
 
+import collections
+import copy
 import logging
-import queue
+import os
 import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from tokenizers.decoders import DecodeStream
 
-from app.backends.base import BackendError, Delta, ModelRequest, TextDelta
+from app.backends.base import BackendError, Delta, ModelRequest, TextDelta, on_zero_gpu
+from app.backends.batching import Engine, EngineStopped, Ticket
 
 log = logging.getLogger(__name__)
 BIG_MODEL_PARAMETERS = 1_000_000_000
-FLUSH_S = 0.02
 
 
 class TransformersBackend:
-    """One model instance shared by every dialogue; one generation at a time (a GPU runs one well)."""
+    """One model instance shared by every dialogue. Turns that run at the same time share its forward passes: up
+    to `concurrency` turns of `context_tokens` (prompt and answer) fit its KV cache at once; more wait their turn
+    inside transformers' scheduler.
 
-    def __init__(self, model_id: str) -> None:
+    On ZeroGPU a GPU is attached only inside each turn's `spaces.GPU` call, so each turn gets an engine of its
+    own, started and stopped within the call: batching across people is not possible there."""
+
+    def __init__(self, model_id: str, concurrency: int = 8, context_tokens: int = 4096) -> None:
         self.model_id = model_id
         self.label = f"transformers {model_id}"
+        self.concurrency = concurrency
+        self.context_tokens = context_tokens
+        self.per_turn = on_zero_gpu()
         self.warnings: list[str] = []
         self._model: Any = None
         self._tokenizer: Any = None
+        self._generation_config: Any = None
+        self._engine: Engine | None = None
         self._load_lock = threading.Lock()
-        self._jobs: queue.Queue[_Job] = queue.Queue()  # generations wait here: one model runs one at a time
+        self._engine_lock = threading.Lock()
+        self._stop_criteria: dict[tuple[str, ...], Any] = {}
 
     def load(self) -> None:
-        """Load the tokenizer and weights now (otherwise the first request does). Raises BackendError."""
+        """Load the tokenizer and weights and start the batching engine now (otherwise the first request does).
+        Raises BackendError."""
         with self._load_lock:
             if self._model is None:
                 self._tokenizer, self._model = self._load()
-                threading.Thread(target=self._work_forever, name="generate", daemon=True).start()
+                config = copy.deepcopy(self._model.generation_config)
+                config.do_sample = False  # greedy: CoALM's inference config sets no sampling
+                config.pad_token_id = self._tokenizer.pad_token_id or self._tokenizer.eos_token_id
+                self._generation_config = config
+        if not self.per_turn:
+            self._shared_engine()
 
     def _load(self) -> tuple[Any, Any]:
         import torch  # heavy: imported when a model is actually loaded, never at import time
@@ -68,110 +87,142 @@ class TransformersBackend:
     def count_tokens(self, request: ModelRequest) -> int:
         """The prompt's exact length in the model's tokens (loading the model first)."""
         self.load()
-        return len(self._encode(request)["input_ids"][0])
+        return len(self._encode(request))
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:
-        """Queue a greedy generation for the model's thread and yield its text as tokens arrive; stopping
-        early cancels the generation."""
+        """Add the request to the running batch and yield its text as tokens arrive. Closing the stream early, or
+        calling its `cancel()` from any thread, drops the request from the batch. A request that fails raises
+        BackendError in its own stream only."""
         self.load()
-        encoded = self._encode(request).to(self._model.device)
-        job = _Job(threading.Event(), threading.Event(), [])
-        job.streamer = _TokenQueue(job.cancel)
-        job.options = {
-            **encoded, "streamer": job.streamer, "max_new_tokens": request.max_new_tokens, "do_sample": False,
-            "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
-            **({"stop_strings": list(request.stop), "tokenizer": self._tokenizer} if request.stop else {}),
-        }
-        self._jobs.put(job)
-        # Incremental decoding: O(1) a token, where re-decoding the whole answer each token (as transformers'
-        # TextIteratorStreamer does) cost a fast model a fifth of its speed.
-        decoder = DecodeStream(skip_special_tokens=True)
-        try:
-            while (tokens := job.streamer.queue.get()) is not None:
-                text = "".join(piece for token in tokens if (piece := decoder.step(self._tokenizer.backend_tokenizer,
-                                                                                    token)))
-                if text:
-                    yield TextDelta(text)
-        finally:  # also when the consumer stops early (the stop button): end the generation too
-            job.cancel.set()
-            job.done.wait()
-        if job.failure:
-            raise job.failure[0]
-
-    def _encode(self, request: ModelRequest) -> Any:
-        return self._tokenizer.apply_chat_template(
-            request.messages, tools=request.tools, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-
-    def _work_forever(self) -> None:
-        """The one thread that runs the model. Long-lived because torch's CPU thread pool belongs to the
-        calling thread: a fresh thread per generation rebuilt it each time (+7% on a small model)."""
-        while True:
-            job = self._jobs.get()
+        prompt = self._encode(request)
+        needed = len(prompt) + request.max_new_tokens
+        if self.per_turn:
+            engine = self._start_engine(1, max(self.context_tokens, needed))
+            ticket = self._submit(engine, prompt, request.max_new_tokens)
+        else:
+            engine = self._shared_engine()
+            if needed > engine.capacity_tokens:
+                raise BackendError(
+                    f"this step needs {needed} tokens (prompt and answer) but the model's cache holds "
+                    f"{engine.capacity_tokens} (WOZ_LOCAL_CONCURRENCY turns of WOZ_MAX_PROMPT_TOKENS + "
+                    "WOZ_MAX_NEW_TOKENS); start a new, shorter dialogue")
             try:
-                if not job.cancel.is_set():
-                    self._generate(job)
-            finally:
-                job.streamer.end()
-                job.done.set()
+                ticket = self._submit(engine, prompt, request.max_new_tokens)
+            except BackendError:  # the loop died just now: a fresh engine takes the request
+                ticket = self._submit(self._shared_engine(), prompt, request.max_new_tokens)
 
-    def _generate(self, job: _Job) -> None:
+        def release() -> None:  # idempotent: cancels an unfinished request, ends a turn's own engine
+            ticket.cancel()
+            if self.per_turn:
+                engine.close()
+
+        return _Answer(self._read(ticket, prompt, request.stop, release), ticket, release)
+
+    def _encode(self, request: ModelRequest) -> list[int]:
+        encoded = self._tokenizer.apply_chat_template(request.messages, tools=request.tools, add_generation_prompt=True,
+                                                      tokenize=True, return_dict=True)
+        return list(encoded["input_ids"])
+
+    def _shared_engine(self) -> Engine:
+        """The engine every turn of this process shares, started anew when there is none here or its loop died."""
+        with self._engine_lock:
+            engine = self._engine
+            if engine is not None and engine.pid == os.getpid() and engine.alive():
+                return engine
+            if engine is not None and engine.pid == os.getpid():  # died (a failed forward pass): free its cache
+                log.error("the batching loop stopped (%s); starting a new one", engine.failure())
+                engine.close()
+            self._engine = engine = self._start_engine(self.concurrency, self.context_tokens)
+            return engine
+
+    def _start_engine(self, concurrency: int, context_tokens: int) -> Engine:
         import torch
 
         try:
-            with torch.inference_mode():
-                self._model.generate(**job.options)
-        except _Cancel:
-            pass
-        except torch.cuda.OutOfMemoryError as error:
-            job.failure.append(BackendError("out of GPU memory while answering; start a new, shorter dialogue"))
-            log.error("generation ran out of memory: %s", error)
-        except Exception as error:
-            job.failure.append(BackendError(f"the model failed while answering: {_first_line(error)}"))
-            log.exception("generation failed")
+            return Engine(self._model, self._generation_config, concurrency, context_tokens, graphs=not self.per_turn)
+        except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError, ValueError) as error:
+            raise BackendError(
+                f"cannot set {self.model_id} up for {concurrency} turns of {context_tokens} tokens at once: "
+                f"{_first_line(error)}. Lower WOZ_LOCAL_CONCURRENCY or WOZ_MAX_PROMPT_TOKENS") from error
+
+    def _submit(self, engine: Engine, prompt: list[int], max_new_tokens: int) -> Ticket:
+        try:
+            return engine.submit(prompt, max_new_tokens)
+        except EngineStopped as error:
+            raise BackendError(f"the model stopped before answering ({error}); press Retry") from error
+
+    def _read(self, ticket: Ticket, prompt: list[int], stops: tuple[str, ...],
+              release: Callable[[], None]) -> Generator[Delta, None, None]:
+        """The request's text, decoded incrementally as its tokens arrive, up to and including the token that
+        completes a stop string (as `generate(stop_strings=...)` ends: transformers' own StopStringCriteria decides)."""
+        import torch
+
+        # Incremental decoding: O(1) a token, where re-decoding the whole answer each token (as transformers'
+        # TextIteratorStreamer does) cost a fast model a fifth of its speed.
+        decoder = DecodeStream(skip_special_tokens=True)
+        stop = self._criteria(stops)
+        tail = collections.deque(prompt, maxlen=stop.maximum_token_len) if stop else None  # a stop may span the prompt
+        seen = 0
+        try:
+            while (output := ticket.next()) is not None:
+                pieces, stopped = [], False
+                for token in output.tokens[seen:]:
+                    if piece := decoder.step(self._tokenizer.backend_tokenizer, token):
+                        pieces.append(piece)
+                    if tail is not None:
+                        tail.append(token)
+                        if stopped := bool(stop(torch.tensor([list(tail)]), None)[0]):
+                            break
+                seen = len(output.tokens)
+                if pieces:
+                    yield TextDelta("".join(pieces))
+                if stopped or (output.finished and output.error is None):
+                    return
+                if output.error is not None:
+                    raise BackendError(_failed(output.error))
+        except EngineStopped as error:
+            raise BackendError(_failed(str(error))) from error
+        finally:  # also when the consumer stops early (Stop, the deadline): the request leaves the batch
+            release()
+
+    def _criteria(self, stops: tuple[str, ...]) -> Any:
+        if not stops:
+            return None
+        if stops not in self._stop_criteria:  # building one reads the whole vocabulary: once per set of stops
+            from transformers import StopStringCriteria
+
+            self._stop_criteria[stops] = StopStringCriteria(self._tokenizer, list(stops))
+        return self._stop_criteria[stops]
 
 
-@dataclass
-class _Job:
-    cancel: threading.Event
-    done: threading.Event
-    failure: list[BaseException]
-    streamer: Any = None
-    options: dict[str, Any] = field(default_factory=dict)
+class _Answer:
+    """A turn's stream of deltas; `cancel()` may be called from any thread (the agent's Stop and deadline) and drops
+    the request from the batch at once, even while it still waits for its first token."""
+
+    def __init__(self, deltas: Generator[Delta, None, None], ticket: Ticket, release: Callable[[], None]) -> None:
+        self._deltas, self._ticket, self._release = deltas, ticket, release
+
+    def __iter__(self) -> _Answer:
+        return self
+
+    def __next__(self) -> Delta:
+        return next(self._deltas)
+
+    def cancel(self) -> None:
+        """Drop the request; its reader wakes and the stream ends."""
+        self._ticket.cancel()
+
+    def close(self) -> None:
+        """End the stream (and the request, if it still runs)."""
+        self._deltas.close()
+        self._release()  # a stream never read has not run its own cleanup
 
 
-class _Cancel(Exception):
-    """Raised inside generate() to end it when the consumer has gone away."""
-
-
-class _TokenQueue:
-    """A streamer for generate(): hands new token ids to the consuming thread, and aborts generation once
-    `cancel` is set (checked in put(): free, where a stopping criterion builds a tensor every step).
-
-    Tokens are handed over at most every FLUSH_S seconds: waking the consumer for every token made it fight
-    the model's own CPU threads on small machines, and a person cannot see a 20 ms delay."""
-
-    def __init__(self, cancel: threading.Event) -> None:
-        self.cancel = cancel
-        self.queue: queue.Queue[list[int] | None] = queue.Queue()
-        self.pending: list[int] = []
-        self.flushed_at = 0.0
-        self.prompt_seen = False
-
-    def put(self, value: Any) -> None:
-        if self.cancel.is_set():
-            raise _Cancel
-        if not self.prompt_seen:  # generate() first puts the prompt itself
-            self.prompt_seen = True
-            return
-        self.pending += value.reshape(-1).tolist()
-        if (now := time.monotonic()) - self.flushed_at >= FLUSH_S:
-            self.queue.put(self.pending)
-            self.pending, self.flushed_at = [], now
-
-    def end(self) -> None:
-        if self.pending:
-            self.queue.put(self.pending)
-        self.queue.put(None)
+def _failed(error: str) -> str:
+    if "out of memory" in error.lower():
+        return ("out of GPU memory while answering; start a new, shorter dialogue (or lower "
+                "WOZ_LOCAL_CONCURRENCY)")
+    return f"the model failed while answering: {error.strip().splitlines()[0][:300] if error.strip() else error}"
 
 
 def _first_line(error: BaseException) -> str:

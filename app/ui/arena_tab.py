@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import gradio as gr
 
 from app.backends import BackendError
 from app.dialogue.session import user_text_problem
-from app.dialogue.transcript import ReplyChunk, Transcript
+from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed
 from app.ui import view
 from app.workbench.arena import Arena, Match
 from app.workbench.review_store import SHARED
@@ -79,12 +79,15 @@ class ArenaTab:
             return
         match = match or self._fresh(arena)
         partial: list[str] = ["", ""]
+        running = {0, 1}  # both sides answer at once
         yield self.render(match, keep_input="", status="⏳ A and B are answering…")
         try:
             for side, event in arena.send(match, text.strip()):
                 if isinstance(event, ReplyChunk):
                     partial[side] += event.text
-                yield self.render(match, partial=partial, running=side, status="⏳ A and B are answering…")
+                elif isinstance(event, AgentSaid | TurnFailed):
+                    running.discard(side)
+                yield self.render(match, partial=partial, running=running, status="⏳ A and B are answering…")
         except Exception as error:  # a crash of one system must not cost the person the other side
             log.exception("arena turn failed")
             yield self.render(match, status=f"⚠️ Something went wrong ({type(error).__name__}); both sides are kept.")
@@ -105,13 +108,14 @@ class ArenaTab:
         change = " (it replaces your earlier vote there: one vote per voter and turn)" if replaced else ""
         return f"✅ Vote saved for {what}: **{choice}**{change}. Keep chatting, or start a new match.", match
 
-    def render(self, match: Match | None, partial: list[str] | None = None, running: int | None = None,
+    def render(self, match: Match | None, partial: list[str] | None = None, running: Collection[int] = (),
                keep_input: str | None = None, status: str = "") -> tuple[Any, ...]:
-        """The tab's outputs: per side the chat, belief and bookings, then the match, the message box and the status."""
+        """The tab's outputs: per side the chat, belief and bookings, then the match, the message box and the status.
+        `running`: the sides whose turn is still being answered (their partial reply is shown)."""
         sides = match.sides if match else (Transcript(), Transcript())
         shown = []
         for index, transcript in enumerate(sides):
-            live = running == index
+            live = index in running
             messages, _ = view.chat_messages(transcript, (partial or ["", ""])[index] or None, live)
             shown += [messages, view.belief_html(transcript), view.bookings(transcript)]
         return (*shown, match, gr.skip() if keep_input is None else keep_input, status)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import gradio as gr
 
+from app.backends.base import on_zero_gpu
 from app.ui import theme, view
 from app.ui.demo import ChatPage, DemoApp, example_openers
 from app.ui.goal_play import GoalPanel
@@ -20,19 +20,26 @@ WAITING = "⏳ Waiting for a free turn: other people's turns run first."
 
 def _on_zero_gpu(handler):  # noqa: ANN001, ANN202 - wraps a generator function
     """On a ZeroGPU Space, a GPU is attached for the duration of each turn; elsewhere nothing changes."""
-    if not os.environ.get("SPACES_ZERO_GPU"):
+    if not on_zero_gpu():
         return handler
     import spaces  # present on Spaces
 
     return spaces.GPU(duration=120)(handler)
 
 
+def turns_at_once(app: DemoApp) -> int:
+    """How many turns the page runs at once: a local model batches WOZ_LOCAL_CONCURRENCY of them (continuous
+    batching), except on ZeroGPU, where each turn has the GPU to itself; a model server takes WOZ_REMOTE_CONCURRENCY."""
+    if not app.local_model:
+        return app.settings.remote_concurrency
+    return 1 if on_zero_gpu() else app.settings.local_concurrency
+
+
 def build_ui(app: DemoApp) -> gr.Blocks:
     """The whole page: the chat with its panels, rating and export, goal play and the workbench tabs, wired
     to the app's handlers."""
     respond, retry = _on_zero_gpu(app.respond), _on_zero_gpu(app.retry)
-    # A local model runs one turn at a time (they would only queue inside it); a server takes several.
-    limit = 1 if app.local_model else app.settings.remote_concurrency
+    limit = turns_at_once(app)
     with gr.Blocks(title="CoALM MultiWOZ demo") as demo:
         state = gr.State(None)
         annotator_memory = gr.BrowserState("", storage_key="coalm-woz-annotator")

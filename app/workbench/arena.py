@@ -1,4 +1,4 @@
-"""The arena: each user message goes to two systems, shown as A and B in a random order per match.
+"""The arena: each user message goes to two systems at once, shown as A and B in a random order per match.
 
 Each side has its own transcript (its own dialogue id, so its own bookings: the tools isolate dialogues), and
 is saved like any dialogue, so arena sides can also be reviewed in the queue. Which system sits on which side
@@ -7,7 +7,9 @@ is stored with the match and never shown until the results tab.
 
 from __future__ import annotations
 
+import queue
 import random
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +23,7 @@ from app.workbench.arena_store import ArenaStore
 from app.workbench.tables import system_meta, system_of
 
 SIDES = ("A", "B")
+SIDE_WIND_DOWN_S = 10.0  # how long a stopped match waits for its sides to record the stop and save
 
 
 def arena_systems(settings: Settings, toolbox: Toolbox, shared: Backend | None) -> list[SystemUnderTest]:
@@ -78,17 +81,49 @@ class Arena:
         return Match(match_id, (names[0], names[1]), (sides[0], sides[1]))
 
     def send(self, match: Match, text: str) -> Iterator[tuple[int, Yielded]]:
-        """Run the message on side A, then on side B, yielding (side index, event) as they come."""
+        """Run the message on sides A and B at once (a local model batches the two turns), yielding (side index,
+        event) as they come. A side that crashes does not stop the other; its error is raised once both ended.
+        Closing this generator (a new match) stops both turns, recorded as stopped; each side is saved either way."""
         if not match.recorded:
             a, b = match.sides
             self.store.record_match(match.id, match.systems[0], match.systems[1], a.id, b.id)
             match.recorded = True
-        for index, (name, transcript) in enumerate(zip(match.systems, match.sides, strict=True)):
+        events: queue.Queue[tuple[int, Yielded | BaseException | None]] = queue.Queue()
+        stop = threading.Event()
+
+        def run_side(index: int, name: str, transcript: Transcript) -> None:
             try:
-                for event in run_dialogue(self.systems[name].agent(transcript), OneMessage(text), transcript):
-                    yield index, event
-            finally:  # a stop or a failure keeps what each side did so far
+                agent = self.systems[name].agent(transcript)
+                for event in run_dialogue(agent, OneMessage(text), transcript, stop=stop):
+                    events.put((index, event))
+            except BaseException as error:  # handed to the consuming thread
+                events.put((index, error))
+            finally:  # a stop or a failure keeps what the side did so far
                 self.save(transcript)
+                events.put((index, None))
+
+        sides = [threading.Thread(target=run_side, args=(index, name, transcript), name=f"arena-{SIDES[index]}",
+                                  daemon=True)
+                 for index, (name, transcript) in enumerate(zip(match.systems, match.sides, strict=True))]
+        for side in sides:
+            side.start()
+        failure: BaseException | None = None
+        try:
+            running = len(sides)
+            while running:
+                index, item = events.get()
+                if item is None:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    failure = failure or item
+                else:
+                    yield index, item
+        finally:
+            stop.set()
+            for side in sides:
+                side.join(timeout=SIDE_WIND_DOWN_S)
+        if failure is not None:
+            raise failure
 
     def vote(self, match: Match, winner: str, voter: str, turn: int | None = None) -> bool:
         """The voter's vote on one turn (its number) or, with turn None, on the whole dialogue; it replaces their
