@@ -6,9 +6,6 @@ import logging
 
 from app.assembly import CommandParser, add_model_flags, check_page_choices, settings_from
 from app.settings import BadSetting
-from app.ui.demo import DemoApp
-from app.ui.layout import CSS, build_ui
-from app.ui.theme import theme
 
 
 def main() -> None:
@@ -24,6 +21,10 @@ def main() -> None:
     except BadSetting as error:
         parser.exit(2, f"{error}\n")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from app.ui.demo import DemoApp  # Gradio takes seconds to import: a wrong setting is told before that
+    from app.ui.layout import CSS, build_ui
+    from app.ui.theme import theme
+
     app = DemoApp(settings).start()
     demo = build_ui(app)
     demo.queue(default_concurrency_limit=settings.remote_concurrency).launch(

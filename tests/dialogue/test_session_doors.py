@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from app.dialogue.transcript import Transcript
 from app.settings import REPO_ROOT, Settings
@@ -99,3 +100,32 @@ def test_a_trickling_server_is_stopped_at_the_turn_deadline_and_retry_is_offered
     assert took < 5  # not the minutes the whole answer would take
     assert final[RETRY]["visible"] is True and "WOZ_TURN_DEADLINE_S" in final[CHAT][-1]["content"]
     assert final[STATE].turns()[0].status == "failed"
+
+
+def test_terminal_chat_saves_into_a_folder_and_never_loses_the_dialogue(tmp_path, raw_db_dir):
+    """`--save DIR` raised IsADirectoryError at the end and the dialogue was lost: now it goes into the folder,
+    named by its id; a save that fails anyway (here a full disk) goes to a temporary file, and a --save whose
+    folder does not exist is refused before the chat starts."""
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["System: Hello!", "System: Hello again!"]))
+    folder = tmp_path / "saved"
+    folder.mkdir()
+
+    def chat(save: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "app.chat", "--backend", "scripted", "--script", str(script),
+                               "--save", str(save)], input="hello\n", capture_output=True, text=True, cwd=REPO_ROOT,
+                              timeout=120, env={"PATH": "/usr/bin:/bin", "WOZ_HOME": str(tmp_path),
+                                                "WOZ_DATA_DIR": str(raw_db_dir), "TMPDIR": str(tmp_path)})
+
+    done = chat(folder)
+    assert done.returncode == 0, done.stderr
+    [saved] = folder.glob("*.json")
+    assert Transcript.from_json(saved.read_text(encoding="utf-8")).turns()[0].user == "hello"
+    assert f"dialogue saved to {saved}" in done.stderr
+    done = chat(Path("/dev/full"))  # writing there fails with "No space left on device"
+    assert done.returncode == 0, done.stderr
+    [kept] = tmp_path.glob("dialogue-*.json")
+    assert f"the dialogue is saved to {kept}" in done.stderr
+    assert Transcript.from_json(kept.read_text(encoding="utf-8")).turns()[0].reply.text == "Hello!"
+    done = chat(tmp_path / "nowhere" / "dialogue.json")
+    assert done.returncode == 2 and "the folder" in done.stderr and len(done.stderr.strip().splitlines()) == 1

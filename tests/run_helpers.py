@@ -1,0 +1,46 @@
+"""Helpers for driving the run commands (`app.evaluate`, `app.simulate`) as a user does: processes, signals."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.settings import REPO_ROOT
+
+
+def command_env(home: Path, raw_db_dir: Path, **more: str) -> dict[str, str]:
+    """A clean environment for a command: its own WOZ_HOME, the MultiWOZ files given, nothing else of ours."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir),
+            **more}
+
+
+def start(module: str, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`python -m module args...` in the repository, its output captured."""
+    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def lines_in(path: Path) -> list[str]:
+    """The whole lines of a JSON-lines file (none when it does not exist)."""
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def wait_for_lines(path: Path, count: int, process: subprocess.Popen[str], timeout_s: float = 120) -> int:
+    """Wait until `path` holds at least `count` lines (the run is well under way); how many it holds then."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if len(found := lines_in(path)) >= count:
+            return len(found)
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never reached {count} lines")
+
+
+def one_line(text: str) -> str:
+    """The single line a refused command prints (progress bars aside); fails when there are more."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
