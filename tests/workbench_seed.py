@@ -50,12 +50,14 @@ def seed_review_queue(store: ReviewStore, toolbox: Toolbox, dialogues: int = 4) 
 
 def malformed(data: dict, how: str) -> dict:
     """A copy of a recorded transcript's data broken one way, as a hand-edited or foreign file may be: `booking`
-    (a booking in an unknown domain), `belief` (a belief slot without a domain), `gap` (turn 1 renumbered 2),
+    (a booking answer in an unknown domain), `belief` (a belief slot without a domain), `gap` (turn 1 renumbered 2),
     `duplicate` (two events sharing an id), `found` (a Find in an unknown domain)."""
     broken = json.loads(json.dumps(data))
     events = broken["events"]
     if how == "booking":
-        answer = next(e for e in events if e["kind"] == "tool_answered" and e["result"]["kind"] == "booked")
+        # (booked, or refused where this dialogue id already holds the rooms in a shared test database)
+        answer = next(e for e in events if e["kind"] == "tool_answered" and e["result"]["kind"] in ("booked",
+                                                                                                    "refused"))
         answer["result"]["domain"] = "spaceship"
     elif how == "found":
         answer = next(e for e in events if e["kind"] == "tool_answered" and e["result"]["kind"] == "found")

@@ -162,9 +162,10 @@ def system_of(meta: dict[str, Any]) -> str | None:
 
 def system_meta(settings: Settings) -> dict[str, str]:
     """What a dialogue records about the system that ran it: backend, prompt format and model. A scripted backend
-    runs no model, only its script, so the script's file name stands in for the model (the model setting's
-    default would credit the script's replies to CoALM)."""
-    model = f"script {settings.script.name}" if settings.backend == "scripted" and settings.script else settings.model
+    runs no model, only its script: unless a model name was given for it, the script's file name stands in (the
+    model setting's default would credit the script's replies to CoALM)."""
+    unnamed = settings.backend == "scripted" and settings.script and "model" not in settings.model_fields_set
+    model = f"script {settings.script.name}" if unnamed and settings.script else settings.model
     return {"backend": settings.backend, "format": settings.format, "model": model}
 
 

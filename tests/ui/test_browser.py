@@ -30,8 +30,12 @@ pytestmark = pytest.mark.skipif(missing is not None, reason=str(missing))
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, raw_db_dir):
-    home = tmp_path_factory.mktemp("app-home")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("app-home")
+
+
+@pytest.fixture(scope="module")
+def server(home, raw_db_dir):
     script = home / "script.json"
     script.write_text(json.dumps(TRIP))
     env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein"}
@@ -72,6 +76,10 @@ def test_a_whole_trip_in_the_browser(server, browser, tmp_path):
     reference = re.search(r"\b[A-Z0-9]{8}\b", page.inner_text("#bookings"))[0]
     assert reference in page.inner_text("#api-calls")
 
+    page.click("#rating-panel button:has-text('Rate this dialogue')")  # ratings are given under a name
+    page.wait_for_timeout(500)  # let the panel's components mount before typing, as a person would
+    page.fill("#annotator textarea", "Ada")
+    page.wait_for_function("() => document.querySelector('#annotator textarea').value === 'Ada'")
     page.locator("#chat button[aria-label='Like']").last.click()
     page.wait_for_timeout(1000)
 
@@ -84,9 +92,6 @@ def test_a_whole_trip_in_the_browser(server, browser, tmp_path):
         SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copy(tmp_path / "trip.png", SCREENSHOT)
 
-    page.click("#rating-panel button:has-text('Rate this dialogue')")
-    page.wait_for_timeout(500)  # let the panel's components mount before typing, as a person would
-    page.fill("#annotator textarea", "Ada")
     page.click("#task-completed label:has-text('yes')")
     page.click("#naturalness label:has-text('4')")
     page.fill("#comment textarea", "smooth trip")
@@ -118,6 +123,52 @@ def test_a_whole_trip_in_the_browser(server, browser, tmp_path):
     page.click("#rating-panel button:has-text('Rate this dialogue')")
     page.wait_for_function("() => document.querySelector('#annotator textarea')?.value === 'Ada'", timeout=15_000)
     context.close()
+
+
+def stored_ratings(home) -> list[tuple[str, str, str]]:
+    """The chat's reply ratings as the app's database holds them: (annotator, event, feedback)."""
+    import sqlite3
+
+    with sqlite3.connect(home / "woz.sqlite3") as db:
+        return db.execute("SELECT annotator, event_id, feedback FROM message_ratings ORDER BY id").fetchall()
+
+
+def choose(page, label: str) -> None:
+    """Pick one of the last reply's feedback choices as a person does (a flag sits in the flag button's menu)."""
+    buttons = page.locator("#chat .message-buttons").last
+    if label in ("Like", "Dislike", "Liked", "Disliked"):
+        buttons.locator(f"button[aria-label='{label}']").click()
+    else:
+        buttons.locator("button[aria-label='Feedback']").hover()
+        buttons.locator(f"button.extra-feedback-option:has-text('{label}')").click()
+    page.wait_for_timeout(1200)  # each choice is a queued event; give it time to reach the database
+
+
+def test_one_click_stores_one_current_rating(server, home, browser):
+    """A flag chosen from the reply's menu stored two identical rows (Gradio sends the choice twice); like then
+    dislike kept both; taking a choice back added an empty row; a rating before a name was "(no name)"."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(server, wait_until="load")
+    page.wait_for_selector("#message textarea")
+    send(page, USERS[0], "City Centre North B and B and Worth House")
+    before = stored_ratings(home)
+    choose(page, "Like")  # no name typed yet
+    page.wait_for_function("() => document.body.innerText.includes('Please enter your name first')", timeout=10_000)
+    assert stored_ratings(home) == before
+    page.click("#rating-panel button:has-text('Rate this dialogue')")
+    page.wait_for_timeout(500)
+    page.fill("#annotator textarea", "Flo")
+    page.wait_for_timeout(500)
+    choose(page, "Made up information")
+    mine = [r for r in stored_ratings(home) if r[0] == "Flo"]
+    assert [feedback for _, _, feedback in mine] == ["made up information"]  # one row, not two
+    choose(page, "Dislike")
+    choose(page, "Like")
+    mine = [r for r in stored_ratings(home) if r[0] == "Flo"]
+    assert [feedback for _, _, feedback in mine] == ["like"]
+    choose(page, "Liked")  # the same thumb again takes it back
+    assert [r for r in stored_ratings(home) if r[0] == "Flo"] == []
+    page.context.close()
 
 
 def slow_stream(connection) -> None:

@@ -107,7 +107,7 @@ def test_results_and_exports_need_the_token_or_this_machine(chatted, tmp_path):
 
 
 def test_scripted_chats_are_not_credited_to_coalm(chatted):
-    app, state = chatted
+    _app, state = chatted
     assert state.meta["backend"] == "scripted" and state.meta["model"] == "script script.json"
 
 

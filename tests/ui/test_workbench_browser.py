@@ -106,12 +106,14 @@ def test_reviewer_queue_arena_and_results(server, browser, tmp_path):
     assert int(weight) >= 700  # the booking reference stands out
     assert page.locator("#belief-state tr.changed").count() == 4
     shot(page, tmp_path, "tab-chat")
+    page.click("#share input")  # the person shares this chat: only now may raters read it
+    wait_text(page, "#share-status", "Shared: raters in the review queue can read this dialogue.")
 
     open_tab(page, "Review queue")
     page.fill("#review-rater textarea", "cy")
     page.click("#review-next")
     wait_text(page, "#review-progress", "of 5 left for you")
-    assert "5 of 5 left for you" in page.inner_text("#review-progress")  # 4 recorded + the chat just held
+    assert "5 of 5 left for you" in page.inner_text("#review-progress")  # 4 recorded + the chat just shared
     assert "good-model" not in page.inner_text("#tab-review")
     page.locator("#review-chat button[aria-label='Like']").first.click()
     wait_text(page, "#review-status", "Saved: Like for reply 1")

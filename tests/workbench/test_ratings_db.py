@@ -150,7 +150,8 @@ def test_text_limits_and_nul_are_handled_at_the_door_alike_on_both_databases(db_
     chat.rate_message(dialogue, "ev-1", 0, "Booked\x00 it.", "like", "ann\x00")
     chat.rate_dialogue(dialogue, "yes", 5, "fine\x00 comment", "ann")
     ratings = chat.ratings(dialogue)
-    assert ratings["messages"][0]["message"] == "Booked\ufffd it." and ratings["messages"][0]["annotator"] == "ann\ufffd"
+    message = ratings["messages"][0]
+    assert message["message"] == "Booked\ufffd it." and message["annotator"] == "ann\ufffd"
     assert ratings["dialogue"][0]["comment"] == "fine\ufffd comment"
     for name in ("x" * 300, "y" * 201):
         with pytest.raises(ValueError, match="characters long; use at most 100"):
@@ -181,7 +182,7 @@ def test_tables_made_by_several_processes_at_once_on_an_empty_database(empty_db_
             ReviewStore(engines[index])
             AnnotationStore(engines[index])
             ArenaStore(engines[index])
-        except Exception as error:  # noqa: BLE001 - any failure is the finding
+        except Exception as error:
             errors.append(f"{type(error).__name__}: {str(error)[:120]}")
 
     threads = [threading.Thread(target=open_stores, args=(i,)) for i in range(6)]

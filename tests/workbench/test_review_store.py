@@ -7,7 +7,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from sqlalchemy.orm import Session
 
 from app.dialogue.transcript import Transcript, TurnFailed, UserSaid

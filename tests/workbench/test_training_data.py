@@ -63,10 +63,9 @@ def test_a_liked_reply_in_a_broken_dialogue_is_left_out_not_fatal(toolbox, tmp_p
     from sqlalchemy.orm import Session
 
     from app.workbench.tables import ReviewItem
+    from db.engine import make_engine
     from db.schema import DialogueRecord
     from tests.workbench_seed import malformed, recorded_dialogue
-
-    from db.engine import make_engine
 
     store = ReviewStore(make_engine(f"sqlite:///{tmp_path / 'training.sqlite3'}"), raters_per_item=1)
     good = recorded_dialogue(toolbox, "good", 40)
