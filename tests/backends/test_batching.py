@@ -1,0 +1,250 @@
+"""The local backend serves concurrent turns from one running batch (transformers' continuous batching): the
+same greedy text as one at a time, streams that run at the same time, Stop and failures that touch one turn only."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from app.agent.agent import Agent, Limits
+from app.agent.formats import make_format
+from app.backends.base import BackendError, ModelRequest, TextDelta
+from app.backends.transformers_backend import TransformersBackend
+from app.dialogue.session import OneMessage, run_dialogue
+from app.dialogue.transcript import Transcript, TurnFailed
+from app.settings import REPO_ROOT
+
+WORDS = ["cheap", "expensive", "north", "south", "friday", "ely", "taxi", "museum"]
+
+
+def request(number: int, max_new_tokens: int = 48, stop: tuple[str, ...] = ()) -> ModelRequest:
+    text = f"User: I need a {WORDS[number % 8]} hotel near {WORDS[(3 * number) % 8]} for {number} people"
+    return ModelRequest([{"role": "user", "content": text}], stop=stop, max_new_tokens=max_new_tokens)
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_dir):
+    backend = TransformersBackend(str(tiny_model_dir), concurrency=4, context_tokens=4096)
+    backend.load()
+    return backend
+
+
+def text_of(backend, req: ModelRequest) -> str:
+    return "".join(d.text for d in backend.stream(req) if isinstance(d, TextDelta))
+
+
+def at_once(backend, requests: list[ModelRequest]) -> list[str]:
+    texts: list[str | None] = [None] * len(requests)
+
+    def run(index: int) -> None:
+        texts[index] = text_of(backend, requests[index])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return texts
+
+
+def one_at_a_time(model_dir, requests: list[ModelRequest]) -> list[str]:
+    """What the backend did before batching: `model.generate` on one request at a time (a model instance of its
+    own), greedy, with generate's own stop strings, decoded incrementally as the backend decodes."""
+    import torch
+    from tokenizers.decoders import DecodeStream
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    texts = []
+    for req in requests:
+        ids = tokenizer.apply_chat_template(req.messages, add_generation_prompt=True, return_tensors="pt",
+                                            return_dict=True)
+        stops = {"stop_strings": list(req.stop), "tokenizer": tokenizer} if req.stop else {}
+        with torch.inference_mode():
+            out = model.generate(**ids, max_new_tokens=req.max_new_tokens, do_sample=False,
+                                 pad_token_id=tokenizer.pad_token_id, **stops)
+        decoder = DecodeStream(skip_special_tokens=True)
+        new = out[0, ids["input_ids"].shape[1]:].tolist()
+        texts.append("".join(piece for token in new if (piece := decoder.step(tokenizer.backend_tokenizer, token))))
+    return texts
+
+
+def test_batched_greedy_text_is_the_one_at_a_time_text(backend, tiny_model_dir):
+    plain = [request(n) for n in range(6)]
+    alone = one_at_a_time(tiny_model_dir, plain)
+    # Each request's stop string is a word of its own answer, so every one of them stops early, at its own place.
+    stopping = [request(n, stop=(re.search(r"[A-Za-z]{3,}", text[4:])[0],)) for n, text in enumerate(alone)]
+    requests = plain + stopping
+    expected = alone + one_at_a_time(tiny_model_dir, stopping)
+    assert all(len(s) < len(t) for s, t in zip(expected[6:], alone, strict=True))
+    assert at_once(backend, requests) == expected
+
+
+def test_concurrent_streams_run_at_the_same_time(backend):
+    """Two long answers: each has streamed text before the other is finished (one at a time, the second
+    started only after the first had ended)."""
+    times: dict[int, list[float]] = {0: [], 1: []}
+
+    def run(index: int) -> None:
+        for _ in backend.stream(request(index, max_new_tokens=1500)):
+            times[index].append(time.monotonic())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(times[0]) > 3 and len(times[1]) > 3
+    assert times[0][0] < times[1][-1] and times[1][0] < times[0][-1]
+    overlap = [t for t in times[0] if times[1][0] < t < times[1][-1]]
+    assert len(overlap) > 2  # not merely touching: both streamed for a while together
+
+
+def active_requests(backend) -> list[str]:
+    """The requests transformers' scheduler still holds in the running batch."""
+    processor = backend._engine.manager.batch_processor
+    return [*processor.scheduler.active_requests, *processor.scheduler.waiting_requests]
+
+
+def wait_until_idle(backend, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not active_requests(backend):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_closing_one_stream_drops_its_request_and_leaves_the_other_alone(backend):
+    other = request(1, max_new_tokens=300)
+    expected = text_of(backend, other)
+    result: list[str] = []
+    started = threading.Event()
+
+    def run_other() -> None:
+        pieces = []
+        for delta in backend.stream(other):
+            pieces.append(delta.text)
+            started.set()
+        result.append("".join(pieces))
+
+    thread = threading.Thread(target=run_other)
+    thread.start()
+    stopped = backend.stream(request(0, max_new_tokens=2000))
+    next(stopped)
+    started.wait(30)
+    stopped.close()  # what the agent does on Stop
+    thread.join(60)
+    assert result == [expected]  # the other answer ran to its end, unchanged
+    assert wait_until_idle(backend)  # the stopped request left the batch (2000 tokens would take far longer)
+
+
+def test_cancel_from_another_thread_ends_the_stream_at_once(backend):
+    stream = backend.stream(request(2, max_new_tokens=2000))
+    next(stream)
+    threading.Timer(0.2, stream.cancel).start()  # the agent's thread, on Stop or at the deadline
+    started = time.monotonic()
+    rest = list(stream)
+    assert time.monotonic() - started < 5 and len("".join(d.text for d in rest)) < 4000
+    assert wait_until_idle(backend)
+
+
+def test_stop_in_one_dialogue_leaves_the_other_turn_running(backend, toolbox):
+    """Two dialogues through the agent at once: Stop in one ends its turn ("Stopped.") within moments; the
+    other turn finishes as it would have alone."""
+    limits = Limits(max_steps=1, max_new_tokens=400)
+    agent = Agent(backend, make_format("tools", toolbox.tools), toolbox, limits)
+    alone = Transcript()
+    list(run_dialogue(agent, OneMessage("I need a hotel in the north"), alone))
+    stop = threading.Event()
+    stopped, other = Transcript(), Transcript()
+    finished: list[float] = []
+
+    def run_other() -> None:
+        list(run_dialogue(agent, OneMessage("I need a hotel in the north"), other))
+        finished.append(time.monotonic())
+
+    thread = threading.Thread(target=run_other)
+    thread.start()
+    events = run_dialogue(Agent(backend, make_format("tools", toolbox.tools), toolbox,
+                                Limits(max_steps=1, max_new_tokens=4000)), OneMessage("a train to ely"), stopped,
+                          stop=stop)
+    next(events)  # the user's message is in
+    threading.Timer(0.5, stop.set).start()
+    pressed = time.monotonic() + 0.5
+    last = list(events)[-1]
+    assert isinstance(last, TurnFailed) and last.message == "Stopped." and time.monotonic() - pressed < 2
+    thread.join(60)
+    assert finished and other.last_turn().reply is not None
+    assert [type(e) for e in other.events] == [type(e) for e in alone.events]
+    assert other.last_turn().reply.text == alone.last_turn().reply.text
+
+
+def test_a_request_too_big_for_the_cache_fails_only_its_own_turn(tiny_model_dir, toolbox):
+    small = TransformersBackend(str(tiny_model_dir), concurrency=1, context_tokens=512)  # a cache of 512 tokens
+    fits = text_of(small, request(3, max_new_tokens=200))
+    agent = Agent(small, make_format("coalm", toolbox.tools), toolbox, Limits(max_steps=1, max_new_tokens=200))
+    too_long = Transcript()
+    results: list[str] = []
+    thread = threading.Thread(target=lambda: results.append(text_of(small, request(3, max_new_tokens=200))))
+    thread.start()
+    last = list(run_dialogue(agent, OneMessage("a cheap hotel"), too_long))[-1]  # CoALM's prompt: ~2,000 tokens
+    thread.join(60)
+    assert isinstance(last, TurnFailed) and "WOZ_LOCAL_CONCURRENCY" in last.message
+    assert too_long.open_turn() is not None  # kept, with Retry
+    assert results == [fits]
+
+
+def test_a_crashed_forward_pass_fails_the_running_turns_and_the_next_turn_works(tiny_model_dir, monkeypatch):
+    """A forward pass that raises (out of memory, say) ends transformers' generation loop and every turn in
+    that batch; the backend starts a fresh loop for the next request."""
+    from transformers import LlamaForCausalLM
+
+    backend = TransformersBackend(str(tiny_model_dir), concurrency=2, context_tokens=1024)
+    expected = text_of(backend, request(4))
+    forward, calls = LlamaForCausalLM.forward, []
+
+    def fails_on_the_fifth_call(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("CUDA out of memory (a simulated one)")
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(LlamaForCausalLM, "forward", fails_on_the_fifth_call)
+    with pytest.raises(BackendError, match="out of GPU memory while answering"):
+        text_of(backend, request(4, max_new_tokens=200))
+    assert text_of(backend, request(4)) == expected
+
+
+def test_on_zero_gpu_each_turn_has_an_engine_of_its_own(tiny_model_dir, monkeypatch):
+    """On ZeroGPU a GPU exists only inside the turn's `spaces.GPU` call: nothing runs the model outside a turn."""
+    monkeypatch.setenv("SPACES_ZERO_GPU", "1")
+    loops = lambda: [t for t in threading.enumerate() if "_run_generation_loop" in t.name]  # noqa: E731
+    before = len(loops())
+    backend = TransformersBackend(str(tiny_model_dir))
+    backend.load()
+    assert len(loops()) == before  # loading starts no generation loop
+    monkeypatch.delenv("SPACES_ZERO_GPU")
+    shared = TransformersBackend(str(tiny_model_dir), concurrency=1)
+    assert text_of(backend, request(5)) == text_of(shared, request(5))
+    deadline = time.monotonic() + 10
+    while len(loops()) > before + 1 and time.monotonic() < deadline:  # only `shared`'s loop is left
+        time.sleep(0.05)
+    assert len(loops()) == before + 1
+
+
+def test_a_command_that_used_the_model_exits(tiny_model_dir):
+    """transformers' generation thread is not a daemon: started as it comes, it kept a finished process alive."""
+    code = ("from app.backends.transformers_backend import TransformersBackend\n"
+            "from app.backends.base import ModelRequest\n"
+            f"backend = TransformersBackend({str(tiny_model_dir)!r}, concurrency=2, context_tokens=512)\n"
+            "print(''.join(d.text for d in backend.stream(ModelRequest([{'role': 'user', 'content': 'hi'}], "
+            "max_new_tokens=8))))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, timeout=120, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
