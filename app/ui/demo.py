@@ -295,8 +295,10 @@ class DemoApp:
         except ValueError as error:
             gr.Warning(f"{error} Nothing was saved (type your name under **Rate this dialogue**).")
             return gr.skip()
-        if before != feedback:
-            gr.Info(f"Saved: {feedback}" if feedback else f"Taken back: {before}", duration=2)
+        if feedback and before != feedback:
+            gr.Info(f"Saved: {feedback}", duration=2)
+        elif not feedback and before:
+            gr.Info(f"Taken back: {before}", duration=2)
         return self.download_file(transcript)
 
     def rate_dialogue(self, transcript: Transcript | None, completed: str | None, naturalness: int | None,

@@ -4,6 +4,7 @@
     python -m app.review add saved/dlg-1.json                             # transcript files
     python -m app.review recorded                                         # saved live/arena dialogues people shared
     python -m app.review status                                           # items, raters, alpha per question
+    python -m app.review restore [ID ...]                                 # hand set-aside items out again
 
 `add` reads every record on its own: one that is not a sound transcript (or names no system, or reuses another
 dialogue's id) is reported with its file and line and the rest still go in; the exit status is 1 when any
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         add.add_argument(f"--{flag}", help=f"the system's {flag}, where the transcripts do not name it")
     commands.add_parser("recorded", help="enqueue every saved dialogue its person shared, not queued yet")
     commands.add_parser("status", help="progress and agreement")
+    restore = commands.add_parser("restore", help="hand set-aside items out again (they are checked again)")
+    restore.add_argument("items", nargs="*", help="the items to restore (default: all)")
     args = parser.parse_args(argv)
     settings = Settings()
     store = ReviewStore(make_engine(settings.database_url), settings.raters_per_item)
@@ -136,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if report.problems else 0
     if args.command == "recorded":
         print(f"{store.enqueue_recorded()} new item(s) in the review queue")
+        return 0
+    if args.command == "restore":
+        print(f"{store.restore(args.items or None)} item(s) handed out again")
         return 0
     progress = store.progress("")
     print(f"{progress.items} items, {progress.needing_raters} still need raters "

@@ -178,6 +178,16 @@ class ReviewStore:
                                                       ReviewAnswer.question == COMPLETING)
             session.execute(delete(ReviewClaim).where(ReviewClaim.item_id == item_id, ~completed.exists()))
 
+    def restore(self, item_ids: list[str] | None = None) -> int:
+        """Hand set-aside items out again (all, or those named), e.g. once a fault of the page that set them aside
+        is fixed; they are checked again when handed out. How many were restored."""
+        with writing(self.engine, "queue") as session:
+            query = delete(ReviewSetAside)
+            if item_ids is not None:
+                query = query.where(ReviewSetAside.item_id.in_(item_ids))
+            result = session.execute(query)
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def set_aside_items(self) -> dict[str, str]:
         """The items set aside, with why, by id."""
         with Session(self.engine) as session:

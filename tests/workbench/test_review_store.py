@@ -130,6 +130,10 @@ def test_an_item_that_cannot_be_shown_is_set_aside_and_the_rater_gets_the_next(t
     assert store.next_item("ann").id == good.id  # and again: never the broken one
     assert list(store.set_aside_items()) == ["bad"]
     assert store.progress("ann").text().startswith("1 of 1 left") and store.progress("ann").set_aside == 1
+    assert store.restore() == 1 and store.set_aside_items() == {}
+    assert store.next_item("bob").id == good.id
+    assert store.next_item("cy") is None  # the good item has its two raters; the bad one is checked again
+    assert list(store.set_aside_items()) == ["bad"]
 
 
 def test_a_lead_adjudicates_and_can_change_their_mind(store: ReviewStore):
