@@ -43,19 +43,32 @@ class TransformersBackend:
         self._load_lock = threading.Lock()
         self._engine_lock = threading.Lock()
         self._stop_criteria: dict[tuple[str, ...], Any] = {}
+        self.generated_tokens = 0  # every token streamed to a dialogue so far (benchmarks read it)
+        self._count_lock = threading.Lock()
+
+    @classmethod
+    def of_model(cls, model: Any, tokenizer: Any, concurrency: int = 8, context_tokens: int = 4096
+                 ) -> TransformersBackend:
+        """A backend over a model already in memory (a benchmark's randomly initialised CoALM-8B shape)."""
+        backend = cls(model.name_or_path or "a model in memory", concurrency, context_tokens)
+        backend._adopt(tokenizer, model)
+        return backend
 
     def load(self) -> None:
         """Load the tokenizer and weights and start the batching engine now (otherwise the first request does).
         Raises BackendError."""
         with self._load_lock:
             if self._model is None:
-                self._tokenizer, self._model = self._load()
-                config = copy.deepcopy(self._model.generation_config)
-                config.do_sample = False  # greedy: CoALM's inference config sets no sampling
-                config.pad_token_id = self._tokenizer.pad_token_id or self._tokenizer.eos_token_id
-                self._generation_config = config
+                self._adopt(*self._load())
         if not self.per_turn:
             self._shared_engine()
+
+    def _adopt(self, tokenizer: Any, model: Any) -> None:
+        config = copy.deepcopy(model.generation_config)
+        config.do_sample = False  # greedy: CoALM's inference config sets no sampling
+        config.pad_token_id = tokenizer.pad_token_id or tokenizer.eos_token_id
+        self._tokenizer, self._model, self._generation_config = tokenizer, model, config
+        self.label = f"transformers {self.model_id} on {model.device}"
 
     def _load(self) -> tuple[Any, Any]:
         import torch  # heavy: imported when a model is actually loaded, never at import time
@@ -76,7 +89,6 @@ class TransformersBackend:
                 "or run the model on a server and use WOZ_BACKEND=openai with WOZ_BASE_URL"
             ) from error
         model.eval()
-        self.label = f"transformers {self.model_id} on {model.device}"
         if not gpu and model.num_parameters() > BIG_MODEL_PARAMETERS:
             warning = (f"{self.model_id} runs on the CPU: an 8B model takes minutes per reply. Use a GPU machine "
                        "or WOZ_BACKEND=openai with a served model")
@@ -165,8 +177,9 @@ class TransformersBackend:
         seen = 0
         try:
             while (output := ticket.next()) is not None:
-                pieces, stopped = [], False
+                pieces, stopped, used = [], False, 0
                 for token in output.tokens[seen:]:
+                    used += 1
                     if piece := decoder.step(self._tokenizer.backend_tokenizer, token):
                         pieces.append(piece)
                     if tail is not None:
@@ -174,6 +187,8 @@ class TransformersBackend:
                         if stopped := bool(stop(torch.tensor([list(tail)]), None)[0]):
                             break
                 seen = len(output.tokens)
+                with self._count_lock:
+                    self.generated_tokens += used
                 if pieces:
                     yield TextDelta("".join(pieces))
                 if stopped or (output.finished and output.error is None):
