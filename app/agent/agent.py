@@ -137,8 +137,11 @@ class _TurnRun:
             except BackendError as error:
                 yield from self._failed(str(error))
                 return
-            except _StopRequested:
-                yield from self._failed(STOPPED)
+            except _StopRequested:  # what the person saw of the reply stays as the turn's reply, marked stopped
+                if seen := valid_text("".join(stream.shown)).strip():
+                    yield self.add(AgentSaid(turn=self.number, step=self.step, text=seen, stopped=True))
+                else:
+                    yield from self._failed(STOPPED)
                 return
             # Model text is made valid here, once, before anything reads it (a server may send "\ud800").
             text = valid_text(text)

@@ -22,10 +22,8 @@ from app.evaluation.metrics import DONTCARE_CONVENTIONS
 from app.evaluation.runner import AgentFactory, predictions, read_results, run_all
 from app.evaluation.scoring import BadPredictions, ScoreOptions, load_predictions, score_predictions
 from app.evaluation.venues import VenueDatabase
-from app.settings import REPO_ROOT, Settings
+from app.settings import Settings
 from app.tools.toolbox import Toolbox
-
-DEFAULT_TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if gold else args.backend}),
                              db_url=f"sqlite:///{args.out / 'eval.sqlite3'}", max_steps=args.max_steps)
     try:
-        folder = data.locate(args.test_dir, settings.home / "multiwoz-test")
+        folder = data.locate(args.test_dir or settings.test_dir, settings.home / "multiwoz-test",
+                             settings.download_timeout_s)
         tests = data.load(folder)
         toolbox = Toolbox.open(settings)
         if args.score:
@@ -124,8 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="only the first N test dialogues")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
     parser.add_argument("--workers", type=int, default=1, help="dialogues at once (useful for remote servers)")
-    parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR,
-                        help="folder with test_mwz21/test.json and test_mwz24/original.json")
+    parser.add_argument("--test-dir", type=Path,
+                        help="folder with test_mwz21/test.json and test_mwz24/original.json (WOZ_TEST_DIR; "
+                             "without one they are downloaded)")
     parser.add_argument("--max-steps", type=int, default=4)
     parser.add_argument("--out", type=Path, default=Path("runs/latest"))
     return parser
