@@ -294,7 +294,7 @@ class DemoApp:
                 transcript = self.store.transcript(dialogue_id)
             except Exception:  # a record that cannot be read back must not cost the page
                 log.exception("could not restore dialogue %s", dialogue_id)
-        return self.render(transcript or self.new_dialogue(), keep_input="")
+        return self.render(transcript or self.new_dialogue())  # the message box keeps anything already typed
 
     def finish(self, transcript: Transcript) -> ChatPage:
         """Save the dialogue and show it as it ended."""

@@ -128,8 +128,9 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         for box in name_boxes:
             box.change(lambda name: name, box, annotator_memory)
         demo.load(lambda name: [name] * len(name_boxes), annotator_memory, name_boxes)
-        # A reload brings back the dialogue this browser showed (a fresh page starts a fresh one).
-        demo.load(app.restore, [dialogue_memory], outputs)
+        # A reload brings back the dialogue this browser showed (a fresh page starts a fresh one); outside the queue,
+        # so it is done before a person can have typed and sent anything.
+        demo.load(app.restore, [dialogue_memory], outputs, queue=False)
         timer = gr.Timer(2)
         timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading"), *app.model_status()),
                    None, [header, timer, turn_status, send])

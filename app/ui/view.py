@@ -33,7 +33,7 @@ from domains import all_domains, domain
 CALL_COLUMNS = ["call", "outcome", "turn", "ms"]
 BOOKING_COLUMNS = ["booked", "reference", "domain", "details", "status"]
 FEEDBACK_OPTIONS = ("Like", "Dislike", *FLAGS)
-STOPPED_MARK = "⏹ *Stopped: the reply so far is kept.*"
+STOPPED_MARK = "⏹ *You stopped this reply here.*"
 # Every ASCII punctuation character may be backslash-escaped in CommonMark (spec 2.4), and escaped it is plain text.
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _INDENT = re.compile(r"^[ \t]+", re.MULTILINE)

@@ -136,19 +136,27 @@ def test_error_mid_turn_offers_retry_and_keeps_the_dialogue(tmp_path, raw_db_dir
     assert [t.status for t in state.turns()] == ["done", "done"]
 
 
-def test_a_page_that_goes_away_mid_turn_leaves_the_last_good_step(tmp_path, raw_db_dir):
-    app = started(tmp_path, raw_db_dir, ["Action: FindHotel(area='south')", "System: " + "long reply " * 50])
+def test_a_page_that_goes_away_mid_turn_keeps_what_it_showed(tmp_path, raw_db_dir):
+    app = started(tmp_path, raw_db_dir, ["Action: FindHotel(area='south')", "System: " + "long reply " * 50,
+                                         "Action: FindHotel(area='north')"])
     run = app.respond("south?", None)
     for output in run:
         if any("long" in m["content"] for m in output[CHAT]):
             break
-    run.close()
+    run.close()  # the page went away: Gradio closes the handler
     state = output[STATE]
-    assert state.turns()[0].status == "failed" and state.turns()[0].failure.message == "Stopped."
-    assert state.belief() == {"hotel-area": "south"}
+    assert state.turns()[0].status == "stopped" and state.turns()[0].reply.text == said(output[CHAT][-1])
+    assert state.belief() == {"hotel-area": "south"} and app.store.transcript(state.id).turns()[0].reply.stopped
+    # Closed before any reply was shown: the turn ended without one, which is said as a stop, not a failure.
+    run = app.respond("north?", state)
+    for output in run:
+        if any(m.get("metadata", {}).get("status") == "pending" for m in output[CHAT]):
+            break
+    run.close()
     rendered = app.render(state)
-    assert "Stopped" in said(rendered[CHAT][-1]) and rendered[RETRY]["visible"] is True
-    assert "⚠️" not in rendered[STATUS] and "did not finish" not in rendered[STATUS]  # not called a failure
+    assert state.turns()[1].failure.message == "Stopped." and rendered[RETRY]["visible"] is True
+    assert "Stopped before a reply" in said(rendered[CHAT][-1]) and rendered[STATUS].startswith("⏹")
+    assert "⚠️" not in rendered[STATUS] and "did not finish" not in rendered[STATUS]
 
 
 def test_stop_keeps_the_text_shown_as_the_reply_marked_stopped_and_the_next_message_runs(tmp_path, raw_db_dir):
@@ -164,7 +172,7 @@ def test_stop_keeps_the_text_shown_as_the_reply_marked_stopped_and_the_next_mess
     assert state.turns()[0].status == "stopped" and reply.stopped
     assert reply.text and ("long reply " * 50).startswith(reply.text) and len(reply.text) < len("long reply " * 50)
     assert any(said(o[CHAT][-1]) == reply.text for o in outputs[:-1])  # exactly what had been shown, no more
-    assert said(final[CHAT][-1]).startswith(reply.text) and "Stopped" in said(final[CHAT][-1])
+    assert said(final[CHAT][-1]).startswith(reply.text) and "stopped this reply" in said(final[CHAT][-1])
     assert final[RETRY]["visible"] is False and final[STATUS].startswith("⏹") and "⚠️" not in final[STATUS]
     assert state.belief() == {"hotel-area": "south"}  # the finished call stands
     assert app.store.transcript(state.id).turns()[0].reply.stopped  # and the store has it so
