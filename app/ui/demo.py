@@ -45,18 +45,20 @@ class Status:
 
 # What each backend needs when it cannot start: one sentence, said where the person types.
 REMEDIES = {
-    "transformers": "No model could be loaded: set WOZ_MODEL to a folder holding the model's weights, or "
-                    "WOZ_BACKEND=openai with WOZ_BASE_URL to use a model server, then restart the app.",
+    "transformers": "No model could be loaded: set WOZ_MODEL to a folder with its weights, or WOZ_BACKEND=openai "
+                    "and WOZ_BASE_URL for a model server, then restart.",
     "scripted": "The scripted model has no script it can read: set WOZ_SCRIPT (or --script) to a JSON list of model "
-                "outputs, then restart the app.",
+                "outputs, then restart.",
     "openai": "The model server cannot be used: set WOZ_BASE_URL to a running OpenAI-compatible server and WOZ_MODEL "
-              "to its model, then restart the app.",
+              "to its model, then restart.",
 }
-NO_DATABASE = ("The database is not available: set WOZ_DATA_DIR to a folder holding the MultiWOZ *_db.json files "
-               "(or let the app reach GitHub or PyPI to download them), then restart the app.")
+NO_DATABASE = ("The database is not available: set WOZ_DATA_DIR to a folder with the MultiWOZ *_db.json files (or let "
+               "the app reach GitHub or PyPI to download them), then restart.")
 # What works without a model, said beside that sentence. The place to offer Watch a goal and Play a goal with the
 # rule-based system once they exist.
 WITHOUT_A_MODEL = "Meanwhile the **Review queue** and **Results** tabs work without one."
+READY = "✅ Ready"
+LOADING = "⏳ The model is loading: you can type already; your message runs once it is loaded."
 
 
 class ChatPage(NamedTuple):
@@ -77,6 +79,7 @@ class ChatPage(NamedTuple):
     dialogue_id: Any  # the browser's memory of the dialogue shown, so a reload brings it back
     goal_card: Any
     goal_verdict: Any
+    goal_panel: Any  # opened when the dialogue has a goal (a reload brings its card back into view)
 
 
 @dataclass
@@ -124,7 +127,7 @@ class DemoApp:
 
     def _remedy(self) -> str:
         return REMEDIES.get(self.settings.backend, "The model cannot start: check WOZ_BACKEND, WOZ_MODEL and "
-                                                   "WOZ_BASE_URL, then restart the app.")
+                                                   "WOZ_BASE_URL, then restart.")
 
     def _load_model(self) -> None:
         if self.system is None:
@@ -149,8 +152,12 @@ class DemoApp:
         """The page's header line: the model, format and data, and the model's status."""
         backend = self.system.name if self.system else f"{self.settings.backend} {self.settings.model}"
         icon = {"ready": "🟢", "loading": "⏳", "failed": "🔴"}[self.status.state]
-        return without_paths(f"**Model:** {backend} · **format:** {self.settings.format} · **data:** "
-                             f"{self.data_source}  \n{icon} {self.status.message}")
+        # A failure's whole story is folded away: the sentence at the message box says what to do.
+        message = without_paths(self.status.message)
+        state = (f"<details><summary>{icon} not available (why)</summary>\n\n{view.as_text(message)}\n</details>"
+                 if self.status.state == "failed" else f"{icon} {view.as_text(message)}")
+        return (f"**Model:** {view.as_text(without_paths(backend))} · **format:** {self.settings.format} · "
+                f"**data:** {view.as_text(without_paths(self.data_source))}  \n{state}")
 
     def no_model(self) -> str | None:
         """The one sentence for the message box when no model can answer (what to set, and what works without
@@ -161,10 +168,10 @@ class DemoApp:
 
     def model_status(self) -> tuple[Any, Any]:
         """The status line and the Send button as the model's state has them (the page's timer asks while the
-        model loads): a failed model is said at the message box and Send is off; otherwise left alone."""
-        if (notice := self.no_model()) is None:
-            return gr.skip(), gr.skip()
-        return notice, gr.update(interactive=False)
+        model loads): a failed model is said at the message box and Send is off; loading and ready say so."""
+        if (notice := self.no_model()) is not None:
+            return notice, gr.update(interactive=False)
+        return (READY if self.status.state == "ready" else LOADING), gr.update(interactive=True)
 
     def new_dialogue(self) -> Transcript:
         """An empty transcript recording which backend, format and model it runs on."""
@@ -329,10 +336,12 @@ class DemoApp:
             status="⏳ The agent is working… (**Stop** interrupts it)" if running else self.no_model() or (
                 "⏹ Stopped: what was said so far is kept. **Retry** runs the turn again, or send another message."
                 if stopped and failed else "⏹ Stopped: the reply so far is kept. Send your next message." if stopped
-                else "⚠️ The last turn did not finish: **Retry** runs it again." if failed else "✅ Ready"),
+                else "⚠️ The last turn did not finish: **Retry** runs it again." if failed
+                else LOADING if self.status.state == "loading" else READY),
             send=gr.update(interactive=self.no_model() is None) if panels else skip,
             dialogue_id=transcript.id if panels else skip,
             goal_card=card, goal_verdict=verdict,
+            goal_panel=gr.update(open=True) if panels and transcript.goal is not None else skip,
         )
 
     def _download(self, transcript: Transcript) -> Any:

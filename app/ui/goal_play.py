@@ -95,7 +95,7 @@ class GoalPanel:
 
     def __init__(self, app: DemoApp) -> None:
         self.play = GoalPlay(app)
-        with gr.Accordion("Play a goal", open=False, elem_id="goal-panel"):
+        with gr.Accordion("Play a goal", open=False, elem_id="goal-panel") as self.panel:
             with gr.Row():
                 self.choice = gr.Dropdown(choices=[], label="Goal", elem_id="goal-choice", filterable=True, scale=3)
                 self.deal = gr.Button("Deal me a goal", elem_id="goal-deal", size="sm", scale=1)

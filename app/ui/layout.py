@@ -54,11 +54,12 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                                              feedback_options=view.FEEDBACK_OPTIONS, buttons=[], show_label=False,
                                              latex_delimiters=[], allow_tags=False, sanitize_html=True,
                                              examples=[{"text": text} for text in example_openers()])
+                        # Right above the message box: what the agent is doing, or why nothing can answer.
+                        turn_status = gr.Markdown(elem_id="turn-status")  # said as the page loads (app.restore)
                         with gr.Row(elem_id="message-row"):
                             message = gr.Textbox(elem_id="message", placeholder="Ask for a hotel, a train…",
                                                  show_label=False, scale=5, autofocus=True)
                             send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
-                        turn_status = gr.Markdown("✅ Ready", elem_id="turn-status")
                         with gr.Row(elem_id="turn-buttons"):
                             new = gr.Button("New dialogue", elem_id="new-dialogue", size="sm")
                             stop = gr.Button("Stop", elem_id="stop", size="sm")
@@ -98,7 +99,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
 
         page = ChatPage(chat=chatbot, message=message, belief=belief, calls=calls, rows=rows, bookings=booked,
                         state=state, retry=retry_button, download=download, status=turn_status, send=send,
-                        dialogue_id=dialogue_memory, goal_card=goal_panel.card, goal_verdict=goal_panel.verdict)
+                        dialogue_id=dialogue_memory, goal_card=goal_panel.card, goal_verdict=goal_panel.verdict,
+                        goal_panel=goal_panel.panel)
         outputs = list(page)
         goal_panel.wire(demo, page)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
@@ -130,8 +132,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         demo.load(lambda name: [name] * len(name_boxes), annotator_memory, name_boxes)
         # A reload brings back the dialogue this browser showed (a fresh page starts a fresh one); outside the queue,
         # so it is done before a person can have typed and sent anything.
-        demo.load(app.restore, [dialogue_memory], outputs, queue=False)
+        demo.load(app.restore, [dialogue_memory], outputs, queue=False, show_progress="hidden")
         timer = gr.Timer(2)
         timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading"), *app.model_status()),
-                   None, [header, timer, turn_status, send])
+                   None, [header, timer, turn_status, send], show_progress="hidden")
     return demo

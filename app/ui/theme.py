@@ -28,6 +28,7 @@ CSS = """
 .tab-intro p { margin: 0 0 .4em; opacity: .8; font-size: .92em; }
 .panel-title h3, .panel-title h4 { margin: .5em 0 .2em !important; font-size: 1em !important; }
 #turn-status p { margin: .1em 0; }
+#header details { display: inline; } #header summary { cursor: pointer; }
 
 /* Tables: headers never break; cells wrap at spaces, and inside a word only where that one word is wider than its
    column could ever be ("anywhere" let columns shrink to a letter: "res/tau/ran/t"). */
@@ -62,11 +63,11 @@ table.woz-table td { overflow-wrap: normal; hyphens: none; }
    (no "..." menu), big enough tap targets. */
 @media (max-width: 640px) {
   .gradio-container { padding: 6px !important; }
-  #title h1 { font-size: 1.05rem !important; line-height: 1.3 !important; }
+  #title h1 { font-size: .98rem !important; line-height: 1.3 !important; }
   #header p { font-size: .78em; }
   #tabs .tab-container button { padding: 4px 6px !important; font-size: 14px !important; }
   #chat .example { padding: 6px 8px !important; font-size: 14px; }
-  #chat, #review-chat, [id^="arena-chat"] { height: 52vh !important; }
+  #chat, #review-chat, [id^="arena-chat"] { height: 44vh !important; }
   #message-row { flex-wrap: nowrap !important; gap: 6px; }
   .message-wrap .message { font-size: 15px; }
   button { min-height: 40px; }

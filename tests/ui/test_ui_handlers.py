@@ -17,10 +17,10 @@ from tests.agent.test_agent_dialogues import TRIP
 from tests.markup import shown_text, table
 
 # Positions in the chat page's outputs, by the record's own field names (ChatPage).
-CHAT, INPUT, BELIEF, CALLS, ROWS, BOOKINGS, STATE, RETRY, DOWNLOAD, STATUS, SEND, DIALOGUE_ID, CARD, VERDICT = (
+CHAT, INPUT, BELIEF, CALLS, ROWS, BOOKINGS, STATE, RETRY, DOWNLOAD, STATUS, SEND, DIALOGUE_ID, CARD, VERDICT, PANEL = (
     ChatPage._fields.index(name) for name in (
         "chat", "message", "belief", "calls", "rows", "bookings", "state", "retry", "download", "status", "send",
-        "dialogue_id", "goal_card", "goal_verdict"))
+        "dialogue_id", "goal_card", "goal_verdict", "goal_panel"))
 
 
 def said(message: dict) -> str:
