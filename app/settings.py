@@ -16,7 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # In the project's workplace the MultiWOZ files lie beside the repository; elsewhere they are downloaded.
-SIBLING_MULTIWOZ_DB = REPO_ROOT.parent / "shared" / "multiwoz" / "db"
+SIBLING_MULTIWOZ = REPO_ROOT.parent / "shared" / "multiwoz"
+SIBLING_MULTIWOZ_DB = SIBLING_MULTIWOZ / "db"
 
 
 def _default_data_dir() -> Path | None:
@@ -32,6 +33,10 @@ def _default_home() -> Path:
     if os.environ.get("SPACE_ID") and SPACE_STORAGE.is_dir() and os.access(SPACE_STORAGE, os.W_OK):
         return SPACE_STORAGE / "coalm-woz"
     return REPO_ROOT / "data"
+
+
+def _default_test_dir() -> Path | None:
+    return SIBLING_MULTIWOZ if (SIBLING_MULTIWOZ / "test_mwz21").is_dir() else None
 
 
 class ArenaSide(BaseModel):
@@ -62,6 +67,11 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         default_factory=_default_data_dir,
         description="Local folder holding MultiWOZ *_db.json files, tried before any download.",
+    )
+    test_dir: Path | None = Field(
+        default_factory=_default_test_dir,
+        description="Local folder holding the MultiWOZ test files (test_mwz21/test.json, test_mwz24/original.json), "
+                    "tried before any download.",
     )
     download_timeout_s: float = Field(30.0, gt=0)
     find_limit: int = Field(5, ge=1, le=100, description="Rows a Find call returns (the count covers all).")
@@ -95,7 +105,8 @@ class Settings(BaseSettings):
         description='The arena\'s two systems as JSON, each overriding the settings above, e.g. '
                     '[{"format": "coalm"}, {"format": "tools"}] (the default: the configured model in both formats).')
 
-    @field_validator("data_dir", "script", "base_url", "api_key", "admin_token", "turn_deadline_s", mode="before")
+    @field_validator("data_dir", "test_dir", "script", "base_url", "api_key", "admin_token", "turn_deadline_s",
+                     mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

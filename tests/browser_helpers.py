@@ -3,6 +3,7 @@ chromium driven by Playwright with the flags this machine needs."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ from typing import Any
 
 from app.settings import REPO_ROOT
 
+LOG = open(os.environ.get("WOZ_TEST_APP_LOG", os.devnull), "ab")  # noqa: SIM115 - the app's output, for debugging
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage"]
@@ -38,7 +40,7 @@ def running_app(arguments: list[str], env: dict[str, str]) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen([sys.executable, "app.py", *arguments, "--port", str(port)], cwd=REPO_ROOT,
-                               env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env={**os.environ, **env}, stdout=LOG, stderr=subprocess.STDOUT)
     url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 120
     try:
         while True:
@@ -65,3 +67,20 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def slow_stream(connection) -> None:
+    """A model server that streams a long reply, a word every quarter second, so a person can press Stop."""
+    connection.recv(65536)
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+    try:
+        for number in range(120):
+            content = ("System: " if number == 0 else "") + f"word{number} "
+            event = json.dumps({"id": "1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}]})
+            chunk = f"data: {event}\n\n".encode()
+            connection.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            time.sleep(0.25)
+    except OSError:
+        pass  # the client hung up: Stop worked
+    connection.close()

@@ -82,8 +82,8 @@ class Agent:
         run = _TurnRun(self, transcript, turn, stop)
         try:
             yield from run.steps()
-        except (GeneratorExit, KeyboardInterrupt):  # Stop in the page, Ctrl-C in the terminal
-            run.fail(STOPPED)
+        except (GeneratorExit, KeyboardInterrupt):  # the page went away, Ctrl-C in the terminal
+            run.stopped()
             raise
         except Exception as error:  # a bug must not cost the dialogue: the turn fails visibly, the log has it
             log.exception("turn %s of %s failed", turn.number, transcript.id)
@@ -100,6 +100,7 @@ class _TurnRun:
         limit = agent.limits.turn_deadline_s
         self.deadline = None if limit is None else time.monotonic() + limit
         self.ended = False  # this run appended its TurnFailed (a Retry starts after an earlier one)
+        self.seen = ""  # the reply text shown so far in this step
 
     def add(self, event: E) -> E:
         return self.transcript.append(event)
@@ -110,6 +111,16 @@ class _TurnRun:
             return None  # the turn had already ended
         self.ended = True
         return self.add(TurnFailed(turn=self.number, step=self.step, message=message))
+
+    def stopped(self) -> AgentSaid | TurnFailed | None:
+        """End the turn as stopped: what the person saw of the reply stays as the turn's reply, marked stopped;
+        with nothing shown yet, the turn ended without one (Retry runs it again)."""
+        turn = self.transcript.last_turn()
+        if not (seen := valid_text(self.seen).strip()) or self.ended or turn is None or turn.number != self.number \
+                or turn.reply:
+            return self.fail(STOPPED)
+        self.ended = True
+        return self.add(AgentSaid(turn=self.number, step=self.step, text=seen, stopped=True))
 
     def _failed(self, message: str) -> Iterator[Yielded]:
         if failed := self.fail(message):
@@ -126,11 +137,13 @@ class _TurnRun:
                 return
             self.step += 1
             stream, text, native = self.agent.format.reply_stream(), "", []
+            self.seen = ""
             try:
                 for delta in _whole_characters(self._deltas(self._request())):
                     if isinstance(delta, TextDelta):
                         text += delta.text
                         if chunk := stream.feed(delta.text):
+                            self.seen += chunk
                             yield ReplyChunk(chunk)
                     elif isinstance(delta, ToolCallDelta):
                         native.append(delta)
@@ -138,7 +151,8 @@ class _TurnRun:
                 yield from self._failed(str(error))
                 return
             except _StopRequested:
-                yield from self._failed(STOPPED)
+                if ended := self.stopped():
+                    yield ended
                 return
             native = [ToolCallDelta(valid_data(d.name), valid_data(d.arguments)) for d in native]
             parsed = self.agent.format.parse(text, native)

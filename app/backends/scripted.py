@@ -27,12 +27,17 @@ class ScriptedBackend:
     @classmethod
     def from_file(cls, path: Path) -> ScriptedBackend:
         """A scripted backend replaying the outputs in a JSON list file; a bad file is a BackendError."""
+        # Named by its file name only: the message reaches the page and saved dialogues, where the folders of the
+        # machine it runs on have no business.
+        name = Path(path).name
         try:
             outputs = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as error:
-            raise BackendError(f"cannot read the script {path}: {error}") from error
+        except OSError as error:
+            raise BackendError(f"cannot read the script {name!r}: {error.strerror or type(error).__name__}") from error
+        except ValueError as error:
+            raise BackendError(f"the script {name!r} is not JSON: {error}") from error
         if not isinstance(outputs, list):
-            raise BackendError(f"the script {path} must be a JSON list of model outputs")
+            raise BackendError(f"the script {name!r} must be a JSON list of model outputs")
         return cls(outputs)
 
     def stream(self, request: ModelRequest) -> Iterator[Delta]:

@@ -188,11 +188,13 @@ class InterimReply(_Event):
 
 
 class AgentSaid(_Event):
-    """The agent's reply, exactly as the user saw it; `fallback` when the step bound gave the polite apology."""
+    """The agent's reply, exactly as the user saw it; `fallback` when the step bound gave the polite apology,
+    `stopped` when the person pressed Stop while it streamed (the text is what they had seen by then)."""
 
     kind: Literal["agent_said"] = "agent_said"
     text: str
     fallback: bool = False
+    stopped: bool = False
 
 
 class TurnFailed(_Event):

@@ -92,7 +92,8 @@ class Goal(_GoalPart):
     id: str  # lowercase dialogue id, as the evaluator names it: "sng0073"
     domains: tuple[DomainGoal, ...]  # in the order the corpus dialogue takes them up, trips last
     message: tuple[str, ...]  # the goal's instructions to the user, as plain sentences
-    first_user_turn: str  # the corpus dialogue's first user turn
+    first_user_turn: str  # the corpus dialogue's first user turn ("" for a generated goal)
+    generated: bool = False  # made from the database (app.dialogue.goal_generator), not a MultiWOZ test goal
 
     def domain(self, name: str) -> DomainGoal | None:
         """The goal's part for that domain, or None when the goal does not take it up."""
@@ -106,6 +107,30 @@ class Goal(_GoalPart):
     def availability(self) -> Scripted:
         """The goal's world: bookings succeed or fail as the goal says (see db.availability)."""
         return Scripted({d.domain: expected for d in self.domains if (expected := d.expected) is not None})
+
+
+# Slots as people say them: in a constraint ("arriving by 10:00", "for 2 people") and in what they ask to be told
+# ("the arrival time"); slots not listed read as "name value" ("type guesthouse").
+CONSTRAINT_WORDS = {"area": "in the {}", "pricerange": "price range {}", "stars": "{} stars", "food": "{} food",
+                    "name": "called {}", "internet": "free wifi: {}", "parking": "free parking: {}",
+                    "departure": "from {}", "destination": "to {}", "day": "on {}", "leaveat": "leaving after {}",
+                    "arriveby": "arriving by {}", "trainid": "train ID {}", "time": "at {}", "people": "for {} people",
+                    "stay": "for {} nights"}
+ATTRIBUTE_WORDS = {"pricerange": "price range", "leaveat": "departure time", "arriveby": "arrival time",
+                   "trainid": "train ID", "phone": "phone number", "duration": "travel time", "internet": "wifi",
+                   "parking": "parking", "stars": "star rating"}
+
+
+def constraint_words(values: dict[str, Value]) -> str:
+    """Constraints as people say them: "in the centre, price range cheap, free parking: yes, arriving by 10:00"."""
+    return ", ".join(CONSTRAINT_WORDS.get(slot, f"{slot} {{}}").format("any" if value == DONTCARE else value)
+                     for slot, value in values.items())
+
+
+def attribute_words(names: tuple[str, ...] | list[str]) -> str:
+    """What a person asks to be told, as they say it: "the phone number, train ID and travel time"."""
+    words = [ATTRIBUTE_WORDS.get(name, name) for name in names]
+    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)
 
 
 def availability_of(goal: Goal | None) -> Availability:

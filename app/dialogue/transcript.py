@@ -68,7 +68,7 @@ class CallWithAnswer:
         return self.answer.result if self.answer else None
 
 
-TurnStatus = Literal["done", "fallback", "failed", "running"]
+TurnStatus = Literal["done", "fallback", "stopped", "failed", "running"]
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,10 @@ class TurnView:
 
     @property
     def status(self) -> TurnStatus:
-        """Done or fallback once replied; failed if it stopped without a reply; running otherwise."""
+        """Done, fallback or stopped (by the person, mid-reply) once replied; failed if it stopped without a reply;
+        running otherwise."""
         if (reply := self.reply) is not None:
-            return "fallback" if reply.fallback else "done"
+            return "fallback" if reply.fallback else "stopped" if reply.stopped else "done"
         return "failed" if self.failure else "running"
 
     @property

@@ -39,10 +39,9 @@ from app.evaluation.scoring import (
     score_predictions,
 )
 from app.evaluation.venues import VenueDatabase
-from app.settings import REPO_ROOT, BadSetting, Settings
+from app.settings import BadSetting, Settings
 from app.tools.toolbox import Toolbox
 
-DEFAULT_TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
 Scored = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
@@ -55,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if gold else args.backend}),
                                  db_url=f"sqlite:///{args.out / 'eval.sqlite3'}", max_steps=args.max_steps)
         with RunFolder(args.out) as folder:
-            tests = data.load(data.locate(args.test_dir, settings.home / "multiwoz-test"))
+            tests = data.load(data.locate(args.test_dir or settings.test_dir, settings.home / "multiwoz-test",
+                                          settings.download_timeout_s))
             if args.score:
                 return _score_file(args, tests, settings, folder)
             return _run(args, _select(tests, args), settings, folder, gold)
@@ -171,8 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="dialogues at once (useful for remote servers)")
-    parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR,
-                        help="folder with test_mwz21/test.json and test_mwz24/original.json")
+    parser.add_argument("--test-dir", type=Path,
+                        help="folder with test_mwz21/test.json and test_mwz24/original.json (WOZ_TEST_DIR; "
+                             "without one they are downloaded)")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn (1 to 20)")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"))
     return parser

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import urllib.request
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,12 +15,27 @@ from typing import Any, Literal
 from app.evaluation.labels import domain_names, metadata_state
 
 LabelVersion = Literal["2.1", "2.4"]
+GOALS_FILE = "test_mwz21/test.json"  # the 1,000 test dialogues with their goals
+LABELS_FILE = "test_mwz24/original.json"  # the MultiWOZ 2.4 belief labels of the same dialogues
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """Where a test file is published (a zip at a pinned commit, and its member) and the SHA-256 of the member."""
+
+    url: str
+    member: str
+    sha256: str
+
+
 SOURCES = {
-    "test_mwz21/test.json": ("https://github.com/thu-coai/ConvLab-2/raw/b014b81fcb1ff74f54681917eee39c14c87af3e5/"
-                             "data/multiwoz/test.json.zip", "test.json"),
-    "test_mwz24/original.json": ("https://github.com/SLEEPWALKERG/LLM-DST-EVAL/raw/"
-                                 "45eb519c888de4b8461b514d8b75e8f63b9280f7/single-step/results.zip",
-                                 "results/parsed/original.json"),
+    GOALS_FILE: PinnedFile("https://github.com/thu-coai/ConvLab-2/raw/b014b81fcb1ff74f54681917eee39c14c87af3e5/"
+                           "data/multiwoz/test.json.zip", "test.json",
+                           "fbfd3a3a93ba0bcec282ddd17ec2976a3d83c2fc4d993775a1d8d49821f9dee9"),
+    LABELS_FILE: PinnedFile("https://github.com/SLEEPWALKERG/LLM-DST-EVAL/raw/"
+                            "45eb519c888de4b8461b514d8b75e8f63b9280f7/single-step/results.zip",
+                            "results/parsed/original.json",
+                            "42537412a5e79b409736a4c8feafa750ca7b9ebe67f1e31c95f0202cdd536270"),
 }
 
 
@@ -48,29 +65,49 @@ class TestDialogue:
     labelled: frozenset[str] = frozenset()  # label versions with real per-turn labels for this dialogue
 
 
-def locate(folder: Path, cache: Path, timeout_s: float = 60) -> Path:
-    """A folder holding test_mwz21/test.json and test_mwz24/original.json: `folder`, or a download cache."""
-    if all((folder / name).is_file() for name in SOURCES):
-        return folder
+def locate(folder: Path | None, cache: Path, timeout_s: float = 60, names: Iterable[str] = tuple(SOURCES)) -> Path:
+    """A folder holding the test files `names` (all by default; Play a goal needs only GOALS_FILE), each verified
+    by its SHA-256, as the databases are: `folder` (WOZ_TEST_DIR) when it has them, else the download cache,
+    filled from the pinned downloads. TestDataUnavailable names every source that failed and why."""
+    wanted = list(names)
     failures = []
-    for name, (url, member) in SOURCES.items():
-        target = cache / name
-        if target.is_file():
+    if folder is not None:
+        problems = [problem for name in wanted if (problem := _unverified(folder / name, SOURCES[name]))]
+        if not problems:
+            return folder
+        failures.append(f"  - {folder}: " + "; ".join(problems))
+    for name in wanted:
+        pinned, target = SOURCES[name], cache / name
+        if _unverified(target, pinned) is None:
             continue
         try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - fixed https URLs
-                data = zipfile.ZipFile(io.BytesIO(response.read())).read(member)
+            with urllib.request.urlopen(pinned.url, timeout=timeout_s) as response:  # noqa: S310 - pinned https URLs
+                blob = zipfile.ZipFile(io.BytesIO(response.read())).read(pinned.member)
         except (OSError, zipfile.BadZipFile, KeyError) as error:
-            failures.append(f"  - {url}: {error}")
+            failures.append(f"  - {pinned.url}: {error}")
+            continue
+        if (digest := hashlib.sha256(blob).hexdigest()) != pinned.sha256:
+            failures.append(f"  - {pinned.url}: {pinned.member} has SHA-256 {digest[:12]}..., not the pinned one")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    if failures:
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(blob)
+        partial.replace(target)
+    if any(_unverified(cache / name, SOURCES[name]) for name in wanted):
         raise TestDataUnavailable(
-            f"The MultiWOZ test files are not in {folder} and could not be downloaded:\n" + "\n".join(failures)
-            + "\nPut test_mwz21/test.json (ConvLab-2 data/multiwoz/test.json.zip) and test_mwz24/original.json "
-            "(LLM-DST-EVAL results) in a folder and pass it with --test-dir (WOZ_TEST_DIR).")
+            "The MultiWOZ test files are not in a local folder and could not be downloaded:\n" + "\n".join(failures)
+            + f"\nPut {' and '.join(wanted)} (ConvLab-2 data/multiwoz/test.json.zip; LLM-DST-EVAL results) in a "
+            "folder and pass it with --test-dir or set WOZ_TEST_DIR.")
     return cache
+
+
+def _unverified(path: Path, pinned: PinnedFile) -> str | None:
+    """Why the file at `path` is not the pinned one (missing, or other bytes); None when it is."""
+    if not path.is_file():
+        return f"no {path.parent.name}/{path.name}"
+    with path.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+    return None if digest == pinned.sha256 else f"{path.parent.name}/{path.name} is not the published file"
 
 
 def load(folder: Path) -> list[TestDialogue]:

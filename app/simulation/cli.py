@@ -34,7 +34,7 @@ from app.dialogue.goals import Goal, load_goals
 from app.dialogue.session import UserSide, run_dialogue
 from app.dialogue.transcript import Transcript, new_id
 from app.evaluation import data
-from app.evaluation.cli import DEFAULT_TEST_DIR, dialogue_ids
+from app.evaluation.cli import dialogue_ids
 from app.evaluation.run_folder import (
     RunFolder,
     RunRefused,
@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(flags, db_url=f"sqlite:///{args.out / 'sim.sqlite3'}", max_steps=args.max_steps)
         user_for = _users(args, settings)  # flags first: a wrong command line should not wait for a download
-        folder = data.locate(args.test_dir, settings.home / "multiwoz-test")
+        folder = data.locate(args.test_dir or settings.test_dir, settings.home / "multiwoz-test",
+                             settings.download_timeout_s, names=[data.GOALS_FILE])
     except (data.TestDataUnavailable, ValueError) as error:  # a BadSetting is a ValueError
         print(error, file=sys.stderr)
         return 2
@@ -203,7 +204,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=positive_int, default=1, help="dialogues at once (useful for remote servers)")
     parser.add_argument("--max-turns", type=positive_int, default=20, help="user turns before a dialogue is cut off")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn")
-    parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR, help="folder with test_mwz21/test.json")
+    parser.add_argument("--test-dir", type=Path,
+                        help="folder with test_mwz21/test.json (WOZ_TEST_DIR; without one it is downloaded)")
     parser.add_argument("--out", type=Path, default=Path("runs/sim"))
     parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real?")
     return parser

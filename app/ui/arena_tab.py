@@ -12,6 +12,7 @@ from app.backends import BackendError
 from app.dialogue.session import user_text_problem
 from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed
 from app.ui import view
+from app.ui.header import without_paths
 from app.workbench.arena import Arena, Match
 from app.workbench.review_store import SHARED
 
@@ -37,7 +38,7 @@ class ArenaTab:
             try:
                 self._arena = self.make_arena()
             except (BackendError, ValueError) as error:
-                self.problem = f"The arena is not available: {error}"
+                self.problem = without_paths(f"The arena is not available: {error}")
         return self._arena
 
     def new_match(self) -> tuple[Any, ...]:

@@ -6,21 +6,24 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, cast
 
 import gradio as gr
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.agent.agent import STOPPED
 from app.assembly import SystemUnderTest, assemble
 from app.backends import BackendError
 from app.dialogue.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
-from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed, valid_text
+from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed, UserSaid, valid_text
 from app.settings import Settings
 from app.tools.toolbox import Toolbox
 from app.ui import view
 from app.ui.admin import AdminGate
+from app.ui.goal_card import goal_panel
 from app.ui.header import storage_warning, without_paths
 from app.workbench.annotations import AnnotationStore, TaskCompleted
 from app.workbench.review_store import SHARED, ReviewStore, finished_turns
@@ -29,14 +32,35 @@ from db.importer import DataUnavailable, imported_sources
 
 log = logging.getLogger(__name__)
 WAIT_FOR_MODEL_S = 0.5
+RESTORE_WAIT_S = 3.0  # how long a reload waits for the turn the closed page left running to record its end
 
 
 @dataclass
 class Status:
-    """Where the model stands (loading, ready or failed), with a message for the page's header."""
+    """Where the model stands (loading, ready or failed), with a message for the page's header and, when it
+    failed, one sentence for the person at the message box saying what to set."""
 
     state: Literal["loading", "ready", "failed"]
     message: str
+    remedy: str = ""
+
+
+# What each backend needs when it cannot start: one sentence, said where the person types.
+REMEDIES = {
+    "transformers": "No model could be loaded: set WOZ_MODEL to a folder with its weights, or WOZ_BACKEND=openai "
+                    "and WOZ_BASE_URL for a model server, then restart.",
+    "scripted": "The scripted model has no script it can read: set WOZ_SCRIPT (or --script) to a JSON list of model "
+                "outputs, then restart.",
+    "openai": "The model server cannot be used: set WOZ_BASE_URL to a running OpenAI-compatible server and WOZ_MODEL "
+              "to its model, then restart.",
+}
+NO_DATABASE = ("The database is not available: set WOZ_DATA_DIR to a folder with the MultiWOZ *_db.json files (or let "
+               "the app reach GitHub or PyPI to download them), then restart.")
+# What works without a model, said beside that sentence. The place to offer Watch a goal and Play a goal with the
+# rule-based system once they exist.
+WITHOUT_A_MODEL = "Meanwhile the **Review queue** and **Results** tabs work without one."
+READY = "✅ Ready"
+LOADING = "⏳ The model is loading: you can type already; your message runs once it is loaded."
 
 
 class ChatPage(NamedTuple):
@@ -54,6 +78,21 @@ class ChatPage(NamedTuple):
     download: Any
     status: Any
     share: Any  # whether this dialogue is shared with the review queue
+    send: Any  # usable only when a model can answer
+    dialogue_id: Any  # the browser's memory of the dialogue shown, so a reload brings it back
+    goal_card: Any
+    goal_verdict: Any
+    goal_panel: Any  # opened when the dialogue has a goal (a reload brings its card back into view)
+
+
+@dataclass
+class _LiveTurn:
+    """A turn whose handler is running: its stop flag, and the dialogue the person moved to meanwhile (New
+    dialogue, the trash icon), which that handler shows as it ends: the page then has one writer, never two."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    moved_to: Transcript | None = None
+    ended: threading.Event = field(default_factory=threading.Event)
 
 
 class DemoApp:
@@ -63,12 +102,14 @@ class DemoApp:
         self.settings = settings
         self.status = Status("loading", "starting…")
         self.system: SystemUnderTest | None = None  # the configured model and format over the database
+        self.toolbox: Toolbox | None = None  # the database's tools, also when no model can start
         self.store: AnnotationStore | None = None
         self.review: ReviewStore | None = None  # where a dialogue its person shares goes to be rated
         self.admin = AdminGate(settings.admin_token)
         self.data_source = "not loaded"
-        self._stops: dict[str, threading.Event] = {}  # transcript id -> its running turn's stop flag
-        self._left: set[str] = set()  # dialogues left by New dialogue while a turn ran: their handler shows nothing
+        self._live: dict[str, _LiveTurn] = {}  # transcript id -> its running turn
+        self._left: deque[str] = deque(maxlen=1000)  # dialogues left by New dialogue: a message still queued for
+        self._lock = threading.Lock()  # one of them is dropped, as the page no longer shows it
 
     def start(self) -> DemoApp:
         """Open the database (importing MultiWOZ on first use) and start loading the model in the background.
@@ -76,18 +117,23 @@ class DemoApp:
         try:
             toolbox = Toolbox.open(self.settings)
         except (DataUnavailable, SQLAlchemyError, ImportError, OSError) as error:  # ImportError: no DB driver
-            self.status = Status("failed", f"the database is not available: {error}")
+            self.status = Status("failed", f"the database is not available: {error}", NO_DATABASE)
             return self
+        self.toolbox = toolbox
         self.data_source = ", ".join(imported_sources(toolbox.catalogue.engine))
         self.store = AnnotationStore(toolbox.catalogue.engine)
         self.review = ReviewStore(toolbox.catalogue.engine, self.settings.raters_per_item)
         try:
             self.system = assemble(self.settings, toolbox)
         except (BackendError, ValueError) as error:
-            self.status = Status("failed", str(error))
+            self.status = Status("failed", str(error), self._remedy())
             return self
         threading.Thread(target=self._load_model, name="load-model", daemon=True).start()
         return self
+
+    def _remedy(self) -> str:
+        return REMEDIES.get(self.settings.backend, "The model cannot start: check WOZ_BACKEND, WOZ_MODEL and "
+                                                   "WOZ_BASE_URL, then restart.")
 
     def _load_model(self) -> None:
         if self.system is None:
@@ -98,7 +144,7 @@ class DemoApp:
             if load:
                 load()
         except BackendError as error:
-            self.status = Status("failed", str(error))
+            self.status = Status("failed", str(error), self._remedy())
             return
         warnings = getattr(self.system.backend, "warnings", [])
         self.status = Status("ready", "; ".join(warnings) if warnings else "ready")
@@ -112,10 +158,27 @@ class DemoApp:
         """The page's header line: the model, format and data, and the model's status."""
         backend = self.system.name if self.system else f"{self.settings.backend} {self.settings.model}"
         icon = {"ready": "🟢", "loading": "⏳", "failed": "🔴"}[self.status.state]
-        warning = storage_warning(self.settings)
-        return without_paths(f"**Model:** {backend} · **format:** {self.settings.format} · **data:** "
-                             f"{self.data_source}  \n{icon} {self.status.message}"
-                             + (f"  \n{warning}" if warning else ""))
+        # A failure's whole story is folded away: the sentence at the message box says what to do.
+        message = without_paths(self.status.message)
+        state = (f"<details><summary>{icon} not available (why)</summary>\n\n{view.as_text(message)}\n</details>"
+                 if self.status.state == "failed" else f"{icon} {view.as_text(message)}")
+        return (f"**Model:** {view.as_text(without_paths(backend))} · **format:** {self.settings.format} · "
+                f"**data:** {view.as_text(without_paths(self.data_source))}  \n{state}"
+                + (f"  \n{warning}" if (warning := storage_warning(self.settings)) else ""))
+
+    def no_model(self) -> str | None:
+        """The one sentence for the message box when no model can answer (what to set, and what works without
+        one); None while a model is loading or ready."""
+        if self.status.state != "failed":
+            return None
+        return without_paths(f"🔴 {self.status.remedy} {WITHOUT_A_MODEL}")
+
+    def model_status(self) -> tuple[Any, Any]:
+        """The status line and the Send button as the model's state has them (the page's timer asks while the
+        model loads): a failed model is said at the message box and Send is off; loading and ready say so."""
+        if (notice := self.no_model()) is not None:
+            return notice, gr.update(interactive=False)
+        return (READY if self.status.state == "ready" else LOADING), gr.update(interactive=True)
 
     def new_dialogue(self) -> Transcript:
         """An empty transcript recording which backend, format and model it runs on, and whether it is shared
@@ -126,78 +189,126 @@ class DemoApp:
     def respond(self, message: str, transcript: Transcript | None) -> Iterator[ChatPage]:
         """Send: check the message, show it at once, then run the agent's turn and stream the page as it goes."""
         transcript = transcript or self.new_dialogue()
+        if transcript.id in self._left:  # sent, then left by New dialogue before it ran: the page shows the new one
+            return
         text = valid_text(message or "").strip()
         if not text:
+            yield self.render(transcript, keep_input=message)
+            return
+        if (notice := self.no_model()) is not None:  # nothing would answer: say so, keep the message, record nothing
+            gr.Warning(notice.replace("**", ""))
             yield self.render(transcript, keep_input=message)
             return
         if problem := user_text_problem(text, self.settings.max_user_chars):
             gr.Warning(problem)
             yield self.render(transcript, keep_input=message)
             return
+        live = self._begin(transcript)
         # Show the message at once and empty the box once; later updates leave the box alone, so whatever the
         # person types while the agent answers is not wiped.
         yield self.render(transcript, partial="…", running=True, pending_user=text, keep_input="")
-        yield from self._turn(transcript, OneMessage(text), pending_user=text)
+        yield from self._turn(transcript, live, OneMessage(text), pending_user=text)
 
     def retry(self, transcript: Transcript | None) -> Iterator[ChatPage]:
         """Retry: run the unfinished last turn again from where it stopped."""
         transcript = transcript or self.new_dialogue()
-        if transcript.open_turn() is None:
+        if transcript.open_turn() is None or self.no_model() is not None or transcript.id in self._left:
             yield self.render(transcript)
             return
-        yield from self._turn(transcript, Messages([]), resume=True)
+        yield from self._turn(transcript, self._begin(transcript), Messages([]), resume=True)
 
-    def _turn(self, transcript: Transcript, user: UserSide, resume: bool = False, pending_user: str | None = None
-              ) -> Iterator[ChatPage]:
-        while self.status.state == "loading":
-            yield self.render(transcript, partial=f"⏳ {self.status.message}", running=True, pending_user=pending_user)
-            time.sleep(WAIT_FOR_MODEL_S)
-        if self.system is None or self.status.state == "failed":
-            if (said := user.next(transcript)) is not None:
-                transcript.append(said)
-            turn = transcript.last_turn()
-            if turn is not None:
-                transcript.append(TurnFailed(turn=turn.number, message=f"The model is not available: "
-                                                                       f"{self.status.message}"))
-            yield self.finish(transcript)
-            return
-        partial, stop = "", threading.Event()
-        self._stops[transcript.id] = stop
+    def _begin(self, transcript: Transcript) -> _LiveTurn:
+        with self._lock:
+            live = self._live[transcript.id] = _LiveTurn()
+        return live
+
+    def _turn(self, transcript: Transcript, live: _LiveTurn, user: UserSide, resume: bool = False,
+              pending_user: str | None = None) -> Iterator[ChatPage]:
+        partial = ""
         try:
-            for event in run_dialogue(self.system.agent(transcript), user, transcript, resume=resume, stop=stop):
-                if transcript.id in self._left:  # winding down after New dialogue: the page shows the new one
-                    continue
-                if isinstance(event, ReplyChunk):
-                    partial += event.text
-                    yield self.render(transcript, partial=partial, running=True, panels=False)
-                else:  # a stored event ends the streamed piece: what was shown is in the transcript now
-                    partial = ""
-                    yield self.render(transcript, running=True)
+            while self.status.state == "loading" and not live.stop.is_set():
+                yield self.render(transcript, partial=f"⏳ {self.status.message}", running=True,
+                                  pending_user=pending_user)
+                time.sleep(WAIT_FOR_MODEL_S)
+            if self.system is not None and self.status.state == "ready" and not live.stop.is_set():
+                agent = self.system.agent(transcript)
+                for event in run_dialogue(agent, user, transcript, resume=resume, stop=live.stop):
+                    if isinstance(event, UserSaid):
+                        self._save(transcript)  # from now on a reload finds the dialogue
+                    if live.moved_to is not None:  # winding down after New dialogue: the page shows the new one
+                        continue
+                    if isinstance(event, ReplyChunk):
+                        partial += event.text
+                        yield self.render(transcript, partial=partial, running=True, panels=False)
+                    else:  # a stored event ends the streamed piece: what was shown is in the transcript now
+                        partial = ""
+                        yield self.render(transcript, running=True)
+            elif self.status.state == "failed" and not resume and (said := user.next(transcript)):
+                transcript.append(said)  # the model failed while the message waited for it: keep the message
+                transcript.append(TurnFailed(turn=said.turn, message=f"The model is not available: "
+                                                                    f"{without_paths(self.status.message)}"))
+            self._save(transcript)
+            if live.moved_to is None:
+                yield self.render(transcript)
         except GeneratorExit:  # the page went away (the agent has recorded that the turn stopped)
             self._save(transcript)
             raise
         finally:
-            self._stops.pop(transcript.id, None)
-        if transcript.id in self._left:  # saved, but the page shows the new dialogue now
-            self._left.discard(transcript.id)
-            self._save(transcript)
-            return
-        yield self.finish(transcript)
+            moved_to = self._end(transcript, live)
+        # The last word on the page is this handler's: the dialogue it ran, or the one the person moved to.
+        if moved_to is not None:
+            yield self.render(moved_to)
+
+    def _end(self, transcript: Transcript, live: _LiveTurn) -> Transcript | None:
+        """The turn is over: forget it, and return the dialogue the person moved to meanwhile, if any."""
+        with self._lock:
+            if self._live.get(transcript.id) is live:
+                del self._live[transcript.id]
+            live.ended.set()
+            return live.moved_to
 
     def stop_turn(self, transcript: Transcript | None) -> None:
-        """The Stop button: the running turn of this session ends soon, recorded as stopped, and the handler
-        that ran it finishes normally (so a message sent right after is not ignored as a repeat)."""
-        if transcript is not None and (stop := self._stops.get(transcript.id)):
-            stop.set()
+        """The Stop button: the running turn of this session ends soon (what was shown of its reply is kept as the
+        reply, marked stopped), and the handler that ran it finishes normally."""
+        with self._lock:
+            live = self._live.get(transcript.id) if transcript is not None else None
+        if live is not None:
+            live.stop.set()
 
-    def start_over(self, transcript: Transcript | None) -> ChatPage:
-        """New dialogue: a running turn is asked to end, as Stop does, and its handler then returns without
-        touching the page (cancelling it dropped a message sent right after); the page shows a fresh dialogue.
-        The message box is left alone: a reply slower than the person would wipe what they began typing."""
-        if transcript is not None and (stop := self._stops.get(transcript.id)):
-            self._left.add(transcript.id)
-            stop.set()
-        return self.render(self.new_dialogue())
+    def start_over(self, transcript: Transcript | None, fresh: Transcript | None = None) -> ChatPage:
+        """New dialogue (the chat's trash icon, starting a goal): `fresh` (an empty dialogue by default) takes the
+        page. While a turn runs, its handler is asked to end and to show the fresh dialogue as its last update,
+        so nothing it had already sent can draw the old dialogue over the new one (two writers racing froze the
+        page); otherwise the fresh dialogue is shown here. The message box is left alone: a reply slower than
+        the person would wipe what they began typing."""
+        fresh = fresh or self.new_dialogue()
+        with self._lock:
+            live = self._live.get(transcript.id) if transcript is not None else None
+            if transcript is not None:
+                self._left.append(transcript.id)
+            if live is not None:
+                live.moved_to = fresh
+                live.stop.set()
+        if live is not None:
+            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+        return self.render(fresh)
+
+    def restore(self, dialogue_id: str | None) -> ChatPage:
+        """The page as it loads: the dialogue this browser showed last (its id is in the browser's storage, the
+        transcript in the store), or a fresh one. A turn of it still running for the page that went away is
+        stopped first, so what is shown is what was kept."""
+        transcript = None
+        if dialogue_id and self.store is not None:
+            with self._lock:
+                live = self._live.get(dialogue_id)
+            if live is not None:
+                live.stop.set()
+                live.ended.wait(timeout=RESTORE_WAIT_S)
+            try:
+                transcript = self.store.transcript(dialogue_id)
+            except Exception:  # a record that cannot be read back must not cost the page
+                log.exception("could not restore dialogue %s", dialogue_id)
+        return self.render(transcript or self.new_dialogue())  # the message box keeps anything already typed
 
     def finish(self, transcript: Transcript) -> ChatPage:
         """Save the dialogue and show it as it ended."""
@@ -214,21 +325,37 @@ class DemoApp:
         if pending_user is not None:
             shown = transcript.model_copy(update={"events": [*transcript.events, transcript.user_said(pending_user)]})
         messages, _ids = view.chat_messages(shown, partial, running or pending_user is not None)
+        last = transcript.last_turn()
         failed = transcript.open_turn() is not None and not running
+        stopped = last is not None and (last.status == "stopped" or (failed and last.failure is not None
+                                                                      and last.failure.message == STOPPED))
         skip = gr.skip()
+        card, verdict = goal_panel(transcript) if panels else (skip, skip)
         return ChatPage(
             chat=messages, message=skip if keep_input is None else keep_input,
             belief=view.belief_html(transcript) if panels else skip,
-            calls=view.api_calls(transcript) if panels else skip,
-            rows=view.database_rows(transcript) if panels else skip,
-            bookings=view.bookings(transcript) if panels else skip,
+            calls=view.table_html(view.api_calls(transcript), "api-calls-table") if panels else skip,
+            rows=view.table_html(view.database_rows(transcript), "db-results-table") if panels else skip,
+            bookings=view.table_html(view.bookings(transcript), "bookings-table") if panels else skip,
             state=transcript,
             retry=gr.update(visible=failed),
-            download=self.download_file(transcript) if panels and not running else skip,
-            status="⏳ The agent is working… (**Stop** interrupts it)" if running else
-            "⚠️ The last turn did not finish: **Retry** runs it again." if failed else "✅ Ready",
+            download=self._download(transcript) if panels and not running else skip,
+            status="⏳ The agent is working… (**Stop** interrupts it)" if running else self.no_model() or (
+                "⏹ Stopped: what was said so far is kept. **Retry** runs the turn again, or send another message."
+                if stopped and failed else "⏹ Stopped: the reply so far is kept. Send your next message." if stopped
+                else "⚠️ The last turn did not finish: **Retry** runs it again." if failed
+                else LOADING if self.status.state == "loading" else READY),
             share=skip if running else gr.update(value=bool(transcript.meta.get(SHARED))),
+            send=gr.update(interactive=self.no_model() is None) if panels else skip,
+            dialogue_id=transcript.id if panels else skip,
+            goal_card=card, goal_verdict=verdict,
+            goal_panel=gr.update(open=True) if panels and transcript.goal is not None else skip,
         )
+
+    def _download(self, transcript: Transcript) -> Any:
+        """The Download button: the dialogue's file, or switched off while there is nothing to download."""
+        path = self.download_file(transcript)
+        return gr.update(value=path, interactive=path is not None)
 
     def _save(self, transcript: Transcript) -> None:
         if self.store and transcript.events:

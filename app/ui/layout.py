@@ -35,6 +35,11 @@ def turns_at_once(app: DemoApp) -> int:
     return 1 if on_zero_gpu() else app.settings.local_concurrency
 
 
+def opener_text(selected: gr.SelectData) -> str:
+    """The text of the example opener clicked in the empty chat."""
+    return str(selected.value["text"])
+
+
 def build_ui(app: DemoApp) -> gr.Blocks:
     """The whole page: the chat with its panels, rating and export, goal play and the workbench tabs, wired
     to the app's handlers."""
@@ -43,48 +48,50 @@ def build_ui(app: DemoApp) -> gr.Blocks:
     with gr.Blocks(title="CoALM MultiWOZ demo") as demo:
         state = gr.State(None)
         annotator_memory = gr.BrowserState("", storage_key="coalm-woz-annotator")
+        dialogue_memory = gr.BrowserState("", storage_key="coalm-woz-dialogue")  # the dialogue a reload brings back
         gr.Markdown("# CoALM finds and books: hotels, restaurants, trains, taxis, attractions", elem_id="title")
         header = gr.Markdown(app.header(), elem_id="header")
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Chat", id="chat-tab", elem_id="tab-chat"):
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(elem_id="chat", height=560, label="Chat",
-                                             feedback_options=view.FEEDBACK_OPTIONS)
-                        with gr.Row():
-                            message = gr.Textbox(elem_id="message", placeholder="Ask for a hotel, a train, a table…",
+                with gr.Row(elem_id="chat-row"):
+                    with gr.Column(scale=3, elem_id="chat-column"):
+                        # Text is escaped before it gets here (view.as_text, view.as_reply); no LaTeX, no custom tags,
+                        # and no share or copy icons (share did nothing here; copy would copy the escaped text).
+                        chatbot = gr.Chatbot(elem_id="chat", height=theme.CHAT_HEIGHT, label="Chat",
+                                             feedback_options=view.FEEDBACK_OPTIONS, buttons=[], show_label=False,
+                                             latex_delimiters=[], allow_tags=False, sanitize_html=True,
+                                             examples=[{"text": text} for text in example_openers()])
+                        # Right above the message box: what the agent is doing, or why nothing can answer.
+                        turn_status = gr.Markdown(elem_id="turn-status")  # said as the page loads (app.restore)
+                        with gr.Row(elem_id="message-row"):
+                            message = gr.Textbox(elem_id="message", placeholder="Ask for a hotel, a train…",
                                                  show_label=False, scale=5, autofocus=True)
-                            send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
-                        turn_status = gr.Markdown("✅ Ready", elem_id="turn-status")
-                        with gr.Row():
+                            send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
+                        with gr.Row(elem_id="turn-buttons"):
                             new = gr.Button("New dialogue", elem_id="new-dialogue", size="sm")
                             stop = gr.Button("Stop", elem_id="stop", size="sm")
                             retry_button = gr.Button("Retry", elem_id="retry", size="sm", visible=False,
                                                      variant="secondary")
-                            download = gr.DownloadButton("Download dialogue (JSON)", elem_id="download", size="sm")
+                            download = gr.DownloadButton("Download dialogue (JSON)", elem_id="download", size="sm",
+                                                         interactive=False)
                         with gr.Row():
                             share = gr.Checkbox(label="Share this dialogue with the review queue (other people, the "
                                                       "raters, will read it)", value=app.settings.share_default,
                                                 elem_id="share", scale=3)
                             share_status = gr.Markdown(elem_id="share-status")
-                        gr.Markdown("**Try:**")
-                        with gr.Row():
-                            openers = [gr.Button(text, size="sm", elem_id=f"opener-{i}")
-                                       for i, text in enumerate(example_openers())]
-                    with gr.Column(scale=2):
-                        gr.Markdown("### Belief state")
+                    with gr.Column(scale=2, elem_id="panels-column"):
+                        gr.Markdown("### Belief state", elem_classes=["panel-title"])
                         belief = gr.HTML(view.belief_html(app.new_dialogue()), elem_id="belief")
-                        gr.Markdown("### API calls")
-                        calls = gr.Dataframe(headers=view.CALL_COLUMNS, elem_id="api-calls", wrap=True,
-                                             interactive=False, column_widths=theme.CALL_WIDTHS,
-                                             max_height=300)
-                        gr.Markdown("### Database results")
-                        rows = gr.Dataframe(view.database_rows(app.new_dialogue()), elem_id="db-results", wrap=True,
-                                            interactive=False, max_height=300)
-                        gr.Markdown("### Bookings")
-                        booked = gr.Dataframe(headers=view.BOOKING_COLUMNS, elem_id="bookings", wrap=True,
-                                              interactive=False, column_widths=theme.BOOKING_WIDTHS)
-                goal_panel = GoalPanel(app, state)
+                        gr.Markdown("### API calls (newest first)", elem_classes=["panel-title"])
+                        calls = gr.HTML(view.table_html(view.api_calls(app.new_dialogue()), "api-calls-table"),
+                                        elem_id="api-calls")
+                        gr.Markdown("### Database results", elem_classes=["panel-title"])
+                        rows = gr.HTML(view.table_html(view.database_rows(app.new_dialogue()), "db-results-table"),
+                                       elem_id="db-results")
+                        gr.Markdown("### Bookings", elem_classes=["panel-title"])
+                        booked = gr.HTML(view.table_html(view.bookings(app.new_dialogue()), "bookings-table"),
+                                         elem_id="bookings")
+                goal_panel = GoalPanel(app)
                 with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
                     with gr.Row():
                         annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
@@ -101,10 +108,12 @@ def build_ui(app: DemoApp) -> gr.Blocks:
             turns = {"concurrency_limit": limit, "concurrency_id": "turns", **QUEUE_STATUS}
             name_boxes = [annotator, *build_workbench_tabs(Workbench.of(app), turns)]
 
-        outputs = list(ChatPage(chat=chatbot, message=message, belief=belief, calls=calls, rows=rows, bookings=booked,
-                                state=state, retry=retry_button, download=download, status=turn_status,
-                                share=share))
-        goal_panel.wire(demo, outputs, download)
+        page = ChatPage(chat=chatbot, message=message, belief=belief, calls=calls, rows=rows, bookings=booked,
+                        state=state, retry=retry_button, download=download, status=turn_status, share=share, send=send,
+                        dialogue_id=dialogue_memory, goal_card=goal_panel.card, goal_verdict=goal_panel.verdict,
+                        goal_panel=goal_panel.panel)
+        outputs = list(page)
+        goal_panel.wire(demo, page)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}
         # A message sent while this session's turn still runs (or is winding down after Stop) runs right after it
@@ -114,17 +123,15 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         message.submit(respond, [message, state], trigger_mode="always_last", **turn_options)
         send.click(respond, [message, state], trigger_mode="always_last", **turn_options)
         retry_button.click(retry, [state], **turn_options)
-        for button in openers:
-            button.click(lambda text=button.value: text, None, message, queue=False).then(
-                respond, [message, state], **turn_options)
-        # Stop asks the running turn to end (it records "Stopped." and its handler returns as usual) instead of
-        # cancelling the handler: a cancelled one left the page ignoring the next message for a moment.
+        # The example openers sit inside the empty chat, where the reply will appear (buttons under the chat sent the
+        # page scrolling past it on a phone).
+        chatbot.example_select(opener_text, None, message, queue=False).then(respond, [message, state], **turn_options)
+        # Stop asks the running turn to end (what was shown of its reply is kept) instead of cancelling the handler:
+        # a cancelled one left the page ignoring the next message for a moment.
         stop.click(app.stop_turn, [state], None, queue=False)
-        # New dialogue ends a running turn the same way (its handler then leaves the page alone), so a message
-        # typed into the new dialogue right away runs in it instead of being dropped with a cancelled handler.
+        # New dialogue, and the chat's own trash icon (which empties only what is shown: the next message would bring
+        # the "deleted" dialogue back), start afresh; a running turn ends and shows the fresh dialogue last.
         new.click(app.start_over, [state], outputs, queue=False)
-        # The chat's own trash icon empties only what is shown: make it start a new dialogue too, or the next
-        # message would bring the whole "deleted" dialogue back.
         chatbot.clear(app.start_over, [state], outputs, queue=False)
         # One rating at a time, in the order given: a like and the dislike that follows it must not overtake each
         # other (the store keeps the last one).
@@ -137,6 +144,10 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         for box in name_boxes:
             box.change(lambda name: name, box, annotator_memory)
         demo.load(lambda name: [name] * len(name_boxes), annotator_memory, name_boxes)
+        # A reload brings back the dialogue this browser showed (a fresh page starts a fresh one); outside the queue,
+        # so it is done before a person can have typed and sent anything.
+        demo.load(app.restore, [dialogue_memory], outputs, queue=False, show_progress="hidden")
         timer = gr.Timer(2)
-        timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading")), None, [header, timer])
+        timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading"), *app.model_status()),
+                   None, [header, timer, turn_status, send], show_progress="hidden")
     return demo

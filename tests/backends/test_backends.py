@@ -237,3 +237,20 @@ def test_a_retry_that_fails_again_says_why_and_is_recorded(toolbox):
     assert dialogue.events[-1] is retried[0] and dialogue.turns()[0].failure is retried[0]
     again = list(run_dialogue(agent, Messages([]), dialogue, resume=True))
     assert again[-1].text == "Hello." and dialogue.turns()[0].status == "done"
+
+
+def test_a_script_that_cannot_be_read_is_named_by_its_file_name_not_its_path(tmp_path):
+    """Its message reaches the page, the arena and stored dialogues, where the server's folders do not belong."""
+    from app.backends import BackendError
+    from app.backends.scripted import ScriptedBackend
+
+    bad = tmp_path / "deep" / "folder"
+    bad.mkdir(parents=True)
+    (bad / "broken.json").write_text("{not json")
+    (bad / "object.json").write_text("{}")
+    for name, expected in (("missing.json", "cannot read the script 'missing.json'"),
+                           ("broken.json", "the script 'broken.json' is not JSON"),
+                           ("object.json", "the script 'object.json' must be a JSON list")):
+        with pytest.raises(BackendError) as raised:
+            ScriptedBackend.from_file(bad / name)
+        assert expected in str(raised.value) and str(tmp_path) not in str(raised.value)

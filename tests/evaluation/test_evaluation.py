@@ -143,10 +143,14 @@ def test_missing_test_data_says_where_to_put_it(tmp_path):
     assert done.returncode == 2 and "--test-dir" in done.stderr and "test.json" in done.stderr
 
 
-def test_test_data_dir_fixture_path_is_what_the_cli_defaults_to():
-    from app.evaluation.cli import DEFAULT_TEST_DIR
+@needs_test_data
+def test_test_data_dir_fixture_path_is_what_the_cli_defaults_to(monkeypatch):
+    from app.settings import Settings
 
-    assert Path(DEFAULT_TEST_DIR) == TEST_DIR
+    monkeypatch.delenv("WOZ_TEST_DIR", raising=False)
+    assert Settings().test_dir == TEST_DIR
+    monkeypatch.setenv("WOZ_TEST_DIR", "/elsewhere")
+    assert Settings().test_dir == Path("/elsewhere")  # WOZ_TEST_DIR is read (the log advised it; nothing did)
 
 
 def test_bad_predictions_files_get_a_clear_message(tmp_path):

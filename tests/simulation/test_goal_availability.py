@@ -149,11 +149,11 @@ def test_a_goal_played_in_the_page_books_in_the_goals_world(goals, tmp_path, raw
                f"Action: BookRestaurant(name='{name}', day='thursday', people=5, time='13:00')",
                f"System: {name} is booked for 13:00."]
     app = started(tmp_path, raw_db_dir, outputs)
-    play = GoalPlay(app, TEST_DIR)
-    _every, first = last(app.respond(ask, play.start("sng0611")[STATE]))
+    play = GoalPlay(app)
+    _every, first = last(app.respond(ask, play.start("sng0611", None)[STATE]))
     _every, final = last(app.respond("Then 13:00, please.", first[STATE]))
     answers = [e.result for e in final[STATE].events if isinstance(e, ToolAnswered)]
     assert [a.kind for a in answers] == ["refused", "booked"] and answers[0].hint.startswith("free for time 13:00")
-    _verdict, saved, _download = play.done(final[STATE])
+    saved = play.done(final[STATE])[STATE]
     judged = app.store.transcript(saved.id).meta[VERDICT_KEY]["domains"][0]
     assert judged["booked"] is True, judged  # the fallback, after the refusal the goal expects

@@ -8,14 +8,13 @@ import json
 import os
 import re
 import shutil
-import time
 
 import pandas as pd
 import pytest
 
 from app.settings import REPO_ROOT
 from tests.agent.test_agent_dialogues import TRIP
-from tests.browser_helpers import browser_missing, chromium, running_app
+from tests.browser_helpers import browser_missing, chromium, running_app, slow_stream
 
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 USERS = ["I need a cheap guesthouse in the north", "Book worth house for 2 people, 2 nights from thursday",
@@ -171,23 +170,6 @@ def test_one_click_stores_one_current_rating(server, home, browser):
     page.context.close()
 
 
-def slow_stream(connection) -> None:
-    """A model server that streams a long reply, a word every quarter second, so a person can press Stop."""
-    connection.recv(65536)
-    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
-    try:
-        for number in range(120):
-            content = ("System: " if number == 0 else "") + f"word{number} "
-            event = json.dumps({"id": "1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [
-                {"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}]})
-            chunk = f"data: {event}\n\n".encode()
-            connection.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-            time.sleep(0.25)
-    except OSError:
-        pass  # the client hung up: Stop worked
-    connection.close()
-
-
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory, raw_db_dir):
     from tests.backends.test_backends import RawServer
@@ -220,7 +202,9 @@ def test_a_message_sent_right_after_stop_runs(slow_server, browser):
                            timeout=15_000)
     page.wait_for_function("() => document.querySelector('#message textarea').value === ''", timeout=15_000)
     chat = page.inner_text("#chat")
-    assert "Stopped." in chat and chat.index("first message") < chat.index("Stopped.") < chat.index("second message")
+    mark = "You stopped this reply here"  # the streamed words stay as the reply, marked stopped
+    assert mark in chat and chat.index("first message") < chat.index("word1") < chat.index(mark) < chat.index(
+        "second message")
     page.context.close()
 
 
@@ -234,7 +218,8 @@ def test_new_dialogue_during_a_turn_starts_afresh_and_the_next_message_runs(slow
     chat = page.inner_text("#chat")
     assert "new dialogue" in chat and "old dialogue" not in chat and "Stopped." not in chat
     page.click("#stop")
-    page.wait_for_function("() => document.querySelector('#turn-status').innerText.includes('Retry')", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#turn-status').innerText.includes('Stopped')",
+                           timeout=15_000)
     # The chat's trash icon starts afresh as well: the next message does not bring the cleared dialogue back.
     page.click("#chat button[aria-label='Clear']")
     page.fill("#message textarea", "after clearing")

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 
+import gradio as gr
 import pytest
 
 from app.dialogue.goals import load_goals
 from app.dialogue.transcript import VERDICT_KEY
 from app.settings import REPO_ROOT
-from app.ui.goal_play import task_card
+from app.ui.goal_card import task_card
 from domains import domain
 from tests.browser_helpers import chromium as launch_chromium
 from tests.browser_helpers import running_app
+from tests.markup import shown_text
 from tests.ui.test_browser import missing
-from tests.ui.test_ui_handlers import STATE, last, started
+from tests.ui.test_ui_handlers import CARD, STATE, VERDICT, last, started
 
 TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
 pytestmark = pytest.mark.skipif(not (TEST_DIR / "test_mwz21" / "test.json").is_file(),
@@ -31,45 +33,60 @@ def scripted_turn(toolbox) -> list[str]:
             f"entrance fee {boat['entrance fee']}."]
 
 
-def test_the_task_card_says_what_to_find_book_and_ask():
+def test_the_task_card_says_what_to_find_book_and_ask_in_words_each_domain_under_its_heading():
     goal = next(g for g in load_goals(TEST_DIR) if g.id == "mul2499")
-    card = task_card(goal)
-    assert "**1. Restaurant**" in card and "**3. Taxi**" in card
-    assert ("Find one with type entertainment, area centre; if there is none, with type architecture, area centre"
+    card = shown_text(task_card(goal))
+    assert "1. Restaurant" in card and "3. Taxi" in card
+    assert ("Find one type entertainment, in the centre; if there is none, one type architecture, in the centre"
             in card)
-    assert "Book it: time 18:30, day thursday, people 8 (if that fails: time 17:30, day thursday, people 8)" in card
-    assert "Get the car type, phone, reference number" in card and "If the booking fails how about 17:30" in card
+    assert "Book it: at 18:30, on thursday, for 8 people (if that fails: at 17:30, on thursday, for 8 people)" in card
+    assert "Get the car type, phone number and reference number" in card
+    assert "If the booking fails how about 17:30" in card
+    # The next domain's heading starts its own block (it was glued to the last bullet: "entrance fee 2. Train").
+    assert "\n\n#### 2. Attraction" in task_card(goal) and "entrance fee 2." not in card
+    train = shown_text(task_card(next(g for g in load_goals(TEST_DIR) if g.id == "pmul4648")))
+    for slot_name in ("arriveby", "leaveat", "trainid", "pricerange"):  # words, not slot names
+        assert slot_name not in train, train
 
 
 def test_a_goal_played_through_the_handlers_is_checked_and_stored(tmp_path, raw_db_dir, toolbox):
     from app.ui.goal_play import GoalPlay
 
     app = started(tmp_path, raw_db_dir, scripted_turn(toolbox))
-    play = GoalPlay(app, TEST_DIR)
-    assert play.done(None)[0].startswith("Start a goal first")
-    assert GOAL in play.choices() and play.deal() in play.choices()
-    opened = play.start(GOAL)
-    transcript, card = opened[STATE], opened[-2]
-    assert transcript.goal.id == GOAL and not transcript.events and "boat" in card
+    play = GoalPlay(app)
+    assert all(isinstance(value, type(gr.skip())) for value in play.done(None))  # no goal: a warning, no change
+    ids = play.goal_set().ids
+    assert GOAL in ids and play.deal() in ids and not play.goal_set().generated
+    opened = play.start(GOAL, None)
+    transcript, card = opened[STATE], opened[CARD]
+    assert transcript.goal.id == GOAL and not transcript.events and "boat" in card and opened[VERDICT] == ""
+    nothing_said = play.done(transcript)  # Done before any turn: no verdict shown that is not saved
+    assert isinstance(nothing_said[VERDICT], type(gr.skip())) and app.store.transcript(transcript.id) is None
     _every, final = last(app.respond(ASK, transcript))
-    verdict, saved, _download = play.done(final[STATE])
+    checked = play.done(final[STATE])
+    verdict, saved = checked[VERDICT], checked[STATE]
     assert verdict.startswith("✅ **Goal met.**") and "| attraction |" in verdict
     stored = app.store.transcript(saved.id)
     assert stored.goal.id == GOAL and stored.meta[VERDICT_KEY]["complete"] is True
     assert stored.meta[VERDICT_KEY]["domains"][0]["requested"] == {"phone": True, "entrance fee": True}
     exported = app.store.export(tmp_path / "export").dialogues_jsonl.read_text()
     assert '"goal_verdict"' in exported and GOAL in exported  # beside the ratings, in the annotators' export
+    # New dialogue takes the card and the verdict away with the goal (they stayed while Done said "no goal").
+    fresh = app.start_over(saved)
+    assert fresh[STATE].goal is None and fresh[VERDICT] == "" and "Pick or deal a goal" in fresh[CARD]
+    back = app.restore(saved.id)  # a reload brings the goal card and its verdict back with the dialogue
+    assert back[STATE].goal.id == GOAL and "boat" in back[CARD] and back[VERDICT].startswith("✅ **Goal met.**")
 
 
 def test_a_goal_left_undone_is_not_met(tmp_path, raw_db_dir):
     from app.ui.goal_play import GoalPlay
 
     app = started(tmp_path, raw_db_dir, ["System: Sorry, I cannot help."])
-    play = GoalPlay(app, TEST_DIR)
-    _every, final = last(app.respond(ASK, play.start(GOAL)[STATE]))
-    verdict, saved, _download = play.done(final[STATE])
-    assert verdict.startswith("❌ **Goal not met.**") and "no venue was offered" in verdict
-    assert app.store.transcript(saved.id).meta[VERDICT_KEY]["complete"] is False
+    play = GoalPlay(app)
+    _every, final = last(app.respond(ASK, play.start(GOAL, None)[STATE]))
+    checked = play.done(final[STATE])
+    assert checked[VERDICT].startswith("❌ **Goal not met.**") and "no venue was offered" in checked[VERDICT]
+    assert app.store.transcript(checked[STATE].id).meta[VERDICT_KEY]["complete"] is False
 
 
 @pytest.fixture(scope="module")
