@@ -83,7 +83,7 @@ def test_hostile_records_are_named_and_the_rest_of_the_batch_goes_in(tmp_path, s
 
 
 def test_malformed_transcripts_never_reach_the_queue(tmp_path, store_url, toolbox, capsys):
-    data = recorded_dialogue(toolbox, "good", 0).to_data()
+    data = recorded_dialogue(toolbox, "good", 60).to_data()  # a number of its own: its bookings are its own
     lines = [json.dumps({**malformed(data, how), "id": f"bad-{how}"})
              for how in ("booking", "found", "belief", "gap", "duplicate")]
     (tmp_path / "bad.jsonl").write_text("\n".join([*lines, json.dumps(data)]) + "\n")
