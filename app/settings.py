@@ -91,7 +91,8 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535)
     host: str = Field("127.0.0.1", description="Interface to serve on; 0.0.0.0 to let other machines in.")
     max_user_chars: int = Field(2000, ge=10, description="Longer user messages are refused with a message.")
-    admin_token: str | None = Field(None, description="When set, exporting all ratings requires it.")
+    admin_token: str | None = Field(None, description="Opens Results and the exports; unset, only a browser on "
+                                    "the server itself may open them.")
     remote_concurrency: int = Field(8, ge=1, description="Turns run at once against a model server.")
     local_concurrency: int = Field(
         8, ge=1, le=256,

@@ -29,12 +29,8 @@ pytestmark = pytest.mark.skipif(missing is not None, reason=str(missing))
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    return tmp_path_factory.mktemp("app-home")
-
-
-@pytest.fixture(scope="module")
-def server(home, raw_db_dir):
+def server(tmp_path_factory, raw_db_dir):
+    home = tmp_path_factory.mktemp("app-home")
     script = home / "script.json"
     script.write_text(json.dumps(TRIP))
     env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein"}
@@ -143,13 +139,29 @@ def choose(page, label: str) -> None:
     page.wait_for_timeout(1200)  # each choice is a queued event; give it time to reach the database
 
 
-def test_one_click_stores_one_current_rating(server, home, browser):
+@pytest.fixture(scope="module")
+def rating_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("rating-home")
+
+
+@pytest.fixture(scope="module")
+def rating_server(rating_home, raw_db_dir):
+    """An app of its own: the trip's script is used up by the whole trip above."""
+    script = rating_home / "script.json"
+    script.write_text(json.dumps(TRIP[:2]))
+    env = {"WOZ_HOME": str(rating_home), "WOZ_DATA_DIR": str(raw_db_dir)}
+    with running_app(["--backend", "scripted", "--script", str(script)], env) as url:
+        yield url
+
+
+def test_one_click_stores_one_current_rating(rating_server, rating_home, browser):
     """A flag chosen from the reply's menu stored two identical rows (Gradio sends the choice twice); like then
     dislike kept both; taking a choice back added an empty row; a rating before a name was "(no name)"."""
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    page.goto(server, wait_until="load")
+    page.goto(rating_server, wait_until="load")
     page.wait_for_selector("#message textarea")
     send(page, USERS[0], "City Centre North B and B and Worth House")
+    home = rating_home
     before = stored_ratings(home)
     choose(page, "Like")  # no name typed yet
     page.wait_for_function("() => document.body.innerText.includes('Please enter your name first')", timeout=10_000)

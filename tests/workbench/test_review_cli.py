@@ -55,9 +55,10 @@ def test_files_and_runs_become_items_and_bad_files_are_reported(tmp_path, store_
 def test_hostile_records_are_named_and_the_rest_of_the_batch_goes_in(tmp_path, store_url, capsys):
     good = [transcript(f"ok{i}", "m").to_json() for i in range(3)]
     deep = "[" * 900 + "]" * 900
+    deep_meta = '{"id": "dm", "events": [], "meta": ' + '{"a": ' * 900 + "1" + "}" * 900 + "}"
     files = {
         "list.json": "[1, 2, 3]", "number.json": "42", "null.json": "null", "empty.json": "",
-        "deep.json": deep,
+        "deep.json": deep, "deep-meta.json": deep_meta,
         "lines.jsonl": "\n".join([good[0], "[1, 2]", deep, '{"id": "x", "version": 2, "events": 5}', good[1]]),
         "old.json": json.dumps({"id": "old", "turns": [{"user": 5, "events": "nope", "status": ["done"]}]}),
         "old-list.json": json.dumps({"id": "old2", "turns": "not a list"}),
@@ -76,12 +77,13 @@ def test_hostile_records_are_named_and_the_rest_of_the_batch_goes_in(tmp_path, s
                      "long-id.json: its id is 201 characters long"):
         assert expected in err, expected
     assert "deep.json" in err and "lines.jsonl:3" in err
+    assert "deep-meta.json: not a transcript: nested too deeply" in err
     store = ReviewStore(make_engine(store_url))
     assert set(store.systems()) == {"ok0", "ok1", "ok2"}
 
 
 def test_malformed_transcripts_never_reach_the_queue(tmp_path, store_url, toolbox, capsys):
-    data = recorded_dialogue(toolbox, "good", 0).to_data()
+    data = recorded_dialogue(toolbox, "good", 60).to_data()  # a number of its own: its bookings are its own
     lines = [json.dumps({**malformed(data, how), "id": f"bad-{how}"})
              for how in ("booking", "found", "belief", "gap", "duplicate")]
     (tmp_path / "bad.jsonl").write_text("\n".join([*lines, json.dumps(data)]) + "\n")

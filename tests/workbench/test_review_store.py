@@ -119,7 +119,7 @@ def test_an_item_that_cannot_be_shown_is_set_aside_and_the_rater_gets_the_next(t
     from tests.workbench_seed import malformed, recorded_dialogue
 
     store = make_store(f"sqlite:///{tmp_path / 'aside.sqlite3'}", items=0)
-    good = recorded_dialogue(toolbox, "good", 0)
+    good = recorded_dialogue(toolbox, "good", 100 + len(how))  # its own dialogue id: the session's rooms stay free
     bad = malformed(good.to_data(), how) | {"id": "bad"}
     with Session(store.engine) as session, session.begin():  # as an older version stored it, unchecked
         session.add(DialogueRecord(id="bad", data=bad, meta=META))
