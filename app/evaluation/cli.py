@@ -41,6 +41,7 @@ from app.evaluation.scoring import (
 from app.evaluation.venues import VenueDatabase
 from app.settings import REPO_ROOT, BadSetting, Settings
 from app.tools.toolbox import Toolbox
+from db.importer import DataUnavailable
 
 DEFAULT_TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
 Scored = tuple[dict[str, Any], list[dict[str, Any]]]
@@ -54,12 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if gold else args.backend}),
                                  db_url=f"sqlite:///{args.out / 'eval.sqlite3'}", max_steps=args.max_steps)
-        with RunFolder(args.out) as folder:
-            tests = data.load(data.locate(args.test_dir, settings.home / "multiwoz-test"))
-            if args.score:
+        tests = data.load(data.locate(args.test_dir, settings.home / "multiwoz-test"))
+        if args.score:
+            with RunFolder(args.out) as folder:
                 return _score_file(args, tests, settings, folder)
-            return _run(args, _select(tests, args), settings, folder, gold)
-    except (data.TestDataUnavailable, BadPredictions, BadSetting, BackendError, RunRefused) as error:
+        tests = _select(tests, args)  # before the folder is made: a wrong id leaves nothing behind
+        with RunFolder(args.out) as folder:
+            return _run(args, tests, settings, folder, gold)
+    except (data.TestDataUnavailable, DataUnavailable, BadPredictions, BadSetting, BackendError, RunRefused) as error:
         print(error, file=sys.stderr)
         return 2
 
