@@ -85,7 +85,7 @@ def test_an_empty_predictions_file_is_refused_before_anything_is_written(tmp_pat
     out = tmp_path / "scored"
     status, err = evaluate("--score", str(empty), "--out", str(out))
     assert status == 2 and "holds no dialogues" in one_line(err)
-    assert not (out / "metrics.json").exists()
+    assert not out.exists()  # metrics.json was written before the crash
 
 
 def test_evaluation_and_simulation_folders_do_not_mix(tmp_path, evaluate, gold_run, monkeypatch, capsys):
