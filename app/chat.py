@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(args)
         agent = build_agent(settings)
     except (BackendError, BadSetting, DataUnavailable, SQLAlchemyError) as error:
-        print(f"cannot start: {error}", file=sys.stderr)
+        print(f"cannot start: {str(error).splitlines()[0]}", file=sys.stderr)  # a driver's error has more lines
         return 2
     transcript = Transcript(meta={"backend": settings.backend, "format": settings.format, "model": settings.model})
     print(f"Chatting with {agent.backend.label} ({settings.format} format). Type a message; Ctrl-D ends.",

@@ -26,10 +26,12 @@ BAD_SETTINGS = {  # variable, value, what the line must say
     "arena of one side": ("WOZ_ARENA", '[{"format": "tools"}]', "the arena compares exactly two systems, not 1"),
     "arena side with a typo": ("WOZ_ARENA", '[{"backnd": "openai"}, {}]', "WOZ_ARENA[0][backnd]: Extra inputs"),
     "raters per item empty": ("WOZ_RATERS_PER_ITEM", "", "WOZ_RATERS_PER_ITEM: Input should be a valid integer"),
+    "database URL unreachable": ("WOZ_DB_URL", "postgresql+psycopg://nobody@127.0.0.1:1/woz", "connection failed"),
 }
 # The two reported for every command; the other malformed arenas go through the same loading, tried once each.
 CASES = [(command, bad) for command in COMMANDS for bad in ("arena not JSON", "raters per item empty")] + [
-    ("app.tools", "arena of one side"), ("app.review", "arena side with a typo")]
+    ("app.tools", "arena of one side"), ("app.review", "arena side with a typo"),
+    ("app.tools", "database URL unreachable"), ("app.chat", "database URL unreachable")]
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ from app.evaluation.run_folder import RunFolder, RunRefused, StopSignals
 from app.evaluation.runner import RESULTS, predictions, read_results, run_all
 from app.evaluation.scoring import (
     BadPredictions,
+    Predictions,
     ScoreOptions,
     check_coverage,
     load_predictions,
@@ -41,6 +42,7 @@ from app.evaluation.scoring import (
 from app.evaluation.venues import VenueDatabase
 from app.settings import BadSetting, Settings
 from app.tools.toolbox import Toolbox
+from db.importer import DataUnavailable
 
 Scored = tuple[dict[str, Any], list[dict[str, Any]]]
 
@@ -53,22 +55,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if gold else args.backend}),
                                  db_url=f"sqlite:///{args.out / 'eval.sqlite3'}", max_steps=args.max_steps)
+        tests = data.load(data.locate(args.test_dir or settings.test_dir, settings.home / "multiwoz-test",
+                                      settings.download_timeout_s))
+        if args.score:
+            found = load_predictions(args.score)  # before the folder is made: a bad file leaves nothing behind
+            check_coverage({t.id: t for t in tests}, found)
+            with RunFolder(args.out) as folder:
+                return _score_file(args, tests, found, settings, folder)
+        tests = _select(tests, args)  # before the folder is made: a wrong id leaves nothing behind
         with RunFolder(args.out) as folder:
-            tests = data.load(data.locate(args.test_dir or settings.test_dir, settings.home / "multiwoz-test",
-                                          settings.download_timeout_s))
-            if args.score:
-                return _score_file(args, tests, settings, folder)
-            return _run(args, _select(tests, args), settings, folder, gold)
-    except (data.TestDataUnavailable, BadPredictions, BadSetting, BackendError, RunRefused) as error:
+            return _run(args, tests, settings, folder, gold)
+    except (data.TestDataUnavailable, DataUnavailable, BadPredictions, BadSetting, BackendError, RunRefused) as error:
         print(error, file=sys.stderr)
         return 2
 
 
-def _score_file(args: argparse.Namespace, tests: list[data.TestDialogue], settings: Settings,
+def _score_file(args: argparse.Namespace, tests: list[data.TestDialogue], found: Predictions, settings: Settings,
                 folder: RunFolder) -> int:
-    """--score: check the file and the folder, then score the file like a run's own predictions."""
-    found = load_predictions(args.score)
-    check_coverage({t.id: t for t in tests}, found)
+    """--score: check the folder, then score the file's predictions like a run's own."""
     folder.resume({"command": "score", "predictions": str(args.score.resolve()), "labels": args.labels},
                   _earlier_setup)
     toolbox = Toolbox.open(settings)

@@ -92,8 +92,8 @@ class RunFolder:
         """Check that the folder's dialogues were made by `setup` (or that it has none yet), then record it.
         `earlier` reads the setup of a folder made before run.json existed from its files (None: cannot tell)."""
         wanted = dict(setup)
-        found = self.recorded()
-        if found is None and any((self.path / name).exists() for name in OUTPUT_FILES):
+        found = recorded = self.recorded()
+        if recorded is None and any((self.path / name).exists() for name in OUTPUT_FILES):
             found = earlier(self.path)
             if found is None:
                 raise RunRefused(f"{self.path} holds results whose setup was not recorded (an older run, or another "
@@ -101,7 +101,7 @@ class RunFolder:
         if found is not None and found != wanted:
             raise RunRefused(f"{self.path} holds {describe(found)}, not {describe(wanted)}; a run there resumes what "
                              "it holds, so give the same flags or another --out")
-        if found is None:
+        if recorded is None:
             (self.path / SETUP_FILE).write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
 
     def keep_stopped(self, stopped: Stopped) -> None:

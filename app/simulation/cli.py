@@ -53,6 +53,7 @@ from app.simulation.report import compare, report, write_outputs
 from app.simulation.users.agenda import AgendaUser
 from app.simulation.users.alignment import alignment
 from app.tools.toolbox import Toolbox
+from db.importer import DataUnavailable
 
 ORACLES: dict[str, Mistake | None] = {"oracle": None, "oracle-wrong-venue": "venue", "oracle-wrong-day": "day"}
 ORACLE_STEPS = 10  # Find, first booking, fallback, other venues, reply: more steps than a model needs
@@ -110,17 +111,18 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     try:
+        goals = _select(load_goals(folder), args)  # arguments first: a wrong one leaves no folder behind
+        compared = _compared_run(args.compare, args.out, goals)
         with RunFolder(args.out) as run_folder:
-            return _simulate(args, settings, user_for, _select(load_goals(folder), args), run_folder)
-    except (BackendError, BadSetting, RunRefused) as error:
+            return _simulate(args, settings, user_for, goals, compared, run_folder)
+    except (BackendError, BadSetting, DataUnavailable, RunRefused) as error:
         print(error, file=sys.stderr)
         return 2
 
 
 def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, goals: list[Goal],
-              run_folder: RunFolder) -> int:
+              compared: list[dict[str, Any]] | None, run_folder: RunFolder) -> int:
     """Run (or resume) the dialogues in the folder, then report; a signal stops the run, keeping what finished."""
-    compared = _compared_run(args.compare, args.out, goals)
     backend = None
     if args.backend not in ORACLES:
         check_choices(settings)
@@ -173,10 +175,10 @@ def _compared_run(path: Path | None, out: Path, goals: list[Goal]) -> list[dict[
     simulation sharing goals with this one."""
     if path is None:
         return None
-    if not path.is_dir():
-        raise RunRefused(f"--compare {path}: no such folder; give another run's --out")
     if path.resolve() == out.resolve():
         raise RunRefused(f"--compare {path} is this run's own --out; give another run's")
+    if not path.is_dir():
+        raise RunRefused(f"--compare {path}: no such folder; give another run's --out")
     setup = run_setup(path)
     if setup is not None and setup.get("command") != "simulate":
         raise RunRefused(f"--compare {path} holds {describe(setup)}, not a simulation; give an app.simulate --out")

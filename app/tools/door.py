@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from typing import Annotated, Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.dialogue.events import Booked, Found, Refused, ToolAnswer, ToolError
 from app.settings import BadSetting, load_settings
 from app.tools.toolbox import Toolbox
+from db.importer import DataUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +78,14 @@ def main() -> int:
     line on stderr, when a setting cannot be used)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:
-        settings = load_settings()
+        toolbox = Toolbox.open(load_settings())
     except BadSetting as error:
         print(error, file=sys.stderr)
         return 2
-    serve_lines(Toolbox.open(settings), sys.stdin, sys.stdout)
+    except (DataUnavailable, SQLAlchemyError, ImportError) as error:  # ImportError: no driver for WOZ_DB_URL
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"cannot open the database (WOZ_DB_URL, WOZ_DATA_DIR): {first}", file=sys.stderr)
+        return 2
+    serve_lines(toolbox, sys.stdin, sys.stdout)
     return 0
 
