@@ -58,14 +58,19 @@ def _press_and_check(page: Any, press: str, after_s: float) -> str | None:
         page.wait_for_function(f"() => !({STATUS})().includes('working')", timeout=10_000)
     except Exception:
         return f"still 'working' 10 s after the {press}: {page.inner_text('#turn-status')!r}"
-    chat = page.inner_text("#chat")
-    if press == "stop":
-        if "word0 word1" not in chat or "You stopped this reply here" not in chat:
-            return f"Stop did not keep the streamed text as the reply, marked stopped: {chat[-200:]!r}"
-        if "Retry" in page.inner_text("#turn-status") or page.is_visible("#retry"):
-            return "Stop was reported as a failure to retry"
-    elif "old message" in chat or "word0" in chat:
-        return f"the old dialogue is still shown after the {press}: {chat[-200:]!r}"
+    # The chat draws its Markdown asynchronously, a moment after the status line: give it a few seconds.
+    settled = ("() => { const chat = document.querySelector('#chat').innerText; return "
+               + ("chat.includes('word0 word1') && chat.includes('You stopped this reply here'); }" if press == "stop"
+                  else "!chat.includes('old message') && !chat.includes('word0'); }"))
+    try:
+        page.wait_for_function(settled, timeout=5_000)
+    except Exception:
+        chat = page.inner_text("#chat")[-200:]
+        if press == "stop":
+            return f"Stop did not keep the streamed text as the reply, marked stopped: {chat!r}"
+        return f"the old dialogue is still shown after the {press}: {chat!r}"
+    if press == "stop" and ("Retry" in page.inner_text("#turn-status") or page.is_visible("#retry")):
+        return "Stop was reported as a failure to retry"
     send(page, "next message")
     try:
         wait_for_words(page, "next message")

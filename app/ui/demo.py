@@ -18,7 +18,7 @@ from app.agent.agent import STOPPED
 from app.assembly import SystemUnderTest, assemble
 from app.backends import BackendError
 from app.dialogue.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
-from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed, UserSaid, valid_text
+from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, UserSaid, valid_text
 from app.settings import Settings
 from app.tools.toolbox import Toolbox
 from app.ui import view
@@ -224,7 +224,7 @@ class DemoApp:
 
     def _turn(self, transcript: Transcript, live: _LiveTurn, user: UserSide, resume: bool = False,
               pending_user: str | None = None) -> Iterator[ChatPage]:
-        partial = ""
+        partial, unsent = "", pending_user
         try:
             while self.status.state == "loading" and not live.stop.is_set():
                 yield self.render(transcript, partial=f"⏳ {self.status.message}", running=True,
@@ -234,6 +234,7 @@ class DemoApp:
                 agent = self.system.agent(transcript)
                 for event in run_dialogue(agent, user, transcript, resume=resume, stop=live.stop):
                     if isinstance(event, UserSaid):
+                        unsent = None
                         self._save(transcript)  # from now on a reload finds the dialogue
                     if live.moved_to is not None:  # winding down after New dialogue: the page shows the new one
                         continue
@@ -243,13 +244,9 @@ class DemoApp:
                     else:  # a stored event ends the streamed piece: what was shown is in the transcript now
                         partial = ""
                         yield self.render(transcript, running=True)
-            elif self.status.state == "failed" and not resume and (said := user.next(transcript)):
-                transcript.append(said)  # the model failed while the message waited for it: keep the message
-                transcript.append(TurnFailed(turn=said.turn, message=f"The model is not available: "
-                                                                    f"{without_paths(self.status.message)}"))
             self._save(transcript)
-            if live.moved_to is None:
-                yield self.render(transcript)
+            if live.moved_to is None:  # a message that never ran (Stop, or the model failed while it waited for it
+                yield self.render(transcript, keep_input=unsent)  # to load) goes back into the box, recorded nowhere
         except GeneratorExit:  # the page went away (the agent has recorded that the turn stopped)
             self._save(transcript)
             raise

@@ -116,7 +116,7 @@ def test_playing_a_goal_in_the_browser_ends_with_its_verdict(goal_server, chromi
     page.locator(f"#goal-choice li[aria-label='{GOAL}']").click()
     page.click("#goal-start")
     page.wait_for_function("() => document.querySelector('#goal-card').innerText.includes('Your task (sng1066)')")
-    assert "Find one with type boat, area north" in page.inner_text("#goal-card")
+    assert "Find one type boat, in the north" in page.inner_text("#goal-card")
     page.fill("#message textarea", ASK)
     page.press("#message textarea", "Enter")
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('entrance fee')",

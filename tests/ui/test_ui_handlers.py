@@ -215,7 +215,7 @@ def test_a_reload_brings_back_the_dialogue_from_the_store(tmp_path, raw_db_dir):
 
 
 def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
-    app = started(tmp_path, raw_db_dir, ["Action: FindTrain(day='monday')", "System: Many trains."],
+    app = started(tmp_path, raw_db_dir, ["Action: FindTrain(day='monday')", "System: Many <b>trains</b>."],
                   admin_token="s3cret")
     _, final = last(app.respond("trains on monday", None))
     state = final[STATE]
@@ -233,8 +233,9 @@ def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
     assert status.startswith("✅")
     ratings = pd.read_csv(next(f for f in files if f.endswith("ratings.csv")))
     assert sorted(ratings["feedback"].dropna()) == ["like", "wrong api call"]
-    assert ratings.loc[ratings.feedback == "like", "message"].item() == "Many trains."
-    assert ratings.loc[ratings.feedback == "wrong api call", "message"].item() == "Many trains."
+    # The words rated, as the model wrote them (not their escaped form on the page).
+    assert ratings.loc[ratings.feedback == "like", "message"].item() == "Many <b>trains</b>."
+    assert ratings.loc[ratings.feedback == "wrong api call", "message"].item() == "Many <b>trains</b>."
     assert ratings.loc[ratings.kind == "dialogue", "comment"].item() == "ok but slow"
     jsonl = Path(next(f for f in files if f.endswith(".jsonl")))
     exported = [json.loads(line) for line in jsonl.read_text().splitlines()]
@@ -264,3 +265,17 @@ def test_unusable_database_keeps_the_page_up(tmp_path):
     assert app.status.state == "failed" and "database is not available" in app.header()
     _, final = last(app.respond("hello", None))
     assert "WOZ_DATA_DIR" in final[STATUS] and final[STATE].events == [] and final[INPUT] == "hello"
+
+
+def test_a_message_waiting_for_a_model_that_then_fails_goes_back_into_the_box(tmp_path, raw_db_dir):
+    from app.ui.demo import Status
+
+    app = started(tmp_path, raw_db_dir, ["System: hi"])
+    app.status = Status("loading", "loading the model…")
+    run = app.respond("hello", None)
+    waiting = [next(run), next(run)]
+    assert all(w[STATUS].startswith("⏳") for w in waiting) and said(waiting[-1][CHAT][0]) == "hello"
+    app.status = Status("failed", "no weights", "No model could be loaded: set WOZ_MODEL.")
+    final = list(run)[-1]
+    assert final[INPUT] == "hello" and final[CHAT] == [] and final[STATE].events == []  # recorded nowhere
+    assert final[STATUS].startswith("🔴 No model could be loaded") and final[RETRY]["visible"] is False

@@ -102,7 +102,7 @@ def test_reviewer_queue_arena_and_results(server, browser, tmp_path):
     wait_text(page, "#chat", "Worth House is booked")
     wait_text(page, "#turn-status", "Ready")
     assert page.evaluate(WRAPPED_HEADERS) == [] and page.evaluate(CLIPPED_HEADERS) == []
-    weight = page.eval_on_selector("#bookings tbody td", "td => getComputedStyle(td).fontWeight")
+    weight = page.eval_on_selector("#bookings tbody td:nth-child(2)", "td => getComputedStyle(td).fontWeight")
     assert int(weight) >= 700  # the booking reference stands out
     assert page.locator("#belief-state tr.changed").count() == 4
     shot(page, tmp_path, "tab-chat")
