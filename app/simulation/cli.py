@@ -31,14 +31,17 @@ from app.settings import Settings
 from app.simulation.checker import GoalChecker
 from app.simulation.oracle import GoalOracle, Mistake
 from app.simulation.report import compare, report, write_outputs
+from app.simulation.rules import RulesBackend
+from app.simulation.rules.understanding import Ontology
 from app.simulation.users.agenda import AgendaUser
 from app.simulation.users.alignment import alignment
 from app.tools.toolbox import Toolbox
 
 ORACLES: dict[str, Mistake | None] = {"oracle": None, "oracle-wrong-venue": "venue", "oracle-wrong-day": "day"}
+RULES = "rules"  # the rule-based system: what the user said and what the tools returned, never the goal
 ORACLE_STEPS = 10  # Find, first booking, fallback, other venues, reply: more steps than a model needs
 AgentFor = Callable[[Transcript], Agent]
-UserFor = Callable[[Goal], UserSide]
+UserFor = Callable[[Goal, int], UserSide]  # the user side of one goal's run
 
 
 def simulate_one(goal: Goal, run: int, agent_for: AgentFor, user_for: UserFor, checker: GoalChecker,
@@ -46,7 +49,7 @@ def simulate_one(goal: Goal, run: int, agent_for: AgentFor, user_for: UserFor, c
     """One dialogue: the user pursues `goal` against the agent; the checker gives the verdict."""
     transcript = Transcript(id=f"sim-{goal.id}-{run}-{new_id()[:6]}", meta={**meta, "run": run},
                             goal=goal)
-    for _event in run_dialogue(agent_for(transcript), user_for(goal), transcript, max_turns=max_turns):
+    for _event in run_dialogue(agent_for(transcript), user_for(goal, run), transcript, max_turns=max_turns):
         pass
     verdict = checker.check(goal, transcript, toolbox.bookings(transcript.id))
     return {"goal": goal.id, "run": run, "turns": len(transcript.turns()), "verdict": verdict.summary(),
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
-    oracle = args.backend in ORACLES
+    oracle = args.backend in ORACLES or args.backend == RULES
     settings = settings_from(argparse.Namespace(**{**vars(args), "backend": "scripted" if oracle else args.backend}),
                              db_url=f"sqlite:///{args.out / 'sim.sqlite3'}", max_steps=args.max_steps)
     try:
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     system = _system(args.backend, settings, toolbox)
     agent_for, label = system.agent, system.name
     checker = GoalChecker(toolbox)
-    meta = {"system": label, "user": args.user, "format": settings.format}
+    meta = {"system": label, "user": args.user, "format": settings.format, "seed": args.seed}
     if made_by := _other_setup(args.out / "transcripts.jsonl", meta):
         print(f"{args.out} holds dialogues of {made_by}, not of this run's; a rerun there resumes them, so give "
               "the same flags or another --out", file=sys.stderr)
@@ -134,7 +137,7 @@ def _other_setup(path: Path, meta: dict[str, Any]) -> str | None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_model_flags(parser, extra_backends=tuple(ORACLES))
+    add_model_flags(parser, extra_backends=(RULES, *ORACLES))
     parser.add_argument("--user", choices=["agenda", "llm", "autotod"], default="agenda",
                         help="agenda: rule-based, no model; autotod: LLM with AutoTOD's prompt and the corpus' first "
                              "turn; llm: LLM that reveals details only when asked")
@@ -144,6 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--goals", type=int, help="only the first N test goals")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
     parser.add_argument("--runs", type=int, default=1, help="runs per goal (pass^k needs k <= runs)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the agenda user's seed: run r of a goal uses seed + r, so runs differ in wording")
     parser.add_argument("--workers", type=int, default=1, help="dialogues at once (useful for remote servers)")
     parser.add_argument("--max-turns", type=int, default=20, help="user turns before a dialogue is cut off")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn")
@@ -163,16 +168,19 @@ def _select(goals: list[Goal], args: argparse.Namespace) -> list[Goal]:
 def _system(backend: str, settings: Settings, toolbox: Toolbox) -> SystemUnderTest:
     """The system under test: a model loaded once and shared by every dialogue, or an oracle reading each
     dialogue's goal."""
+    if backend == RULES:
+        return assemble(settings, toolbox, name=RULES, max_steps=ORACLE_STEPS,
+                        backend_for=RulesBackend.factory(toolbox))
     if backend in ORACLES:
-        mistake = ORACLES[backend]
+        mistake, ontology = ORACLES[backend], Ontology.of(toolbox)
         return assemble(settings, toolbox, name=backend, max_steps=ORACLE_STEPS,
-                        backend_for=lambda transcript: GoalOracle(transcript, mistake))
+                        backend_for=lambda transcript: GoalOracle(transcript, mistake, ontology))
     return assemble(settings, toolbox)
 
 
 def _users(args: argparse.Namespace, settings: Settings) -> UserFor:
     if args.user == "agenda":
-        return AgendaUser
+        return lambda goal, run: AgendaUser(goal, seed=args.seed + run)
     if not args.user_model:
         raise ValueError(f"--user {args.user} needs --user-model (and --user-base-url for a server)")
     from app.simulation.users.llm import LLMUser
@@ -188,7 +196,7 @@ def _users(args: argparse.Namespace, settings: Settings) -> UserFor:
         # The simulator's server may be another than the agent's (GPT-4o as the user, as in AutoTOD).
         key = os.environ.get("WOZ_USER_API_KEY") or os.environ.get("OPENAI_API_KEY") or settings.api_key
         backend = OpenAIBackend(args.user_base_url, args.user_model, key, settings.timeout_s)
-    return lambda goal: LLMUser(goal, backend, "autotod" if args.user == "autotod" else "llm")
+    return lambda goal, _run: LLMUser(goal, backend, "autotod" if args.user == "autotod" else "llm")
 
 
 if __name__ == "__main__":
