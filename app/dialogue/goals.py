@@ -99,6 +99,7 @@ class Goal(_GoalPart):
     domains: tuple[DomainGoal, ...]  # in the order the corpus dialogue takes them up, trips last
     message: tuple[str, ...]  # the goal's instructions to the user, as plain sentences
     first_user_turn: str  # the corpus dialogue's first user turn
+    corpus_turns: int = 0  # how many turns the corpus' user took for this goal
 
     def domain(self, name: str) -> DomainGoal | None:
         """The goal's part for that domain, or None when the goal does not take it up."""
@@ -146,6 +147,7 @@ def goal_of(name: str, record: dict[str, Any]) -> Goal:
         domains=tuple(_domain_goal(declared[d], goal[d], message, venues) for d in wanted),
         message=message,
         first_user_turn=record["log"][0]["text"] if record["log"] else "",
+        corpus_turns=(len(record["log"]) + 1) // 2,
     )
 
 

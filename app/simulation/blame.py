@@ -26,14 +26,19 @@ def blame_of(goal: Goal, transcript: Transcript, evidence: Evidence, complete: b
         failures.append(f"the user simulator failed: {user_failure}")
     if failures:
         return "infrastructure", failures[0]
+    if problems := user_problems(goal, transcript, evidence):
+        return "user", problems[0]
+    return "agent", "the user conveyed the goal"
+
+
+def user_problems(goal: Goal, transcript: Transcript, evidence: Evidence) -> list[str]:
+    """How the user side failed to convey its goal: values it never said (alignment below 100%), rules of a
+    MultiWOZ user it broke. Empty when it conveyed the goal."""
     checked = conveyed(goal, transcript)
     unsaid = [slot for slot, said in checked.items() if not said]
-    if unsaid:
-        return "user", f"the user conveyed {sum(checked.values())} of {len(checked)} goal values (never said: " \
-                       f"{', '.join(unsaid)})"
-    if broken := user_rules_broken(goal, evidence):
-        return "user", broken[0]
-    return "agent", "the user conveyed the goal"
+    problems = [f"the user conveyed {sum(checked.values())} of {len(checked)} goal values (never said: "
+                f"{', '.join(unsaid)})"] if unsaid else []
+    return problems + user_rules_broken(goal, evidence)
 
 
 def user_rules_broken(goal: Goal, evidence: Evidence) -> list[str]:

@@ -13,7 +13,9 @@ matches the venue, a time or a price in any common spelling; see `wording`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +24,7 @@ from app.dialogue.goals import DomainGoal, Goal
 from app.dialogue.transcript import Transcript
 from app.evaluation.metrics import GOAL_REQUESTS
 from app.simulation import wording
+from app.simulation.blame import blame_of, user_problems
 from app.simulation.evidence import Evidence, SeenBooking, recommended_venue, venue_field
 from app.tools.toolbox import Toolbox
 from db.bookings import StoredBooking
@@ -33,7 +36,15 @@ __all__ = ["FIELD_OF_ATTRIBUTE", "STANDARD_REQUESTS", "DomainVerdict", "GoalChec
 # The goal's word for an attribute, where the service names it differently (the taxi's car).
 FIELD_OF_ATTRIBUTE = {"car type": "car"}
 STANDARD_REQUESTS = (*GOAL_REQUESTS, "reference")  # what Success counts, as in mwzeval and AutoTOD
-EXACT_WHERE_KNOWN = ("name",)  # a goal's name may be misspelt ("meze bar restaurant"): loose only then
+EXACT_WHERE_KNOWN = ("name",)
+TRAIN_ID = re.compile(r"\b(tr ?\d{4})\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=16)
+def names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole names, longest first."""
+    ordered = sorted(names, key=len, reverse=True)
+    return re.compile("|".join(f"(?P<n{i}>{wording.loosely(name)})" for i, name in enumerate(ordered)))  # a goal's name may be misspelt ("meze bar restaurant"): loose only then
 
 
 class DomainVerdict(BaseModel):
@@ -71,6 +82,7 @@ class Verdict(BaseModel):
     extra_bookings: tuple[str, ...] = ()  # "taxi BLUE1234": bookings the goal did not ask for
     blame: str | None = None  # "agent", "user" or "infrastructure" when the goal was not met
     blame_reason: str = ""
+    user_conveyed: bool = True  # the user said every goal value and broke no rule of a MultiWOZ user
 
     @property
     def inform(self) -> bool:
@@ -98,7 +110,7 @@ class Verdict(BaseModel):
         domains = [d.model_dump(mode="json") | {"passed": d.passed} for d in self.domains]
         return {"goal": self.goal, "inform": self.inform, "success": self.success, "book": self.book,
                 "complete": self.complete, "domains": domains, "extra_bookings": list(self.extra_bookings),
-                "blame": self.blame, "blame_reason": self.blame_reason}
+                "blame": self.blame, "blame_reason": self.blame_reason, "user_conveyed": self.user_conveyed}
 
 
 class GoalChecker:
@@ -137,8 +149,6 @@ class GoalChecker:
     def check(self, goal: Goal, transcript: Transcript, bookings: Iterable[StoredBooking] | None = None) -> Verdict:
         """The verdict on a dialogue against its goal, from its transcript and the bookings it made (the
         bookings table when given, else the bookings its tool answers report), with the blame when it failed."""
-        from app.simulation.blame import blame_of
-
         evidence = Evidence.of(transcript, bookings)
         rows: dict[str, dict[str, Any] | None] = {}
         verdicts: list[DomainVerdict] = []
@@ -150,7 +160,8 @@ class GoalChecker:
         verdict = Verdict(goal=goal.id, domains=tuple(by_name[d] for d in goal.names),
                           extra_bookings=_extra(goal, evidence.bookings))
         blame, reason = blame_of(goal, transcript, evidence, verdict.complete)
-        return verdict.model_copy(update={"blame": blame, "blame_reason": reason})
+        conveyed = not user_problems(goal, transcript, evidence)
+        return verdict.model_copy(update={"blame": blame, "blame_reason": reason, "user_conveyed": conveyed})
 
     def _domain(self, part: DomainGoal, row: dict[str, Any] | None, evidence: Evidence,
                 venues: dict[str, dict[str, Any] | None]) -> DomainVerdict:
@@ -170,7 +181,7 @@ class GoalChecker:
             problems += booking_problems
         source = booking.details if booking is not None and row is None else row
         requested = {attribute: said_attribute(source, attribute, evidence.text) for attribute in part.reqt}
-        if part.books:
+        if part.book:  # the goal says "make sure you get the reference number" (a taxi's asks for car and phone)
             requested["reference"] = booking is not None and wording.whole(booking.reference, evidence.text)
         return DomainVerdict(domain=part.domain, venue=row["key"] if row else None, inform=inform, booked=booked,
                              requested=requested, problems=tuple(problems))
@@ -188,7 +199,25 @@ class GoalChecker:
                 seen += self.toolbox.catalogue.find(part.declared, {field: part.declared.slot(field).normalise(value)},
                                                     None).rows
             return next((r for r in seen if r["key"] == booking.entity_key), None)
-        return recommended_venue(part, evidence)
+        return recommended_venue(part, evidence.seeing(part.domain, self._named(part, evidence)))
+
+    def _named(self, part: DomainGoal, evidence: Evidence) -> list[dict[str, Any]]:
+        """Venues of the domain that a reply names by their whole name (or train id) though no Find of the agent
+        returned them: the user was told them all the same. A train id runs on several days and routes: the run
+        that fits the goal is the one meant, if there is one."""
+        field = str(venue_field(part.declared))
+        catalogue, declared = self.toolbox.catalogue, part.declared
+        if field == "trainid":
+            ids = {m.lower().replace(" ", "") for m in TRAIN_ID.findall(evidence.text)}  # the table keeps lowercase
+            runs = [r for i in sorted(ids) for r in catalogue.find(declared, {"trainid": i}, None).rows]
+            route = {k: v for k, v in part.constraints().items() if k in ("departure", "destination", "day")}
+            runs += [r for r in self._rows(part, route) if wording.says_time(str(r["leaveat"]), evidence.text)]
+            fitting = self.matches(part)
+            return sorted(runs, key=lambda r: r["key"] not in fitting)
+        names = tuple(sorted(self.toolbox.catalogue.vocabulary(declared, declared.slot("name")), key=len, reverse=True))
+        found = names_pattern(names)
+        said = {names[int(m.lastgroup[1:])] for m in found.finditer(evidence.text.lower()) if m.lastgroup}
+        return [r for name in sorted(said) for r in catalogue.exact(declared, {field: name})]
 
 
 def _booking_problems(part: DomainGoal, booking: SeenBooking | None, evidence: Evidence,

@@ -30,7 +30,8 @@ from app.evaluation.runner import read_results
 from app.settings import Settings
 from app.simulation.checker import GoalChecker
 from app.simulation.oracle import GoalOracle, Mistake
-from app.simulation.report import compare, report, write_outputs
+from app.simulation.recheck import NotTranscripts, run_check
+from app.simulation.report import compare, report, summary_lines, write_outputs
 from app.simulation.rules import RulesBackend
 from app.simulation.rules.understanding import Ontology
 from app.simulation.users.agenda import AgendaUser
@@ -52,7 +53,8 @@ def simulate_one(goal: Goal, run: int, agent_for: AgentFor, user_for: UserFor, c
     for _event in run_dialogue(agent_for(transcript), user_for(goal, run), transcript, max_turns=max_turns):
         pass
     verdict = checker.check(goal, transcript, toolbox.bookings(transcript.id))
-    return {"goal": goal.id, "run": run, "turns": len(transcript.turns()), "verdict": verdict.summary(),
+    return {"goal": goal.id, "run": run, "turns": len(transcript.turns()), "corpus_turns": goal.corpus_turns,
+            "verdict": verdict.summary(),
             "alignment": round(alignment(goal, transcript), 4), "transcript": transcript.to_data()}
 
 
@@ -88,12 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     except (data.TestDataUnavailable, ValueError) as error:
         print(error, file=sys.stderr)
         return 2
+    if args.check:
+        return _check(args, settings, folder)
     goals = _select(load_goals(folder), args)
     toolbox = Toolbox.open(settings)
     system = _system(args.backend, settings, toolbox)
     agent_for, label = system.agent, system.name
     checker = GoalChecker(toolbox)
     meta = {"system": label, "user": args.user, "format": settings.format, "seed": args.seed}
+    if args.backend in ORACLES:
+        meta["plumbing_check"] = "it reads the goal's hidden values: proof that the harness works, not a ceiling"
     if made_by := _other_setup(args.out / "transcripts.jsonl", meta):
         print(f"{args.out} holds dialogues of {made_by}, not of this run's; a rerun there resumes them, so give "
               "the same flags or another --out", file=sys.stderr)
@@ -122,6 +128,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Against {args.compare} ({compared['goals']} goals in both): Complete {difference['value']:+} points "
               f"(95% CI {difference['low']:+} to {difference['high']:+}): "
               f"{'a real difference' if compared['real'] else 'not distinguishable from noise'}")
+    print(summary_lines(metrics))
+    return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
+    """--check FILE: the checker over transcripts made anywhere (or the corpus), reported as a run is."""
+    from tqdm import tqdm
+
+    try:
+        metrics = run_check(args.check, args.out, folder, settings, args.workers,
+                            progress=lambda items, total: tqdm(items, total=total, unit="dialogue", desc="replaying"))
+    except NotTranscripts as error:
+        print(error, file=sys.stderr)
+        return 2
+    rates = metrics["rates"]
+    print(f"{metrics['dialogues']} dialogues from {args.check} checked: Inform {rates['inform']['value']}, Success "
+          f"{rates['success']['value']}, Book {rates['book']['value']}, Complete {rates['complete']['value']}. "
+          f"Written to {args.out}")
+    print(summary_lines(metrics))
+    if table := metrics.get("crosscheck"):
+        print(f"Against mwzeval's Success on the same dialogues: {table['agreement']}% agree (checker "
+              f"{table['checker_success']}, mwzeval {table['mwzeval_success']}); by category:")
+        print("\n".join(f"  {count:>4}  {category}" for category, count in table["categories"].items()))
     return 0
 
 
@@ -155,6 +184,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR, help="folder with test_mwz21/test.json")
     parser.add_argument("--out", type=Path, default=Path("runs/sim"))
     parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real?")
+    parser.add_argument("--check", type=Path, metavar="FILE",
+                        help="no simulation: check the dialogues in FILE (a simulation's or an evaluation's "
+                             "transcripts.jsonl, a saved dialogue, or the corpus' test.json, replayed with the human "
+                             "replies and cross-checked with mwzeval)")
     return parser
 
 

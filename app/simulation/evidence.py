@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.dialogue.goals import DomainGoal
@@ -26,7 +26,7 @@ from app.dialogue.transcript import (
     TurnFailed,
     UserSaid,
 )
-from app.simulation.wording import pattern
+from app.simulation.wording import loosely, pattern, says_time
 from db.bookings import StoredBooking
 from domains.base import Domain
 
@@ -100,6 +100,12 @@ class Evidence:
         return [row for position, result in self.found if result.domain == domain
                 and (before is None or position < before) for row in result.rows]
 
+    def seeing(self, domain: str, rows: list[dict[str, Any]]) -> Evidence:
+        """The same evidence, with `rows` known from the start (venues a reply named that no Find returned)."""
+        if not rows:
+            return self
+        return replace(self, found=((-1, Found(domain=domain, count=len(rows), rows=rows)), *self.found))
+
     def booking(self, domain: str) -> SeenBooking | None:
         """The domain's last booking."""
         return next((b for b in reversed(self.bookings) if b.domain == domain), None)
@@ -132,10 +138,19 @@ def recommended_venue(part: DomainGoal, evidence: Evidence) -> dict[str, Any] | 
         return None
     chosen = None
     for position, reply in evidence.said:
-        rows = {str(row.get(field, "")).lower(): row for row in evidence.rows(part.domain, position) if row.get(field)}
+        rows: dict[str, dict[str, Any]] = {}
+        for row in evidence.rows(part.domain, position):  # the first row of a name: the likeliest meant
+            if row.get(field):
+                rows.setdefault(str(row[field]).lower(), row)
         named = named_in(reply, list(rows))
+        if named is None and field == "trainid":  # "a train that leaves at 14:01": a train by its time
+            named = next((name for name, row in rows.items() if says_time(str(row.get("leaveat")), reply)), None)
         if named:
             chosen = rows[named]
+    if chosen is None and "name" in part.info:  # the goal names its venue, the user asked about it by name
+        rows = {str(r.get(field, "")).lower(): r for r in evidence.rows(part.domain) if r.get(field)}
+        named = named_in(evidence.user_text(), list(rows))
+        chosen = rows[named] if named else None
     return chosen
 
 
@@ -145,8 +160,7 @@ def named_in(reply: str, names: list[str]) -> str | None:
     text = reply.lower()
     spans = []
     for name in names:
-        core = re.escape(name.removeprefix("the "))  # "the gandhi" is named as "gandhi" too
-        spans += [(m.start(), m.end(), name) for m in pattern(rf"(?<![\w']){core}(?![\w'])").finditer(text)]
+        spans += [(m.start(), m.end(), name) for m in pattern(loosely(name)).finditer(text)]
     alone = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)]
     if not alone:
         return None

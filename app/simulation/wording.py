@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from rapidfuzz import fuzz
+
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
 # Words that name a yes/no attribute in a sentence, per record field.
 YES_NO_WORDS = {"internet": ("internet", "wifi", "wi-fi", "wireless"), "parking": ("parking",)}
+SAME_PLACE_RATIO = 90  # whole names spelt differently ("christ college"), not a part of one ("hotel")
 _NEGATION = re.compile(r"\b(no|not|none|without|lacks?|neither|nor)\b|n't\b")
 _CLAUSE = re.compile(r"[.;!?\n]+|,\s*(?:but|and|while|though)\b|\s(?:and|but|while|although|whereas)\s")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -34,6 +37,13 @@ def whole(value: str, text: str) -> bool:
 def _whole_pattern(characters: str) -> re.Pattern[str]:
     pattern = r"\W*".join(re.escape(c) for c in characters)
     return re.compile(rf"(?<![^\W_]){pattern}(?![^\W_])")
+
+
+def loosely(name: str) -> str:
+    """A pattern for a name whatever separates its letters ("Christ 's College" is christ's college, "the gandhi"
+    may come without its "the"), as a whole (not inside a longer word)."""
+    letters = re.sub(r"\W", "", name.lower().removeprefix("the "))
+    return r"(?<![^\W_])" + r"\W*".join(re.escape(c) for c in letters) + r"(?![^\W_])"
 
 
 def phrase(name: str, text: str) -> bool:
@@ -137,9 +147,10 @@ def place_key(place: str) -> str:
 
 
 def same_place(got: str, wanted: str) -> bool:
-    """Do two places name the same place as whole names ("the university arms hotel" is "university arms hotel";
-    "hotel" is not)?"""
-    return bool(got.strip()) and place_key(got) == place_key(wanted)
+    """Do two places name the same place as whole names ("the university arms hotel" is "university arms hotel",
+    "christ college" is "christ's college"; "hotel" is not "university arms hotel")?"""
+    one, other = place_key(got).replace(" s ", "s "), place_key(wanted).replace(" s ", "s ")
+    return bool(one) and (one == other or fuzz.ratio(one, other) >= SAME_PLACE_RATIO)
 
 
 def says_duration(value: str, text: str) -> bool:

@@ -71,10 +71,12 @@ class Screen:
         return recommended_venue(part, later)
 
     def booked(self, part: DomainGoal, after: int = -1) -> dict[str, Any] | None:
-        """The domain's booking whose reference a reply (after a position) has shown, as its details."""
+        """The domain's booking that a reply (after a position) has shown, by its reference (a taxi by its car too),
+        as its details."""
         for booking in reversed(self.evidence.bookings):
+            shown = [booking.reference, *([str(booking.details.get("car"))] if booking.details.get("car") else [])]
             if booking.domain == part.domain and booking.position > after and any(
-                    position > booking.position and whole(booking.reference, text)
+                    position > booking.position and any(whole(value, text) for value in shown)
                     for position, text in self.evidence.said):
                 return {**booking.details, "reference": booking.reference}
         return None
