@@ -62,7 +62,8 @@ class GoldBackend(ScriptedBackend):
     def _corpus_bookings(self, number: int) -> Calls:
         """The bookings the human made at this turn, and a goal's first choice where the human asked for it."""
         gold, before = self.test.turns[number], self.test.turns[number - 1].bookings if number else {}
-        state = {app_key(k): v for k, v in gold.states[self.labels].items()}
+        # What the labels of this version lack (a taxi's departure, now and then), the other version may have.
+        state = {app_key(k): v for version in ("2.1", self.labels) for k, v in gold.states[version].items()}
         calls: Calls = []
         for domain in all_domains():
             record = gold.bookings.get(domain.name)

@@ -150,7 +150,9 @@ def _check(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
     if table := metrics.get("crosscheck"):
         print(f"Against mwzeval's Success on the same dialogues: {table['agreement']}% agree (checker "
               f"{table['checker_success']}, mwzeval {table['mwzeval_success']}); by category:")
-        print("\n".join(f"  {count:>4}  {category}" for category, count in table["categories"].items()))
+        print("\n".join(f"  {count:>4}  {category}" + (f" ({', '.join(f'{d} {n}' for d, n in domains.items())})"
+                                                         if (domains := table["domains"].get(category)) else "")
+                        for category, count in table["categories"].items()))
     return 0
 
 

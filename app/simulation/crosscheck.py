@@ -20,13 +20,14 @@ from typing import Any
 from app.assembly import assemble
 from app.dialogue.goals import Goal
 from app.dialogue.session import run_dialogue
-from app.dialogue.transcript import Transcript
+from app.dialogue.transcript import AgentSaid, Booked, Found, ToolAnswered, Transcript
 from app.evaluation.data import TestDialogue
 from app.evaluation.gold import GoldBackend
 from app.evaluation.replay import CorpusReplay
 from app.evaluation.scoring import ScoreOptions, human_success
 from app.evaluation.venues import VenueDatabase
 from app.settings import Settings
+from app.simulation.checker import STANDARD_REQUESTS, said_attribute
 from app.simulation.recheck import Checkable
 from app.tools.toolbox import Toolbox
 
@@ -92,7 +93,7 @@ def mwzeval_verdicts(tests: list[TestDialogue], venues: VenueDatabase) -> dict[s
 
 def disagreement(record: dict[str, Any], mwzeval: dict[str, Any]) -> str:
     """The category of one dialogue: "agree" when both give the same Success; else which side failed, in which
-    domain, and why (the checker's first problem there, or the mwzeval criterion that failed)."""
+    domain, and why (see README, "Goal-driven dialogues": each category is explained there)."""
     checker = record["verdict"]["success"]
     if checker == mwzeval["success"]:
         return "agree: both pass" if checker else "agree: both fail"
@@ -100,38 +101,62 @@ def disagreement(record: dict[str, Any], mwzeval: dict[str, Any]) -> str:
         domains = mwzeval["domains"]
         if not mwzeval["inform"]:
             domain = next((d for d, r in domains.items() if not r["inform"]), "?")
-            return f"only mwzeval fails: {domain}: Inform (the venues its state matches where a name is offered)"
+            return f"only mwzeval fails: {domain}: Inform: the venues its state matches where a [name] is offered " \
+                   "are not the goal's"
         domain = next((d for d, r in domains.items() if not r["success"]), "?")
-        return f"only mwzeval fails: {domain}: Success (a requested attribute or reference without its placeholder)"
+        return f"only mwzeval fails: {domain}: Success: a requested attribute the human said has no placeholder " \
+               "in its turn"
+    transcript = Transcript.from_data(record["transcript"])
     for judged in record["verdict"]["domains"]:
-        if not judged["inform"] or not all(v for k, v in judged["requested"].items()
-                                           if k in ("phone", "address", "postcode", "trainid", "reference")):
-            unsaid = [k for k, v in judged["requested"].items() if not v]
-            problem = judged["problems"][0] if judged["problems"] and not judged["inform"] else \
-                f"{', '.join(unsaid)} not said"
-            return f"only the checker fails: {judged['domain']}: {_shape(problem)}"
+        unsaid = [k for k, v in judged["requested"].items() if not v and k in STANDARD_REQUESTS]
+        if judged["inform"] and not unsaid:
+            continue
+        return f"only the checker fails: {judged['domain']}: {_why(judged, unsaid, transcript)}"
     return "only the checker fails: ?"
 
 
-def _shape(problem: str) -> str:
-    if "does not satisfy" in problem:
-        return "the venue breaks the goal's constraints"
-    return re.sub(r"\d+", "N", re.split(r"[{('\"]", problem)[0]).strip(" ,")
+def _why(judged: dict[str, Any], unsaid: list[str], transcript: Transcript) -> str:
+    domain, problems = judged["domain"], judged["problems"]
+    replies = "\n".join(e.text for e in transcript.events if isinstance(e, AgentSaid))
+    if not judged["inform"] and "no venue was offered" in problems:
+        if domain == "train" and not re.search(r"\btr ?\d{4}\b|\d{1,2}[:.]\d{2}", replies.lower()):
+            return "no venue: the human never offered a train (mwzeval passes a train neither offered nor asked " \
+                   "for by its id)"
+        return "no venue: the human named none of the database's venues by its whole name"
+    if not judged["inform"]:
+        return "wrong venue: the human offered or booked a venue that breaks the goal"
+    if "reference" in unsaid and any("nothing was booked" in p for p in problems):
+        made = any(isinstance(e, ToolAnswered) and isinstance(e.result, Booked) and e.result.domain == domain
+                   for e in transcript.events)
+        return "no booking: the replay could not make the human's booking (its labels lack a slot the booking " \
+               "needs, or name another venue)" if not made else "no booking"
+    if "reference" in unsaid:
+        return "no reference: the human gave none after booking"
+    rows = [row for e in transcript.events if isinstance(e, ToolAnswered) and isinstance(e.result, Found)
+            and e.result.domain == domain for row in e.result.rows if row.get("key") != judged["venue"]]
+    others = any(str(row.get(a, "")) and said_attribute(row, a, replies) for row in rows for a in unsaid)
+    return "attribute not said: " + ("the human gave another venue's" if others else
+                                     "the human gave none, or a value the database does not hold")
 
 
 def crosscheck_table(records: list[dict[str, Any]], mwzeval: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Per category, how many dialogues (and a few examples); the agreement rate."""
+    """Per category (side and reason), how many dialogues, in which domains, and a few examples; the agreement."""
     categories: Counter[str] = Counter()
+    domains: dict[str, Counter[str]] = {}
     examples: dict[str, list[str]] = {}
     for record in records:
-        category = disagreement(record, mwzeval[record["goal"]])
+        side, _, rest = disagreement(record, mwzeval[record["goal"]]).partition(": ")
+        domain, _, reason = rest.partition(": ") if not side.startswith("agree") else ("", "", rest)
+        category = f"{side}: {reason}"
         categories[category] += 1
-        examples.setdefault(category, [])
-        if len(examples[category]) < 5:
+        if domain:
+            domains.setdefault(category, Counter())[domain] += 1
+        if len(examples.setdefault(category, [])) < 5:
             examples[category].append(record["goal"])
     agree = sum(n for c, n in categories.items() if c.startswith("agree"))
-    return {"dialogues": len(records), "agreement": round(100 * agree / len(records), 1) if records else 0.0,
-            "checker_success": round(100 * sum(r["verdict"]["success"] for r in records) / max(1, len(records)), 1),
-            "mwzeval_success": round(100 * sum(mwzeval[r["goal"]]["success"] for r in records)
-                                     / max(1, len(records)), 1),
-            "categories": dict(categories.most_common()), "examples": examples}
+    total = max(1, len(records))
+    return {"dialogues": len(records), "agreement": round(100 * agree / total, 1),
+            "checker_success": round(100 * sum(r["verdict"]["success"] for r in records) / total, 1),
+            "mwzeval_success": round(100 * sum(mwzeval[r["goal"]]["success"] for r in records) / total, 1),
+            "categories": dict(categories.most_common()),
+            "domains": {c: dict(d.most_common()) for c, d in domains.items()}, "examples": examples}

@@ -16,11 +16,16 @@ from app.dialogue.transcript import VERDICT_KEY, Transcript
 from app.evaluation import data
 from app.evaluation.cli import DEFAULT_TEST_DIR
 from app.simulation.checker import GoalChecker, Verdict, venue_field
-from app.simulation.users.agenda import describe
 from app.tools.toolbox import Toolbox
+from domains.values import DONTCARE
 from app.ui.demo import DemoApp
 
 log = logging.getLogger(__name__)
+
+
+def describe(values: dict[str, Any]) -> str:
+    """Slot values as the task card lists them: "area centre, pricerange cheap" ("any" for dontcare)."""
+    return ", ".join(f"{slot} {'any' if value == DONTCARE else value}" for slot, value in values.items())
 
 
 def task_card(goal: Goal) -> str:
