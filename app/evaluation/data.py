@@ -53,6 +53,10 @@ class GoldTurn:
     system_delex: str  # the human response with values replaced by [name], [reference], ...
     booked: frozenset[str]  # domains the human had booked by this turn
     states: dict[str, dict[str, str]]  # label version -> {"hotel-book day": "tuesday", ...}
+    # domain -> the corpus' booking record by this turn, for domains the human booked: "booked" (what: {"trainID":
+    # "TR1234", "reference": ...}, {"name": ...}) and the booking's slots ("day", "people", ...)
+    bookings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    spans: tuple[tuple[str, str, int, int], ...] = ()  # (act, slot, first word, last word) of the human response
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,10 @@ def _dialogue(name: str, data: dict[str, Any], labels: dict[int, dict[str, Any]]
         states = {"2.1": record["ground_truth"] if record else fallback,
                   "2.4": record["ground_truth_m24"] if record else fallback}
         booked = frozenset(d for d, v in system["metadata"].items() if d != "taxi" and v.get("book", {}).get("booked"))
-        turns.append(GoldTurn(log[index]["text"], system["text"], delexicalise_spans(system), booked, states))
+        bookings = {d: v["book"] for d, v in system["metadata"].items() if v.get("book", {}).get("booked")}
+        spans = tuple((s[0], s[1], s[3], s[4]) for s in system.get("span_info", []))
+        turns.append(GoldTurn(log[index]["text"], system["text"], delexicalise_spans(system), booked, states, bookings,
+                              spans))
     goal = {d: g for d, g in data["goal"].items() if d in domain_names() and g}
     return TestDialogue(key, goal, turns, frozenset({"2.1", "2.4"}) if labels else frozenset())
 

@@ -158,3 +158,13 @@ def mwzeval_from_labels(labels: dict[str, str]) -> dict[str, dict[str, str]]:
         state.setdefault(domain, {})[slot] = value
     return state
 
+
+
+def human_success(test: TestDialogue, options: ScoreOptions, venues: VenueDatabase
+                  ) -> tuple[dict[str, bool], dict[str, bool]]:
+    """mwzeval's Inform and Success (per goal domain and "total") for the corpus' own human responses, scored as
+    `--score` scores a file of them: gold states of `options.labels`, active domains estimated as mwzeval does."""
+    turns = [PredictedTurn(response=gold.system_delex) for gold in test.turns]
+    raw: list[Any] = [mwzeval_from_labels(gold.states[options.labels]) for gold in test.turns]
+    scored = _as_scored(turns, raw, test, options.corrected, given_domains=False)
+    return dialogue_success(GoalSpec.from_goal(test.goal), scored, venues)

@@ -1,41 +1,50 @@
 """Did the dialogue meet its goal? Checked on what actually happened: the transcript's tool answers and replies,
-and the bookings table. No LLM judge (the NCUser way); Inform / Success / Book as AutoTOD reports them.
+and the bookings. No LLM judge (the NCUser way); Inform / Success / Book as AutoTOD reports them.
 
-Per goal domain: the venue the agent offered last (or booked) satisfies the goal's constraints under the same
-Find semantics as the tools; the booking's slots are the goal's (the first choice, or the fallback once the
-first was refused); no extra bookings; taxi endpoints are the goal's places (or the other domains' venues);
-every requested attribute of that venue was said to the user.
+A judge, not a pattern match. Per goal domain: the venue the agent booked or recommended (not the last name
+mentioned; see `evidence`) satisfies the goal's constraints, each value as the goal means it: a name or a food
+exactly where the database has that value ("pizza express" is not "pizza express fen ditton", "european" not
+"modern european"; a goal's misspelt name still finds its venue loosely); the booking's slots are the goal's first
+choice, or its fallback only once the first was refused and the user then asked for the fallback; no extra
+bookings; a taxi goes between the goal's places, or its two venues, as whole names and in the direction the goal
+says; every requested attribute of that venue was said, and said right (a yes/no as a statement whose sense
+matches the venue, a time or a price in any common spelling; see `wording`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from rapidfuzz import fuzz
 
 from app.dialogue.goals import DomainGoal, Goal
-from app.dialogue.transcript import AgentSaid, Found, InterimReply, Refused, ToolAnswered, Transcript
+from app.dialogue.transcript import Transcript
 from app.evaluation.metrics import GOAL_REQUESTS
+from app.simulation import wording
+from app.simulation.blame import blame_of, user_problems
+from app.simulation.evidence import Evidence, SeenBooking, recommended_venue, venue_field
 from app.tools.toolbox import Toolbox
 from db.bookings import StoredBooking
-from db.catalogue import FUZZY_CUTOFF, UNKNOWN
-from domains.base import Domain
+from db.catalogue import UNKNOWN
+
+__all__ = ["FIELD_OF_ATTRIBUTE", "STANDARD_REQUESTS", "DomainVerdict", "GoalChecker", "Verdict", "said_attribute",
+           "venue_field"]
 
 # The goal's word for an attribute, where the service names it differently (the taxi's car).
 FIELD_OF_ATTRIBUTE = {"car type": "car"}
-YES_NO = ("yes", "no")
 STANDARD_REQUESTS = (*GOAL_REQUESTS, "reference")  # what Success counts, as in mwzeval and AutoTOD
+EXACT_WHERE_KNOWN = ("name",)
+TRAIN_ID = re.compile(r"\b(tr ?\d{4})\b", re.IGNORECASE)
 
 
-def venue_field(domain: Domain) -> str | None:
-    """The slot a venue is named by when it is offered or booked ("name", "trainid"); None without Find."""
-    if domain.find is None:
-        return None
-    return domain.book.required[0] if domain.book and domain.book.required else "name"
+@lru_cache(maxsize=16)
+def names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole names, longest first."""
+    ordered = sorted(names, key=len, reverse=True)
+    return re.compile("|".join(f"(?P<n{i}>{wording.loosely(name)})" for i, name in enumerate(ordered)))  # a goal's name may be misspelt ("meze bar restaurant"): loose only then
 
 
 class DomainVerdict(BaseModel):
@@ -45,7 +54,7 @@ class DomainVerdict(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     domain: str
-    venue: str | None = None  # key of the venue offered last (or booked)
+    venue: str | None = None  # key of the venue booked or recommended
     inform: bool  # the venue satisfies the goal's constraints (True where no venue is chosen: taxi)
     booked: bool | None = None  # the booking is right; None when the goal books nothing here
     requested: dict[str, bool] = {}  # attribute -> said to the user
@@ -63,14 +72,17 @@ class DomainVerdict(BaseModel):
 
 
 class Verdict(BaseModel):
-    """The verdict on one goal-driven dialogue: one DomainVerdict per goal domain, and any bookings the goal did
-    not ask for."""
+    """The verdict on one goal-driven dialogue: one DomainVerdict per goal domain, any bookings the goal did
+    not ask for, and (when it failed) who is to blame (see `app.simulation.blame`)."""
 
     model_config = ConfigDict(frozen=True)
 
     goal: str
     domains: tuple[DomainVerdict, ...]
     extra_bookings: tuple[str, ...] = ()  # "taxi BLUE1234": bookings the goal did not ask for
+    blame: str | None = None  # "agent", "user" or "infrastructure" when the goal was not met
+    blame_reason: str = ""
+    user_conveyed: bool = True  # the user said every goal value and broke no rule of a MultiWOZ user
 
     @property
     def inform(self) -> bool:
@@ -94,40 +106,11 @@ class Verdict(BaseModel):
         return all(d.passed for d in self.domains) and not self.extra_bookings
 
     def summary(self) -> dict[str, Any]:
-        """The verdict as JSON-ready data: the rates, and each domain's verdict with whether it passed."""
+        """The verdict as JSON-ready data: the rates, each domain's verdict with whether it passed, the blame."""
         domains = [d.model_dump(mode="json") | {"passed": d.passed} for d in self.domains]
         return {"goal": self.goal, "inform": self.inform, "success": self.success, "book": self.book,
-                "complete": self.complete, "domains": domains, "extra_bookings": list(self.extra_bookings)}
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What a dialogue did, as the checker reads it."""
-
-    said: tuple[str, ...]  # the agent's replies, in order
-    found: tuple[tuple[int, Found], ...]  # (index of the next reply, what a Find returned)
-    refused: dict[str, int]  # domain -> bookings refused
-    bookings: tuple[StoredBooking, ...]
-
-    @classmethod
-    def of(cls, transcript: Transcript, bookings: Iterable[StoredBooking]) -> Evidence:
-        """The evidence in a transcript (replies the user saw, Find answers, refusals) and the stored bookings."""
-        said: list[str] = []
-        found: list[tuple[int, Found]] = []
-        refused: dict[str, int] = {}
-        for event in transcript.events:
-            if isinstance(event, AgentSaid | InterimReply):  # text the user saw
-                said.append(event.text)
-            elif isinstance(event, ToolAnswered) and isinstance(event.result, Found):
-                found.append((len(said), event.result))
-            elif isinstance(event, ToolAnswered) and isinstance(event.result, Refused):
-                refused[event.result.domain] = refused.get(event.result.domain, 0) + 1
-        return cls(tuple(said), tuple(found), refused, tuple(bookings))
-
-    @property
-    def text(self) -> str:
-        """Everything the agent said, lowercase, one reply a line."""
-        return "\n".join(self.said).lower()
+                "complete": self.complete, "domains": domains, "extra_bookings": list(self.extra_bookings),
+                "blame": self.blame, "blame_reason": self.blame_reason, "user_conveyed": self.user_conveyed}
 
 
 class GoalChecker:
@@ -137,22 +120,35 @@ class GoalChecker:
         self.toolbox = toolbox
         self._matches: dict[tuple[str, tuple[tuple[str, str], ...]], frozenset[str]] = {}
 
-    def matches(self, part: DomainGoal) -> frozenset[str]:
-        """Keys of the rows satisfying the goal's constraints, by the Find API's own query (cached: the data
-        never changes). A value no row can have (one the slot does not allow) matches nothing."""
-        constraints = part.constraints()
+    def matches(self, part: DomainGoal, constraints: dict[str, Any] | None = None) -> frozenset[str]:
+        """Keys of the rows satisfying the goal's constraints (`info` unless given) as the goal means them: the
+        Find API's query, with names and foods taken exactly where the database has the value (cached)."""
+        constraints = part.constraints() if constraints is None else constraints
         key = (part.domain, tuple(sorted((k, str(v)) for k, v in constraints.items())))
         if key not in self._matches:
-            try:
-                given = {k: part.declared.slot(k).normalise(v) for k, v in constraints.items()}
-            except ValueError:
-                given = None
-            rows = self.toolbox.catalogue.find(part.declared, given, None).rows if given is not None else []
-            self._matches[key] = frozenset(row["key"] for row in rows)
+            self._matches[key] = frozenset(row["key"] for row in self._rows(part, constraints))
         return self._matches[key]
 
-    def check(self, goal: Goal, transcript: Transcript, bookings: Iterable[StoredBooking]) -> Verdict:
-        """The verdict on a dialogue against its goal, from its transcript and the bookings it made."""
+    def _rows(self, part: DomainGoal, constraints: dict[str, Any]) -> list[dict[str, Any]]:
+        declared, catalogue = part.declared, self.toolbox.catalogue
+        try:
+            given = {k: declared.slot(k).normalise(v) for k, v in constraints.items()}
+        except ValueError:
+            return []  # a value no row can have (one the slot does not allow) matches nothing
+        rows = catalogue.find(declared, given, None).rows
+        for slot, value in given.items():
+            declared_slot = declared.slot(slot)
+            if declared_slot.match != "fuzzy":
+                continue
+            wanted = str(value).lower()  # the database writes some names in capitals ("pizza express Fen Ditton")
+            known = wanted in {v.lower() for v in catalogue.vocabulary(declared, declared_slot)}
+            if known or slot not in EXACT_WHERE_KNOWN:  # a food or a station is exact; a name loose only if unknown
+                rows = [r for r in rows if str(r.get(slot)).lower() in (wanted, UNKNOWN)]
+        return rows
+
+    def check(self, goal: Goal, transcript: Transcript, bookings: Iterable[StoredBooking] | None = None) -> Verdict:
+        """The verdict on a dialogue against its goal, from its transcript and the bookings it made (the
+        bookings table when given, else the bookings its tool answers report), with the blame when it failed."""
         evidence = Evidence.of(transcript, bookings)
         rows: dict[str, dict[str, Any] | None] = {}
         verdicts: list[DomainVerdict] = []
@@ -161,8 +157,11 @@ class GoalChecker:
             rows[part.domain] = row
             verdicts.append(self._domain(part, row, evidence, rows))
         by_name = {v.domain: v for v in verdicts}
-        return Verdict(goal=goal.id, domains=tuple(by_name[d] for d in goal.names),
-                       extra_bookings=_extra(goal, evidence.bookings))
+        verdict = Verdict(goal=goal.id, domains=tuple(by_name[d] for d in goal.names),
+                          extra_bookings=_extra(goal, evidence.bookings))
+        blame, reason = blame_of(goal, transcript, evidence, verdict.complete)
+        conveyed = not user_problems(goal, transcript, evidence)
+        return verdict.model_copy(update={"blame": blame, "blame_reason": reason, "user_conveyed": conveyed})
 
     def _domain(self, part: DomainGoal, row: dict[str, Any] | None, evidence: Evidence,
                 venues: dict[str, dict[str, Any] | None]) -> DomainVerdict:
@@ -175,125 +174,143 @@ class GoalChecker:
             elif not inform:
                 problems.append(f"{row['key']} does not satisfy {part.constraints()}")
         booked = None
-        booking = _last_booking(part.domain, evidence.bookings)
+        booking = evidence.booking(part.domain)
         if part.books:
             booking_problems = _booking_problems(part, booking, evidence, venues)
             booked = not booking_problems and inform  # the right slots at the wrong venue are no booking
             problems += booking_problems
         source = booking.details if booking is not None and row is None else row
         requested = {attribute: said_attribute(source, attribute, evidence.text) for attribute in part.reqt}
-        if part.books:
-            requested["reference"] = booking is not None and booking.reference.lower() in evidence.text
+        if part.book:  # the goal says "make sure you get the reference number" (a taxi's asks for car and phone)
+            requested["reference"] = booking is not None and wording.whole(booking.reference, evidence.text)
         return DomainVerdict(domain=part.domain, venue=row["key"] if row else None, inform=inform, booked=booked,
                              requested=requested, problems=tuple(problems))
 
     def _venue(self, part: DomainGoal, evidence: Evidence) -> dict[str, Any] | None:
-        """The booked venue, else the last venue a reply named among the rows the agent's Finds returned."""
+        """The booked venue, else the one the agent last recommended."""
         field = venue_field(part.declared)
         if field is None:
             return None
-        booking = _last_booking(part.domain, evidence.bookings)
+        booking = evidence.booking(part.domain)
         if booking is not None:  # what the agent found, else the table (a venue booked without a Find)
-            seen = [row for _index, result in evidence.found for row in result.rows]
-            value = part.declared.slot(field).normalise(booking.details[field])
-            seen += self.toolbox.catalogue.find(part.declared, {field: value}, None).rows
+            seen = evidence.rows(part.domain)
+            value = booking.details.get(field)
+            if value is not None:
+                seen += self.toolbox.catalogue.find(part.declared, {field: part.declared.slot(field).normalise(value)},
+                                                    None).rows
             return next((r for r in seen if r["key"] == booking.entity_key), None)
-        return offered_venue(part, evidence)
+        return recommended_venue(part, evidence.seeing(part.domain, self._named(part, evidence)))
+
+    def _named(self, part: DomainGoal, evidence: Evidence) -> list[dict[str, Any]]:
+        """Venues of the domain that a reply names by their whole name (or train id) though no Find of the agent
+        returned them: the user was told them all the same. A train id runs on several days and routes: the run
+        that fits the goal is the one meant, if there is one."""
+        field = str(venue_field(part.declared))
+        catalogue, declared = self.toolbox.catalogue, part.declared
+        if field == "trainid":
+            ids = {m.lower().replace(" ", "") for m in TRAIN_ID.findall(evidence.text)}  # the table keeps lowercase
+            runs = [r for i in sorted(ids) for r in catalogue.find(declared, {"trainid": i}, None).rows]
+            route = {k: v for k, v in part.constraints().items() if k in ("departure", "destination", "day")}
+            runs += [r for r in self._rows(part, route) if wording.says_time(str(r["leaveat"]), evidence.text)]
+            fitting = self.matches(part)
+            return sorted(runs, key=lambda r: r["key"] not in fitting)
+        names = tuple(sorted(self.toolbox.catalogue.vocabulary(declared, declared.slot("name")), key=len, reverse=True))
+        found = names_pattern(names)
+        said = {names[int(m.lastgroup[1:])] for m in found.finditer(evidence.text.lower()) if m.lastgroup}
+        return [r for name in sorted(said) for r in catalogue.exact(declared, {field: name})]
 
 
-def offered_venue(part: DomainGoal, evidence: Evidence) -> dict[str, Any] | None:
-    """The last venue a reply named, among the rows the agent's Finds had returned by then."""
-    field = venue_field(part.declared)
-    if field is None:
-        return None
-    offered = None
-    for index, reply in enumerate(evidence.said):
-        rows = [r for seen, result in evidence.found if result.domain == part.domain and seen <= index
-                for r in result.rows]
-        named = [r for r in rows if mentions(reply, str(r.get(field, "")), exact=True)] \
-            or [r for r in rows if mentions(reply, str(r.get(field, "")))]
-        offered = named[-1] if named else offered
-    return offered
-
-
-def _booking_problems(part: DomainGoal, booking: StoredBooking | None, evidence: Evidence,
+def _booking_problems(part: DomainGoal, booking: SeenBooking | None, evidence: Evidence,
                       venues: dict[str, dict[str, Any] | None]) -> list[str]:
     if booking is None:
-        refusals = evidence.refused.get(part.domain, 0)
+        refusals = sum(r.domain == part.domain for _position, r in evidence.refused)
         return ["nothing was booked" + (f" ({refusals} attempts refused)" if refusals else "")]
     problems = []
     count = sum(b.domain == part.domain for b in evidence.bookings)
     if count > 1:
         problems.append(f"{count} {part.domain} bookings where the goal wants one")
     booked = {slot: booking.details.get(slot) for slot in part.book}
-    allowed = [part.first_book] + ([part.book] if part.domain in evidence.refused else [])
-    if part.book and booked not in allowed:
-        problems.append(f"booked {booked}, the goal wants {part.first_book}"
-                        + (f" (or {part.book} once refused)" if part.fail_book else ""))
+    if part.book and booked != part.first_book:
+        if not part.fail_book or booked != part.book:
+            problems.append(f"booked {booked}, the goal wants {part.first_book}"
+                            + (f" (or {part.book} once refused)" if part.fail_book else ""))
+        elif problem := _fallback_problem(part, booking, evidence):
+            problems.append(problem)
     if venue_field(part.declared) is None:
-        problems += _trip_problems(part, booking.details, [r for d, r in venues.items() if d != part.domain and r])
+        problems += _trip_problems(part, booking.details, venues)
     return problems
 
 
-def _trip_problems(part: DomainGoal, details: dict[str, Any], venues: list[dict[str, Any]]) -> list[str]:
-    """A trip (taxi): the goal's times and places, and where it names no place, the other domains' venues."""
+def _fallback_problem(part: DomainGoal, booking: SeenBooking, evidence: Evidence) -> str | None:
+    """The fallback counts once the first choice was refused and the user then asked for it, before it was booked."""
+    refused = [position for position, r in evidence.refused if r.domain == part.domain and position < booking.position]
+    if not refused:
+        return f"booked the fallback {part.book} though the first choice {part.first_book} was never refused"
+    asked = evidence.user_text(after=refused[0], before=booking.position)
+    if not all(said_value(part, slot, value, asked) for slot, value in part.book.items()
+               if part.first_book.get(slot) != value):
+        return f"booked the fallback {part.book} before the user asked for it"
+    return None
+
+
+def said_value(part: DomainGoal, slot: str, value: object, text: str) -> bool:
+    """Is a constraint or booking value of the domain in `text`, as people say it (see wording.says_slot)?"""
+    return wording.says_slot(slot, part.declared.slot(slot).kind, value, text)
+
+
+def _trip_problems(part: DomainGoal, details: dict[str, Any], venues: dict[str, dict[str, Any] | None]) -> list[str]:
+    """A trip (taxi): the goal's times and places as whole names; where the goal names no place, its two venues in
+    the direction the goal says (or, for a goal that says none, any of the other domains' venues)."""
     problems = []
-    names = [str(r.get("name", "")) for r in venues if r.get("name")]
+    ends = dict(zip(("departure", "destination"), part.trip, strict=False))
+    others = [str(r["name"]) for d, r in venues.items() if d != part.domain and r and r.get("name")]
     for slot in part.declared.book_required + part.declared.book_optional:
         got, wanted = str(details.get(slot) or ""), part.info.get(slot)
-        if wanted is not None and not _same_place(got, str(wanted)):
-            problems.append(f"{slot} is {got or 'missing'}, the goal wants {wanted}")
-        elif wanted is None and slot in part.declared.book_required and names \
-                and not any(_same_place(got, n) for n in names):
-            problems.append(f"{slot} {got!r} is none of the venues {names}")
+        if wanted is not None:
+            timed = part.declared.slot(slot).kind == "time"
+            same = got == str(wanted) if timed else wording.same_place(got, str(wanted))
+            if not same:
+                problems.append(f"{slot} is {got or 'missing'}, the goal wants {wanted}")
+        elif slot in ends:
+            venue = venues.get(ends[slot])
+            name = str(venue.get("name", "")) if venue else ""
+            if not name or not wording.same_place(got, name):
+                problems.append(f"{slot} {got!r} is not the {ends[slot]} ({name or 'none chosen'})")
+        elif slot in part.declared.book_required and others and not any(wording.same_place(got, n) for n in others):
+            problems.append(f"{slot} {got!r} is none of the venues {others}")
     return problems
 
 
-def _extra(goal: Goal, bookings: tuple[StoredBooking, ...]) -> tuple[str, ...]:
+def _extra(goal: Goal, bookings: tuple[SeenBooking, ...]) -> tuple[str, ...]:
     booking_domains = {d.domain for d in goal.domains if d.books}
     return tuple(f"{b.domain} {b.reference}" for b in bookings if b.domain not in booking_domains)
 
 
-def _last_booking(domain: str, bookings: tuple[StoredBooking, ...]) -> StoredBooking | None:
-    return next((b for b in reversed(bookings) if b.domain == domain), None)
-
-
 def said_attribute(source: dict[str, Any] | None, attribute: str, text: str) -> bool:
-    """Was the venue's value of `attribute` said? Yes/no values count when the attribute is named; unknown ones
-    ("?", or a field the record lacks) cannot be said and count as given."""
+    """Was the venue's value of `attribute` said, and said right? Yes/no values as statements whose sense matches,
+    stars, times, prices and durations in the forms people write; unknown values ("?", or a field the record
+    lacks, such as a restaurant without a phone) cannot be said and count as given."""
     if source is None:
         return False
-    value = source.get(FIELD_OF_ATTRIBUTE.get(attribute, attribute))
+    field = FIELD_OF_ATTRIBUTE.get(attribute, attribute)
+    value = source.get(field)
     if value is None:
-        return FIELD_OF_ATTRIBUTE.get(attribute, attribute) not in source  # a venue without a phone: nothing to say
+        return field not in source
     value = str(value).lower()
     if value == UNKNOWN:
         return True
-    if value in YES_NO:
-        return attribute in text
-    return _said_whole(value, text)
-
-
-def mentions(text: str, name: str, exact: bool = False) -> bool:
-    """Is `name` in `text`: as whole words, or else (not `exact`) loosely, as the Find matches names?
-    Whole words first, so "worth house" is not read in "warkworth house"."""
-    if not name:
-        return False
-    text, name = text.lower(), name.lower()
-    if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text):
-        return True
-    return not exact and fuzz.partial_ratio(name, text) >= FUZZY_CUTOFF
-
-
-def _same_place(got: str, wanted: str) -> bool:
-    return bool(got) and fuzz.partial_ratio(got.lower(), wanted.lower()) >= FUZZY_CUTOFF
-
-
-def _said_whole(value: str, text: str) -> bool:
-    """Is `value` in `text` as a whole value, whatever separates its letters and digits: "CB2 1AB" and "cb21ab",
-    "01223 356354" and "01223356354" match, but stars "4" is not read in "TR8143" or a phone number."""
-    characters = re.sub(r"\W", "", value)
-    if not characters:  # nothing that could be said
-        return True
-    pattern = r"\W*".join(re.escape(c) for c in characters)
-    return re.search(rf"(?<![^\W_]){pattern}(?![^\W_])", text) is not None
+    if field in wording.YES_NO_WORDS:
+        return wording.says_yes_no(field, value, text)
+    if field == "stars":
+        return wording.says_stars(value, text)
+    if field in ("leaveat", "arriveby"):
+        return wording.says_time(value, text)
+    if field in ("price", "entrance fee"):
+        return wording.says_price(value, text)
+    if field == "duration":
+        return wording.says_duration(value, text)
+    if field == "pricerange" and value == "moderate":
+        return wording.whole(value, text) or wording.phrase("moderately priced", text)
+    if field == "area" and value == "centre":
+        return wording.says_centre(text)
+    return wording.whole(value, text)

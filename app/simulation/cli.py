@@ -49,17 +49,21 @@ from app.evaluation.runner import read_results
 from app.settings import BadSetting, Settings
 from app.simulation.checker import GoalChecker
 from app.simulation.oracle import GoalOracle, Mistake
-from app.simulation.report import compare, report, write_outputs
+from app.simulation.recheck import NotTranscripts, run_check
+from app.simulation.report import compare, report, summary_lines, write_outputs
+from app.simulation.rules import RulesBackend
+from app.simulation.rules.understanding import Ontology
 from app.simulation.users.agenda import AgendaUser
 from app.simulation.users.alignment import alignment
 from app.tools.toolbox import Toolbox
 from db.importer import DataUnavailable
 
 ORACLES: dict[str, Mistake | None] = {"oracle": None, "oracle-wrong-venue": "venue", "oracle-wrong-day": "day"}
+RULES = "rules"  # the rule-based system: what the user said and what the tools returned, never the goal
 ORACLE_STEPS = 10  # Find, first booking, fallback, other venues, reply: more steps than a model needs
 TRANSCRIPTS = "transcripts.jsonl"
 AgentFor = Callable[[Transcript], Agent]
-UserFor = Callable[[Goal], UserSide]
+UserFor = Callable[[Goal, int], UserSide]  # the user side of one goal's run
 
 
 def simulate_one(goal: Goal, run: int, agent_for: AgentFor, user_for: UserFor, checker: GoalChecker,
@@ -69,12 +73,13 @@ def simulate_one(goal: Goal, run: int, agent_for: AgentFor, user_for: UserFor, c
     the running turn ends and the dialogue is Stopped (no verdict)."""
     transcript = Transcript(id=f"sim-{goal.id}-{run}-{new_id()[:6]}", meta={**meta, "run": run},
                             goal=goal)
-    for _event in run_dialogue(agent_for(transcript), user_for(goal), transcript, max_turns=max_turns, stop=stop):
+    for _event in run_dialogue(agent_for(transcript), user_for(goal, run), transcript, max_turns=max_turns, stop=stop):
         pass
     if stop is not None and stop.is_set():
         return Stopped(transcript)
     verdict = checker.check(goal, transcript, toolbox.bookings(transcript.id))
-    return {"goal": goal.id, "run": run, "turns": len(transcript.turns()), "verdict": verdict.summary(),
+    return {"goal": goal.id, "run": run, "turns": len(transcript.turns()), "corpus_turns": goal.corpus_turns,
+            "verdict": verdict.summary(),
             "alignment": round(alignment(goal, transcript), 4), "transcript": transcript.to_data()}
 
 
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     """Simulate the chosen goals with the chosen system and user, check them, and write the reports; the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    oracle = args.backend in ORACLES
+    oracle = args.backend in ORACLES or args.backend == RULES
     flags = argparse.Namespace(**{**vars(args), "backend": "scripted" if oracle else args.backend})
     try:
         settings = settings_from(flags, db_url=f"sqlite:///{args.out / 'sim.sqlite3'}", max_steps=args.max_steps)
@@ -110,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     except (data.TestDataUnavailable, ValueError) as error:  # a BadSetting is a ValueError
         print(error, file=sys.stderr)
         return 2
+    if args.check:
+        return _check(args, settings, folder)
     try:
         goals = _select(load_goals(folder), args)  # arguments first: a wrong one leaves no folder behind
         compared = _compared_run(args.compare, args.out, goals)
@@ -124,11 +131,13 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
               compared: list[dict[str, Any]] | None, run_folder: RunFolder) -> int:
     """Run (or resume) the dialogues in the folder, then report; a signal stops the run, keeping what finished."""
     backend = None
-    if args.backend not in ORACLES:
+    if args.backend not in ORACLES and args.backend != RULES:
         check_choices(settings)
         backend = make_backend(settings)  # nothing loads yet; its label names the system
     label = args.backend if backend is None else backend.label
-    meta = {"system": label, "user": args.user, "format": settings.format}
+    meta = {"system": label, "user": args.user, "format": settings.format, "seed": args.seed}
+    if args.backend in ORACLES:
+        meta["plumbing_check"] = "it reads the goal's hidden values: proof that the harness works, not a ceiling"
     run_folder.resume({"command": "simulate", **meta}, lambda out: _earlier_setup(out, meta))
     toolbox = Toolbox.open(settings)  # after the check: a refused run leaves no database in another run's folder
     system = _system(args.backend, settings, toolbox, backend)
@@ -158,6 +167,31 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
         print(f"Against {args.compare} ({compared_with['goals']} goals in both): Complete {difference['value']:+} "
               f"points (95% CI {difference['low']:+} to {difference['high']:+}): "
               f"{'a real difference' if compared_with['real'] else 'not distinguishable from noise'}")
+    print(summary_lines(metrics))
+    return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
+    """--check FILE: the checker over transcripts made anywhere (or the corpus), reported as a run is."""
+    from tqdm import tqdm
+
+    try:
+        metrics = run_check(args.check, args.out, folder, settings, args.workers,
+                            progress=lambda items, total: tqdm(items, total=total, unit="dialogue", desc="replaying"))
+    except NotTranscripts as error:
+        print(error, file=sys.stderr)
+        return 2
+    rates = metrics["rates"]
+    print(f"{metrics['dialogues']} dialogues from {args.check} checked: Inform {rates['inform']['value']}, Success "
+          f"{rates['success']['value']}, Book {rates['book']['value']}, Complete {rates['complete']['value']}. "
+          f"Written to {args.out}")
+    print(summary_lines(metrics))
+    if table := metrics.get("crosscheck"):
+        print(f"Against mwzeval's Success on the same dialogues: {table['agreement']}% agree (checker "
+              f"{table['checker_success']}, mwzeval {table['mwzeval_success']}); by category:")
+        print("\n".join(f"  {count:>4}  {category}" + (f" ({', '.join(f'{d} {n}' for d, n in domains.items())})"
+                                                         if (domains := table["domains"].get(category)) else "")
+                        for category, count in table["categories"].items()))
     return 0
 
 
@@ -193,7 +227,7 @@ def _compared_run(path: Path | None, out: Path, goals: list[Goal]) -> list[dict[
 def _parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog="python -m app.simulate", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_model_flags(parser, extra_backends=tuple(ORACLES))
+    add_model_flags(parser, extra_backends=(RULES, *ORACLES))
     parser.add_argument("--user", choices=["agenda", "llm", "autotod"], default="agenda",
                         help="agenda: rule-based, no model; autotod: LLM with AutoTOD's prompt and the corpus' first "
                              "turn; llm: LLM that reveals details only when asked")
@@ -203,6 +237,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--goals", type=positive_int, help="only the first N test goals")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
     parser.add_argument("--runs", type=positive_int, default=1, help="runs per goal (pass^k needs k <= runs)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the agenda user's seed: run r of a goal uses seed + r, so runs differ in wording")
     parser.add_argument("--workers", type=positive_int, default=1, help="dialogues at once (useful for remote servers)")
     parser.add_argument("--max-turns", type=positive_int, default=20, help="user turns before a dialogue is cut off")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn")
@@ -210,6 +246,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="folder with test_mwz21/test.json (WOZ_TEST_DIR; without one it is downloaded)")
     parser.add_argument("--out", type=Path, default=Path("runs/sim"))
     parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real?")
+    parser.add_argument("--check", type=Path, metavar="FILE",
+                        help="no simulation: check the dialogues in FILE (a simulation's or an evaluation's "
+                             "transcripts.jsonl, a saved dialogue, or the corpus' test.json, replayed with the human "
+                             "replies and cross-checked with mwzeval)")
     return parser
 
 
@@ -222,17 +262,20 @@ def _select(goals: list[Goal], args: argparse.Namespace) -> list[Goal]:
 
 def _system(name: str, settings: Settings, toolbox: Toolbox, backend: Backend | None) -> SystemUnderTest:
     """The system under test: the model `backend` (loaded once and shared by every dialogue), or without one the
-    oracle `name` reading each dialogue's goal."""
+    rule-based system or the oracle `name` (each dialogue its own backend; an oracle reads the dialogue's goal)."""
+    if name == RULES:
+        return assemble(settings, toolbox, name=RULES, max_steps=ORACLE_STEPS,
+                        backend_for=RulesBackend.factory(toolbox))
     if backend is None:
-        mistake = ORACLES[name]
+        mistake, ontology = ORACLES[name], Ontology.of(toolbox)
         return assemble(settings, toolbox, name=name, max_steps=ORACLE_STEPS,
-                        backend_for=lambda transcript: GoalOracle(transcript, mistake))
+                        backend_for=lambda transcript: GoalOracle(transcript, mistake, ontology))
     return assemble(settings, toolbox, backend=backend)
 
 
 def _users(args: argparse.Namespace, settings: Settings) -> UserFor:
     if args.user == "agenda":
-        return AgendaUser
+        return lambda goal, run: AgendaUser(goal, seed=args.seed + run)
     if not args.user_model:
         raise ValueError(f"--user {args.user} needs --user-model (and --user-base-url for a server)")
     from app.simulation.users.llm import LLMUser
@@ -248,7 +291,7 @@ def _users(args: argparse.Namespace, settings: Settings) -> UserFor:
         # The simulator's server may be another than the agent's (GPT-4o as the user, as in AutoTOD).
         key = os.environ.get("WOZ_USER_API_KEY") or os.environ.get("OPENAI_API_KEY") or settings.api_key
         backend = OpenAIBackend(args.user_base_url, args.user_model, key, settings.timeout_s)
-    return lambda goal: LLMUser(goal, backend, "autotod" if args.user == "autotod" else "llm")
+    return lambda goal, _run: LLMUser(goal, backend, "autotod" if args.user == "autotod" else "llm")
 
 
 if __name__ == "__main__":

@@ -9,13 +9,45 @@ from typing import Any
 
 import pandas as pd
 
-from app.simulation.stats import bootstrap_ci, paired_difference, pass_hat_k, smallest_real_difference
+from app.simulation.stats import bootstrap_ci, paired_difference, pass_hat_k_over_goals, smallest_real_difference
 
 RATES = ("inform", "success", "book", "complete")
 
 
 def report(records: list[dict[str, Any]], runs: int, meta: dict[str, Any]) -> dict[str, Any]:
-    """Rates are averaged over a goal's runs first, so intervals resample goals (the unit that varies)."""
+    """Rates are averaged over a goal's runs first, so intervals resample goals (the unit that varies).
+
+    Infrastructure failures (a backend error, a deadline, the user simulator's model failing) are kept out of the
+    rates, as tau-bench does; `rates` are over the other dialogues, `rates_conveyed` over those whose user
+    conveyed the goal. pass^k counts every goal: a goal with fewer than k runs that count (missing, or lost to the
+    infrastructure) cannot pass k of them, and is listed in `goals_short_of_runs`."""
+    scored = [r for r in records if r["verdict"].get("blame") != "infrastructure"]
+    conveyed = [r for r in scored if r["verdict"].get("user_conveyed", True)]
+    by_goal: dict[str, list[bool]] = {}
+    for record in scored:
+        by_goal.setdefault(record["goal"], []).append(record["verdict"]["complete"])
+    goals = sorted({r["goal"] for r in records})
+    short = {g: len(by_goal.get(g, [])) for g in goals if len(by_goal.get(g, [])) < runs}
+    outcomes = [(sum(by_goal.get(g, [])), len(by_goal.get(g, []))) for g in goals]
+    complete = [_mean(list(flags)) for flags in by_goal.values()]
+    return {
+        **meta, "dialogues": len(records), "goals": len(goals), "runs": runs,
+        "rates": _rates(scored), "rates_conveyed": _rates(conveyed) | {"dialogues": len(conveyed)},
+        "blame": _blame(records),
+        "infrastructure_failures": len(records) - len(scored),
+        "pass_hat_k": {str(k): pass_hat_k_over_goals(outcomes, k) for k in range(1, runs + 1)},
+        "goals_short_of_runs": short,
+        "smallest_real_difference": smallest_real_difference(complete),
+        "mean_turns": round(_mean([r["turns"] for r in records]), 2),
+        "corpus_turns": round(_mean([r["corpus_turns"] for r in records if r.get("corpus_turns")]), 2),
+        "user_alignment": round(100 * _mean([r["alignment"] for r in records]), 2),
+        "user_failures": sum("user_failure" in r["transcript"]["meta"] for r in records),  # simulator model errors
+        "per_domain": _per_domain(scored),
+        "failures": _failures(scored),
+    }
+
+
+def _rates(records: list[dict[str, Any]]) -> dict[str, Any]:
     by_goal: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_goal.setdefault(record["goal"], []).append(record["verdict"])
@@ -24,18 +56,34 @@ def report(records: list[dict[str, Any]], runs: int, meta: dict[str, Any]) -> di
         per_goal = [_mean([v[rate] for v in verdicts if v[rate] is not None]) for verdicts in by_goal.values()
                     if any(v[rate] is not None for v in verdicts)]
         rates[rate] = bootstrap_ci(per_goal).as_dict() | {"goals": len(per_goal)}
-    complete = [_mean([v["complete"] for v in verdicts]) for verdicts in by_goal.values()]
-    full = [sum(v["complete"] for v in verdicts) for verdicts in by_goal.values() if len(verdicts) == runs]
-    return {
-        **meta, "dialogues": len(records), "goals": len(by_goal), "runs": runs, "rates": rates,
-        "pass_hat_k": {str(k): pass_hat_k(full, runs, k) for k in range(1, runs + 1)},
-        "smallest_real_difference": smallest_real_difference(complete),
-        "mean_turns": round(_mean([r["turns"] for r in records]), 2),
-        "user_alignment": round(100 * _mean([r["alignment"] for r in records]), 2),
-        "user_failures": sum("user_failure" in r["transcript"]["meta"] for r in records),  # simulator model errors
-        "per_domain": _per_domain(records),
-        "failures": _failures(records),
-    }
+    return rates
+
+
+def _blame(records: list[dict[str, Any]]) -> dict[str, int]:
+    """Failed dialogues by who is to blame."""
+    counts = {"agent": 0, "user": 0, "infrastructure": 0}
+    for record in records:
+        if not record["verdict"]["complete"]:
+            who = record["verdict"].get("blame") or "agent"
+            counts[who] = counts.get(who, 0) + 1
+    return counts
+
+
+def summary_lines(metrics: dict[str, Any]) -> str:
+    """What a run's metrics add to its headline: blame, the rates where the user conveyed the goal, pass^k, turns."""
+    blame, conveyed = metrics["blame"], metrics["rates_conveyed"]
+    passes = ", ".join(f"pass^{k} {v}" for k, v in metrics["pass_hat_k"].items())
+    short = metrics["goals_short_of_runs"]
+    lines = [f"Failed dialogues by blame: agent {blame['agent']}, user {blame['user']}, infrastructure "
+             f"{blame['infrastructure']} (kept out of the rates). Where the user conveyed the goal "
+             f"({conveyed['dialogues']} dialogues): Complete {conveyed['complete']['value']}.",
+             f"{passes}" + (f" ({len(short)} goals have fewer runs than {metrics['runs']}: counted as not passing)"
+                            if short else ""),
+             f"User turns per dialogue {metrics['mean_turns']} (the corpus' users took {metrics['corpus_turns']} "
+             f"for these goals); user alignment {metrics['user_alignment']}%."]
+    if metrics.get("plumbing_check"):
+        lines.append(f"{metrics['system']} is a plumbing check: {metrics['plumbing_check']}.")
+    return "\n".join(lines)
 
 
 def compare(records: list[dict[str, Any]], other: list[dict[str, Any]]) -> dict[str, Any]:
@@ -88,6 +136,7 @@ def write_outputs(records: list[dict[str, Any]], metrics: dict[str, Any], out: P
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     rows = [{"goal": r["goal"], "run": r["run"], "turns": r["turns"], "alignment": r["alignment"],
              **{rate: r["verdict"][rate] for rate in RATES},
+             "blame": r["verdict"].get("blame") or "", "blame_reason": r["verdict"].get("blame_reason", ""),
              "problems": "; ".join(f"{d['domain']}: {p}" for d in r["verdict"]["domains"] for p in d["problems"])}
             for r in records]
     pd.DataFrame(rows).to_csv(out / "verdicts.csv", index=False)

@@ -53,6 +53,15 @@ def pass_hat_k(successes: Sequence[int], trials: int, k: int) -> float:
     return round(100 * sum(math.comb(c, k) for c in successes) / (len(successes) * math.comb(trials, k)), 2)
 
 
+def pass_hat_k_over_goals(outcomes: Sequence[tuple[int, int]], k: int) -> float:
+    """pass^k (in %) over every goal, each with its own (successes, runs): a goal with fewer than k runs cannot
+    show k passes and counts as not passing (it stays in the denominator; see `report` for the list)."""
+    if not outcomes:
+        return 0.0
+    chances = [math.comb(c, k) / math.comb(n, k) if n >= k else 0.0 for c, n in outcomes]
+    return round(100 * sum(chances) / len(chances), 2)
+
+
 def smallest_real_difference(per_goal: Sequence[float]) -> float:
     """The difference (in points) two independent runs over these goals must show to be real at 95%: two
     bootstrap standard errors of the mean combined (sqrt 2), times the normal quantile."""

@@ -1,0 +1,172 @@
+"""What a dialogue did, as a judge reads it: the replies the user saw, what the user said, what the Finds returned,
+the refusals and the bookings, each at its place in the dialogue; and which venue the agent recommended.
+
+The venue of a domain is the one the agent booked, else the one it last recommended: in a reply naming several
+venues, the one a recommending word points to ("I recommend B"), else the first one named ("A fits. If it is
+full, B is similar." recommends A). Names count as whole names of rows the agent's Finds had returned by then, so
+"the restaurant" is not "j restaurant" and "pizza express" is not read inside "pizza express fen ditton".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from app.dialogue.goals import DomainGoal
+from app.dialogue.transcript import (
+    AgentSaid,
+    Booked,
+    Found,
+    InterimReply,
+    Refused,
+    ToolAnswered,
+    Transcript,
+    TurnFailed,
+    UserSaid,
+)
+from app.simulation.wording import loosely, pattern, says_time
+from db.bookings import StoredBooking
+from domains.base import Domain
+
+# Words that point at the venue a reply recommends, when it names several.
+RECOMMENDING = re.compile(r"\b(recommend|suggest|how about|would you like|go with|i have booked|booked|reserved|"
+                          r"your (?:table|room|booking|reservation) at)\b")
+
+
+def venue_field(domain: Domain) -> str | None:
+    """The slot a venue is named by when it is offered or booked ("name", "trainid"); None without Find."""
+    if domain.find is None:
+        return None
+    return domain.book.required[0] if domain.book and domain.book.required else "name"
+
+
+@dataclass(frozen=True)
+class SeenBooking:
+    """A booking with its place in the dialogue (the position of its tool answer; the end for one made elsewhere)."""
+
+    position: int
+    domain: str
+    reference: str
+    entity_key: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a dialogue did, each item with its position among the transcript's events."""
+
+    said: tuple[tuple[int, str], ...]  # the replies the user saw
+    user: tuple[tuple[int, str], ...]  # what the user said
+    found: tuple[tuple[int, Found], ...]
+    refused: tuple[tuple[int, Refused], ...]
+    bookings: tuple[SeenBooking, ...]
+    failures: tuple[str, ...]  # why turns failed (backend errors, deadlines, Stop)
+
+    @classmethod
+    def of(cls, transcript: Transcript, stored: Iterable[StoredBooking] | None = None) -> Evidence:
+        """The evidence in a transcript; the bookings are `stored` (the bookings table) when given, else the
+        bookings its tool answers report."""
+        said, user, found, refused, booked, failures = [], [], [], [], [], []
+        for position, event in enumerate(transcript.events):
+            if isinstance(event, AgentSaid | InterimReply):
+                said.append((position, event.text))
+            elif isinstance(event, UserSaid):
+                user.append((position, event.text))
+            elif isinstance(event, TurnFailed):
+                failures.append(event.message)
+            elif isinstance(event, ToolAnswered) and isinstance(event.result, Found):
+                found.append((position, event.result))
+            elif isinstance(event, ToolAnswered) and isinstance(event.result, Refused):
+                refused.append((position, event.result))
+            elif isinstance(event, ToolAnswered) and isinstance(event.result, Booked):
+                booked.append((position, event.result))
+        return cls(tuple(said), tuple(user), tuple(found), tuple(refused),
+                   _bookings(booked, stored, len(transcript.events)), tuple(failures))
+
+    @property
+    def text(self) -> str:
+        """Everything the agent said, one reply a line."""
+        return "\n".join(text for _position, text in self.said)
+
+    def user_text(self, after: int = -1, before: int | None = None) -> str:
+        """What the user said between two positions."""
+        return "\n".join(text for position, text in self.user
+                         if position > after and (before is None or position < before))
+
+    def rows(self, domain: str, before: int | None = None) -> list[dict[str, Any]]:
+        """The rows the agent's Finds of `domain` returned (before a position), oldest first."""
+        return [row for position, result in self.found if result.domain == domain
+                and (before is None or position < before) for row in result.rows]
+
+    def seeing(self, domain: str, rows: list[dict[str, Any]]) -> Evidence:
+        """The same evidence, with `rows` known from the start (venues a reply named that no Find returned)."""
+        if not rows:
+            return self
+        return replace(self, found=((-1, Found(domain=domain, count=len(rows), rows=rows)), *self.found))
+
+    def booking(self, domain: str) -> SeenBooking | None:
+        """The domain's last booking."""
+        return next((b for b in reversed(self.bookings) if b.domain == domain), None)
+
+
+def _bookings(booked: list[tuple[int, Booked]], stored: Iterable[StoredBooking] | None, end: int
+              ) -> tuple[SeenBooking, ...]:
+    from domains import domain as find_domain
+
+    if stored is None:
+        return tuple(SeenBooking(position, b.domain, b.reference, _key(find_domain(b.domain), b.details),
+                                 dict(b.details)) for position, b in booked)
+    at = {b.reference: position for position, b in booked}
+    return tuple(SeenBooking(at.get(s.reference, end), s.domain, s.reference, s.entity_key, s.details)
+                 for s in stored)
+
+
+def _key(declared: Domain, details: dict[str, Any]) -> str:
+    """The booked entity's key from what a booking answer reports (a taxi's car has none worth knowing)."""
+    try:
+        return declared.key(details)
+    except KeyError:
+        return ""
+
+
+def recommended_venue(part: DomainGoal, evidence: Evidence) -> dict[str, Any] | None:
+    """The venue the agent last recommended in the domain (see the module's docstring), or None."""
+    field = venue_field(part.declared)
+    if field is None:
+        return None
+    chosen = None
+    for position, reply in evidence.said:
+        rows: dict[str, dict[str, Any]] = {}
+        for row in evidence.rows(part.domain, position):  # the first row of a name: the likeliest meant
+            if row.get(field):
+                rows.setdefault(str(row[field]).lower(), row)
+        named = named_in(reply, list(rows))
+        if named is None and field == "trainid":  # "a train that leaves at 14:01": a train by its time
+            named = next((name for name, row in rows.items() if says_time(str(row.get("leaveat")), reply)), None)
+        if named:
+            chosen = rows[named]
+    if chosen is None and "name" in part.info:  # the goal names its venue, the user asked about it by name
+        rows = {str(r.get(field, "")).lower(): r for r in evidence.rows(part.domain) if r.get(field)}
+        named = named_in(evidence.user_text(), list(rows))
+        chosen = rows[named] if named else None
+    return chosen
+
+
+def named_in(reply: str, names: list[str]) -> str | None:
+    """The name a reply recommends among `names`: the one a recommending word points to, else the first named;
+    names inside a longer name that is named count only where they stand alone."""
+    text = reply.lower()
+    spans = []
+    for name in names:
+        spans += [(m.start(), m.end(), name) for m in pattern(loosely(name)).finditer(text)]
+    alone = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)]
+    if not alone:
+        return None
+    alone.sort()
+    for cue in RECOMMENDING.finditer(text):
+        after = [s for s in alone if s[0] >= cue.end() and "." not in text[cue.end():s[0]]]
+        if after:
+            return after[0][2]
+    return alone[0][2]
