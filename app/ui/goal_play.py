@@ -17,8 +17,8 @@ from app.evaluation import data
 from app.evaluation.cli import DEFAULT_TEST_DIR
 from app.simulation.checker import GoalChecker, Verdict, venue_field
 from app.tools.toolbox import Toolbox
-from domains.values import DONTCARE
 from app.ui.demo import DemoApp
+from domains.values import DONTCARE
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ def verdict_markdown(verdict: Verdict) -> str:
     extra = f"\n\nBooked without being asked: {', '.join(verdict.extra_bookings)}." if verdict.extra_bookings else ""
     rates = (f"Inform {mark[verdict.inform]} · Success {mark[verdict.success]} · Book {mark[verdict.book]} · "
              f"Complete {mark[verdict.complete]}")
-    return f"{head} {rates}\n\n" + "\n".join(rows) + extra
+    blame = f"\n\n**Blame:** {verdict.blame} ({verdict.blame_reason})" if verdict.blame else ""
+    return f"{head} {rates}{blame}\n\n" + "\n".join(rows) + extra
 
 
 class GoalPlay:

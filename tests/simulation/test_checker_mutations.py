@@ -153,7 +153,8 @@ def test_a_yes_no_attribute_said_wrongly_fails(selected, played, checker):
     for goal, transcript in cases(selected, played, "yes/no"):
         attribute = next(a for a in ("internet", "parking") if a in goal.domain("hotel").reqt)
         thing = {"internet": "free wifi", "parking": "free parking"}[attribute]
-        wrong = {f"It has {thing}.": f"The {attribute} is no.", f"It does not have {thing}.": f"The {attribute} is yes."}
+        wrong = {f"It has {thing}.": f"The {attribute} is no.",
+                 f"It does not have {thing}.": f"The {attribute} is yes."}
         said = re.compile("|".join(map(re.escape, wrong)))
         mutated.append((goal, with_replies(transcript, lambda t, w=wrong, p=said: p.sub(lambda m: w[m[0]], t))))
     assert len(mutated) >= 40
@@ -383,7 +384,8 @@ def test_the_generic_word_restaurant_is_not_the_venue_j_restaurant(selected, pla
                   if isinstance(e, ToolAnswered) and isinstance(e.result, Found) and e.result.domain == "restaurant"
                   else e for e in transcript.events]
         last = max(i for i, e in enumerate(events) if isinstance(e, AgentSaid))
-        events[last] = events[last].model_copy(update={"text": events[last].text + " Enjoy your meal at the restaurant!"})
+        enjoy = events[last].text + " Enjoy your meal at the restaurant!"
+        events[last] = events[last].model_copy(update={"text": enjoy})
         mutated.append((goal, transcript.model_copy(update={"events": events})))
     assert len(mutated) >= 40
     assert judge_all(checker, mutated, lambda v: v.complete) == []

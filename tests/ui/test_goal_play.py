@@ -69,7 +69,19 @@ def test_a_goal_left_undone_is_not_met(tmp_path, raw_db_dir):
     _every, final = last(app.respond(ASK, play.start(GOAL)[STATE]))
     verdict, saved, _download = play.done(final[STATE])
     assert verdict.startswith("❌ **Goal not met.**") and "no venue was offered" in verdict
-    assert app.store.transcript(saved.id).meta[VERDICT_KEY]["complete"] is False
+    assert "**Blame:** agent (the user conveyed the goal)" in verdict  # the person asked for everything
+    stored = app.store.transcript(saved.id).meta[VERDICT_KEY]
+    assert stored["complete"] is False and stored["blame"] == "agent"
+
+
+def test_a_goal_the_person_never_told_blames_the_user(tmp_path, raw_db_dir):
+    from app.ui.goal_play import GoalPlay
+
+    app = started(tmp_path, raw_db_dir, ["System: Hello! What can I do for you?"])
+    play = GoalPlay(app, TEST_DIR)
+    _every, final = last(app.respond("Hello there.", play.start(GOAL)[STATE]))
+    verdict, _saved, _download = play.done(final[STATE])
+    assert "**Blame:** user (the user conveyed 0 of 2 goal values" in verdict
 
 
 @pytest.fixture(scope="module")
