@@ -75,9 +75,8 @@ class GoldBackend(ScriptedBackend):
             informable = {s: state[f"{domain.name}-{s}"] for s in domain.book_required + domain.book_optional
                           if f"{domain.name}-{s}" in state and state[f"{domain.name}-{s}"] != "dontcare"
                           and not (s == "leaveat" and "trainid" in entity)}  # a train's time is a wish, not its id
-            if record and len(record["booked"]) > len(before.get(domain.name, {}).get("booked", [])):
-                calls.append((domain.book_api, {**informable, **entity, **slots}))
-            elif self._first_choice_asked(domain.name, slots):
+            booked_now = record and len(record["booked"]) > len(before.get(domain.name, {}).get("booked", []))
+            if booked_now or self._first_choice_asked(domain.name, slots):
                 calls.append((domain.book_api, {**informable, **entity, **slots}))
         return calls
 

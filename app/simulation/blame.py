@@ -5,6 +5,7 @@ does; rates are also reported over the dialogues whose user conveyed the goal.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from app.agent.agent import STOPPED
@@ -81,5 +82,5 @@ def _switching(part: DomainGoal, evidence: Evidence) -> list[str]:
     return []
 
 
-def _says_all(part: DomainGoal, values: dict[str, object], text: str) -> bool:
+def _says_all(part: DomainGoal, values: Mapping[str, object], text: str) -> bool:
     return bool(values) and all(says_slot(s, part.declared.slot(s).kind, v, text) for s, v in values.items())

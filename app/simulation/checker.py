@@ -36,15 +36,14 @@ __all__ = ["FIELD_OF_ATTRIBUTE", "STANDARD_REQUESTS", "DomainVerdict", "GoalChec
 # The goal's word for an attribute, where the service names it differently (the taxi's car).
 FIELD_OF_ATTRIBUTE = {"car type": "car"}
 STANDARD_REQUESTS = (*GOAL_REQUESTS, "reference")  # what Success counts, as in mwzeval and AutoTOD
-EXACT_WHERE_KNOWN = ("name",)
+EXACT_WHERE_KNOWN = ("name",)  # a goal's name may be misspelt ("meze bar restaurant"): loose only then
 TRAIN_ID = re.compile(r"\b(tr ?\d{4})\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=16)
 def names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
-    """Whole names, longest first."""
-    ordered = sorted(names, key=len, reverse=True)
-    return re.compile("|".join(f"(?P<n{i}>{wording.loosely(name)})" for i, name in enumerate(ordered)))  # a goal's name may be misspelt ("meze bar restaurant"): loose only then
+    """Whole names, in the order given (longest first, so a name inside a longer one loses); group n<i> is names[i]."""
+    return re.compile("|".join(f"(?P<n{i}>{wording.loosely(name)})" for i, name in enumerate(names)))
 
 
 class DomainVerdict(BaseModel):

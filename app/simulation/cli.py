@@ -176,7 +176,8 @@ def _check(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
     from tqdm import tqdm
 
     try:
-        metrics = run_check(args.check, args.out, folder, settings, args.workers,
+        only = {d.lower().removesuffix(".json") for d in args.dialogues} if args.dialogues else None
+        metrics = run_check(args.check, args.out, folder, settings, args.workers, only=only,
                             progress=lambda items, total: tqdm(items, total=total, unit="dialogue", desc="replaying"))
     except NotTranscripts as error:
         print(error, file=sys.stderr)

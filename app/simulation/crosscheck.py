@@ -21,7 +21,7 @@ from app.assembly import assemble
 from app.dialogue.goals import Goal
 from app.dialogue.session import run_dialogue
 from app.dialogue.transcript import AgentSaid, Booked, Found, ToolAnswered, Transcript
-from app.evaluation.data import TestDialogue
+from app.evaluation.data import LabelVersion, TestDialogue
 from app.evaluation.gold import GoldBackend
 from app.evaluation.replay import CorpusReplay
 from app.evaluation.scoring import ScoreOptions, human_success
@@ -31,7 +31,7 @@ from app.simulation.checker import STANDARD_REQUESTS, said_attribute
 from app.simulation.recheck import Checkable
 from app.tools.toolbox import Toolbox
 
-LABELS = "2.4"  # the gold states the replay calls with, and mwzeval scores with (the project's default)
+LABELS: LabelVersion = "2.4"  # the gold states the replay calls with, and mwzeval scores with (the project's default)
 GOLD_STEPS = 10
 WORLD = "the goal's, with what the human booked granted (see crosscheck.human_world); judged by the goal itself"
 
@@ -40,8 +40,9 @@ def corpus_transcripts(tests: list[TestDialogue], goals: dict[str, Goal], settin
                        workers: int = 1, progress: Callable[[Any, int], Any] | None = None) -> list[Checkable]:
     """Each test dialogue replayed with the human's replies, in its goal's world (see the module docstring)."""
     by_id = {test.id: test for test in tests}
-    system = assemble(settings, toolbox, name="corpus", max_steps=GOLD_STEPS, backend_for=lambda transcript: GoldBackend(
-        by_id[str(transcript.meta["test_dialogue"])], LABELS, settings.format, transcript, corpus=True))
+    system = assemble(settings, toolbox, name="corpus", max_steps=GOLD_STEPS,
+                      backend_for=lambda transcript: GoldBackend(by_id[str(transcript.meta["test_dialogue"])], LABELS,
+                                                                 settings.format, transcript, corpus=True))
 
     def replay(test: TestDialogue) -> Checkable:
         transcript = Transcript(id=f"corpus-{test.id}", goal=human_world(goals[test.id], test),

@@ -136,37 +136,41 @@ def recommended_venue(part: DomainGoal, evidence: Evidence) -> dict[str, Any] | 
     field = venue_field(part.declared)
     if field is None:
         return None
-    chosen = None
+    chosen, before = None, -1
     for position, reply in evidence.said:
         rows: dict[str, dict[str, Any]] = {}
         for row in evidence.rows(part.domain, position):  # the first row of a name: the likeliest meant
             if row.get(field):
                 rows.setdefault(str(row[field]).lower(), row)
-        named = named_in(reply, list(rows))
+        named, cued = named_in(reply, list(rows))
         if named is None and field == "trainid":  # "a train that leaves at 14:01": a train by its time
             named = next((name for name, row in rows.items() if says_time(str(row.get("leaveat")), reply)), None)
-        if named:
+        # Once a venue is chosen, a later reply changes it only when it recommends another, or answers a new search
+        # of the domain: "the museum is near charlie chan" does not change the restaurant.
+        searched = any(before < at < position and result.domain == part.domain for at, result in evidence.found)
+        if named and (chosen is None or cued or searched):
             chosen = rows[named]
+        before = position
     if chosen is None and "name" in part.info:  # the goal names its venue, the user asked about it by name
         rows = {str(r.get(field, "")).lower(): r for r in evidence.rows(part.domain) if r.get(field)}
-        named = named_in(evidence.user_text(), list(rows))
+        named, _cued = named_in(evidence.user_text(), list(rows))
         chosen = rows[named] if named else None
     return chosen
 
 
-def named_in(reply: str, names: list[str]) -> str | None:
-    """The name a reply recommends among `names`: the one a recommending word points to, else the first named;
-    names inside a longer name that is named count only where they stand alone."""
+def named_in(reply: str, names: list[str]) -> tuple[str | None, bool]:
+    """The name a reply recommends among `names` (the one a recommending word points to, else the first named;
+    names inside a longer name that is named count only where they stand alone), and whether a word pointed."""
     text = reply.lower()
     spans = []
     for name in names:
         spans += [(m.start(), m.end(), name) for m in pattern(loosely(name)).finditer(text)]
     alone = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)]
     if not alone:
-        return None
+        return None, False
     alone.sort()
     for cue in RECOMMENDING.finditer(text):
         after = [s for s in alone if s[0] >= cue.end() and "." not in text[cue.end():s[0]]]
         if after:
-            return after[0][2]
-    return alone[0][2]
+            return after[0][2], True
+    return alone[0][2], False

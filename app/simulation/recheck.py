@@ -55,9 +55,9 @@ def checkables(path: Path, goals: dict[str, Goal]) -> tuple[list[Checkable], lis
     """The dialogues in a transcripts file, each with its goal (its own, or its test dialogue's), and the ids of
     those without one (skipped)."""
     found, skipped = [], []
-    for index, (data, run) in enumerate(_records(path)):
+    for index, (record, run) in enumerate(_records(path)):
         try:
-            transcript = Transcript.from_data(data)
+            transcript = Transcript.from_data(record)
         except ValueError as error:
             raise NotTranscripts(f"{path}, dialogue {index + 1}, is not a transcript: {str(error)[:300]}") from None
         goal = transcript.goal or goals.get(str(transcript.meta.get("test_dialogue", "")))
@@ -105,17 +105,19 @@ def check_all(items: list[Checkable], checker: GoalChecker) -> list[dict[str, An
 
 
 def run_check(path: Path, out: Path, folder: Path, settings: Settings, workers: int = 1,
-              progress: Callable[[Any, int], Any] | None = None) -> dict[str, Any]:
-    """Check every dialogue of `path` (see the module docstring) and write the reports into `out`; the metrics
-    (with the cross-check against mwzeval when `path` is the corpus)."""
+              progress: Callable[[Any, int], Any] | None = None, only: set[str] | None = None) -> dict[str, Any]:
+    """Check every dialogue of `path` (see the module docstring; `only` these goals, when given) and write the
+    reports into `out`; the metrics (with the cross-check against mwzeval when `path` is the corpus)."""
     goals = {goal.id: goal for goal in load_goals(folder)}
+    corpus = is_corpus(path)
+    items, skipped = ([], []) if corpus else checkables(path, goals)  # a bad file is refused before the database
     toolbox = Toolbox.open(settings)
     checker = GoalChecker(toolbox)
     crosscheck = None
-    if is_corpus(path):
+    if corpus:
         from app.simulation import crosscheck as corpus
 
-        ids = {key.removesuffix(".json").lower() for key in json.loads(path.read_text())}
+        ids = {key.removesuffix(".json").lower() for key in json.loads(path.read_text())} & (only or set(goals))
         tests = [test for test in data.load(folder) if test.id in ids]
         items = corpus.corpus_transcripts(tests, goals, settings, toolbox, workers, progress)
         records = check_all(items, checker)
@@ -125,10 +127,8 @@ def run_check(path: Path, out: Path, folder: Path, settings: Settings, workers: 
                        "mwzeval_success": mwzeval[r["goal"]]["success"],
                        "category": corpus.disagreement(r, mwzeval[r["goal"]])} for r in records]
                      ).to_csv(out / "crosscheck.csv", index=False)
-        skipped: list[str] = []
     else:
-        items, skipped = checkables(path, goals)
-        records = check_all(items, checker)
+        records = check_all([item for item in items if only is None or item.goal.id in only], checker)
     if not records:
         raise NotTranscripts(f"{path} holds no dialogue with a goal to check" + (
             f" ({len(skipped)} without one)" if skipped else ""))

@@ -19,7 +19,7 @@ NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "
 YES_NO_WORDS = {"internet": ("internet", "wifi", "wi-fi", "wireless"), "parking": ("parking",)}
 SAME_PLACE_RATIO = 90  # whole names spelt differently ("christ college"), not a part of one ("hotel")
 _NEGATION = re.compile(r"\b(no|not|none|without|lacks?|neither|nor)\b|n't\b")
-_CLAUSE = re.compile(r"[.;!?\n]+|,\s*(?:but|and|while|though)\b|\s(?:and|but|while|although|whereas)\s")
+_CLAUSE = re.compile(r"[.;,!?\n]+|\s(?:and|but|while|although|whereas)\s")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 pattern = lru_cache(maxsize=16384)(re.compile)  # re's own cache holds 512: the many value patterns would thrash it
 

@@ -90,7 +90,7 @@ class AgendaUser:
     def _plan(self, part: DomainGoal) -> _Domain:
         slots = [s for s in (part.fail_info or part.info) if venue_field(part.declared)]
         self.random.shuffle(slots)
-        chunks = []
+        chunks: list[list[str]] = []
         while slots:
             size = self.random.choice((1, 1, 2, 2, 3)) if not chunks else self.random.choice((1, 1, 2))
             chunks.append(slots[:size])
@@ -168,9 +168,9 @@ class AgendaUser:
     def _book(self, part: DomainGoal, state: _Domain, screen: Screen) -> str | None:
         values = self._booking_values(part, state)
         if screen.booked(part) is not None:
-            unsaid = {k: v for k, v in values.items() if k not in state.book_said}
-            state.book_said |= set(unsaid)
-            return f"That is {phrasing.booking(unsaid, self.random)}, right?" if unsaid else None
+            left = {k: v for k, v in values.items() if k not in state.book_said}
+            state.book_said |= set(left)
+            return f"That is {phrasing.booking(left, self.random)}, right?" if left else None
         if state.booking_asked and screen.refused() and part.fail_book and not state.fallback:
             state.fallback = True
             changed = {k: v for k, v in part.book.items() if part.first_book.get(k) != v}

@@ -73,7 +73,7 @@ def constraint(domain: str, slot: str, value: Any, rng: random.Random) -> str:
             else choose(["in the centre", "in the city centre", "in the centre of town"])
     if slot == "pricerange":
         adjective = "moderately priced" if text == "moderate" else text
-        return choose([f"in the {text} price range", f"that is {text}", adjective])
+        return choose([f"in the {text} price range", f"that is {text}", f"that is {adjective}"])
     if slot == "stars":
         count = number(int(text), rng) if text.isdigit() else text
         return choose([f"with a {count} star rating", f"rated {count} stars", f"that has {count} stars"])
