@@ -9,6 +9,7 @@ request, as `transformers serve` does (`transformers/cli/serving/utils.py`, `CBG
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import os
@@ -16,6 +17,7 @@ import queue
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +101,9 @@ class Engine:
         starter = threading.Thread(target=start, name="batching-start", daemon=True)
         starter.start()
         starter.join()
+        # A daemon thread still inside a forward pass when the interpreter finalizes aborts the process ("terminate
+        # called without an active exception"): stop the loop first, while exit handlers run.
+        atexit.register(_close, weakref.ref(self))
         threading.Thread(target=self._route, name="batching-router", daemon=True).start()
 
     def alive(self) -> bool:
@@ -167,3 +172,8 @@ class Engine:
                 ticket = self._mailboxes.pop(request_id, None) if finished else self._mailboxes.get(request_id)
             if ticket is not None:  # None: cancelled, its reader is gone
                 ticket.mailbox.put(Output(list(output.generated_tokens), finished, output.error))
+
+
+def _close(engine: weakref.ref[Engine]) -> None:
+    if (alive := engine()) is not None:
+        alive.close()
