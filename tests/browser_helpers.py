@@ -17,7 +17,6 @@ from typing import Any
 
 from app.settings import REPO_ROOT
 
-LOG = open(os.environ.get("WOZ_TEST_APP_LOG", os.devnull), "ab")  # noqa: SIM115 - the app's output, for debugging
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage"]
@@ -39,8 +38,10 @@ def running_app(arguments: list[str], env: dict[str, str]) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # The app's output goes to WOZ_TEST_APP_LOG when set (to see why a browser test failed), else nowhere.
+    log = open(os.environ.get("WOZ_TEST_APP_LOG", os.devnull), "ab")  # noqa: SIM115 - closed when the app ends
     process = subprocess.Popen([sys.executable, "app.py", *arguments, "--port", str(port)], cwd=REPO_ROOT,
-                               env={**os.environ, **env}, stdout=LOG, stderr=subprocess.STDOUT)
+                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 120
     try:
         while True:
@@ -55,6 +56,7 @@ def running_app(arguments: list[str], env: dict[str, str]) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
 
 
 @contextmanager

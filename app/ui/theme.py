@@ -40,6 +40,7 @@ table td { word-break: normal !important; overflow-wrap: break-word; }
 #api-calls .table-wrap, #db-results .table-wrap { max-height: 300px; overflow-y: auto; }
 table.woz-table { border-collapse: collapse; width: 100%; font-size: .85em; border: 0 !important; }
 table.woz-table th { position: sticky; top: 0; background: var(--background-fill-secondary); font-weight: 600; }
+table.woz-table tr, #belief-state tr { border: 0 !important; }
 table.woz-table th, table.woz-table td, #belief-state td { padding: 4px 8px; text-align: left; vertical-align: top;
   border: 0 !important; border-bottom: 1px solid var(--border-color-primary) !important; }
 table.woz-table td { overflow-wrap: normal; hyphens: none; }
@@ -58,6 +59,8 @@ table.woz-table td { overflow-wrap: normal; hyphens: none; }
 #belief-state tr.changed td:first-child::before { content: "● "; color: #d97706; }
 .belief-empty { opacity: .6; margin: .2em 0; font-size: .9em; }
 #chat .example { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); }
+/* The chat's trash icon sits at its top right: the messages keep clear of it instead of scrolling under it. */
+#chat .message-wrap { padding-right: 36px; }
 
 /* Phones: one column, a chat and its message box that fit the screen together, every tab's name in the bar
    (no "..." menu), big enough tap targets. */
@@ -69,6 +72,9 @@ table.woz-table td { overflow-wrap: normal; hyphens: none; }
   #chat .example { padding: 6px 8px !important; font-size: 14px; }
   #chat, #review-chat, [id^="arena-chat"] { height: 44vh !important; }
   #message-row { flex-wrap: nowrap !important; gap: 6px; }
+  /* A 1-5 scale on one line, as a scale reads (it wrapped into a grid). */
+  #naturalness .wrap, #review-naturalness .wrap { flex-wrap: nowrap !important; gap: 4px !important; }
+  #naturalness label, #review-naturalness label { padding: 6px 9px !important; min-width: 0 !important; flex: 1 1 0; }
   .message-wrap .message { font-size: 15px; }
   button { min-height: 40px; }
 }

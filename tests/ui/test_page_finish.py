@@ -300,6 +300,11 @@ def test_a_trip_with_tables_that_read_well_and_a_reload_that_keeps_it(trip_app, 
     assert aligned == "right"  # numbers right-aligned
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width + 1  # nothing sticks out
 
+    page.click("#rating-panel button:has-text('Rate this dialogue')")
+    page.wait_for_timeout(500)
+    scale = page.locator("#naturalness label")
+    assert len({round(scale.nth(i).bounding_box()["y"]) for i in range(5)}) == 1  # 1-5 on one line, not a grid
+
     page.reload(wait_until="load")  # the dialogue comes back: chat, belief, calls, bookings
     wait_text(page, "#chat", "pick you up at 10:15", timeout=15_000)
     assert USERS[0] in page.inner_text("#chat") and "worth house" in page.inner_text("#belief")

@@ -109,7 +109,7 @@ def test_too_long_messages_are_refused_and_kept(tmp_path, raw_db_dir):
 
 def test_a_model_that_cannot_load_is_said_at_the_message_box_and_nothing_pretends_to_send(tmp_path, raw_db_dir):
     app = DemoApp(Settings(home=tmp_path, data_dir=raw_db_dir, backend="scripted")).start()
-    assert app.status.state == "failed" and "🔴" in app.header() and "WOZ_SCRIPT" in app.header()
+    assert app.status.state == "failed" and "🔴" in app.header() and "WOZ_SCRIPT" in shown_text(app.header())
     page = app.render()
     # One sentence where the person types: what to set, and what works without a model; never "Ready".
     assert page[STATUS].startswith("🔴") and "set WOZ_SCRIPT" in page[STATUS] and "Ready" not in page[STATUS]
@@ -262,7 +262,7 @@ def test_empty_messages_do_nothing(tmp_path, raw_db_dir, text):
 
 def test_unusable_database_keeps_the_page_up(tmp_path):
     app = DemoApp(Settings(home=tmp_path, db_url="sqlite:////proc/no-such-dir/woz.db")).start()
-    assert app.status.state == "failed" and "database is not available" in app.header()
+    assert app.status.state == "failed" and "database is not available" in shown_text(app.header())
     _, final = last(app.respond("hello", None))
     assert "WOZ_DATA_DIR" in final[STATUS] and final[STATE].events == [] and final[INPUT] == "hello"
 
