@@ -170,18 +170,20 @@ def run_model(name: str, model: Any, tokenizer: Any, toolbox: Toolbox, args: arg
               ) -> TransformersBackend:
     backend = TransformersBackend.of_model(model, tokenizer, concurrency=max(args.levels),
                                            context_tokens=args.max_prompt_tokens + args.max_new_tokens)
-    dialogues_at_once(backend, toolbox, 1, args.max_new_tokens, args.format)  # warm up: first-call costs
-    rows: list[Row] = []
-    batched: list[Call] = []
-    for at_once in args.levels:
-        row, calls = dialogues_at_once(backend, toolbox, at_once, args.max_new_tokens, args.format)
-        rows.append(row)
-        batched = calls if at_once == 8 or not batched else batched
-        print(f"  {name}: {at_once} at once, {row.tokens_per_s:.1f} tokens/s", flush=True)
-    print(table(f"{name} ({model.device}, {model.dtype}), {args.format} format, {args.max_new_tokens} new tokens a "
-                "call at most", rows), flush=True)
-    if args.equivalence:
-        print(equivalence(model, tokenizer, batched, args.equivalence), flush=True)
+    for format_name in args.formats:
+        dialogues_at_once(backend, toolbox, 1, args.max_new_tokens, format_name)  # warm up: first-call costs
+        rows: list[Row] = []
+        batched: list[Call] = []
+        for at_once in args.levels:
+            row, calls = dialogues_at_once(backend, toolbox, at_once, args.max_new_tokens, format_name)
+            rows.append(row)
+            batched = calls if at_once == 8 or not batched else batched
+            print(f"  {name}, {format_name}: {at_once} at once, {row.tokens_per_s:.1f} tokens/s", flush=True)
+        prompts = sorted(len(backend._encode(c.request)) for c in batched if c.request is not None)
+        print(table(f"{name} ({model.device}, {model.dtype}), {format_name} format (prompts of {prompts[0]}-"
+                    f"{prompts[-1]} tokens), {args.max_new_tokens} new tokens a call at most", rows), flush=True)
+        if args.equivalence:
+            print(equivalence(model, tokenizer, batched, args.equivalence), flush=True)
     return backend
 
 
@@ -191,7 +193,8 @@ def main() -> None:
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--shape", choices=["coalm-8b"], help="random weights of this shape instead (--device cuda)")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 8, 16])
-    parser.add_argument("--format", choices=["coalm", "tools"], default="coalm")
+    parser.add_argument("--formats", nargs="+", choices=["coalm", "tools"], default=["coalm", "tools"],
+                        help="prompt formats (SmolLM2's chat template leaves the tool list out of the tools format)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--max-prompt-tokens", type=int, default=3584)
     parser.add_argument("--equivalence", type=int, default=16, help="batched answers to check against generate")
