@@ -179,7 +179,7 @@ def run_model(name: str, model: Any, tokenizer: Any, toolbox: Toolbox, args: arg
             rows.append(row)
             batched = calls if at_once == 8 or not batched else batched
             print(f"  {name}, {format_name}: {at_once} at once, {row.tokens_per_s:.1f} tokens/s", flush=True)
-        prompts = sorted(len(backend._encode(c.request)) for c in batched if c.request is not None)
+        prompts = sorted(backend.count_tokens(c.request) for c in batched if c.request is not None)
         print(table(f"{name} ({model.device}, {model.dtype}), {format_name} format (prompts of {prompts[0]}-"
                     f"{prompts[-1]} tokens), {args.max_new_tokens} new tokens a call at most", rows), flush=True)
         if args.equivalence:
