@@ -123,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
                              "the default follows mwzeval, so numbers compare with published ones")
     parser.add_argument("--limit", type=int, help="only the first N test dialogues")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
-    parser.add_argument("--workers", type=int, default=1, help="dialogues at once (useful for remote servers)")
+    parser.add_argument("--workers", type=int, default=1, help="dialogues at once (a server or a local model's batch)")
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR,
                         help="folder with test_mwz21/test.json and test_mwz24/original.json")
     parser.add_argument("--max-steps", type=int, default=4)

@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--goals", type=int, help="only the first N test goals")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
     parser.add_argument("--runs", type=int, default=1, help="runs per goal (pass^k needs k <= runs)")
-    parser.add_argument("--workers", type=int, default=1, help="dialogues at once (useful for remote servers)")
+    parser.add_argument("--workers", type=int, default=1, help="dialogues at once (a server or a local model's batch)")
     parser.add_argument("--max-turns", type=int, default=20, help="user turns before a dialogue is cut off")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn")
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR, help="folder with test_mwz21/test.json")
