@@ -113,7 +113,7 @@ class Engine:
             raise failure
         # A daemon thread still inside a forward pass when the interpreter finalizes aborts the process ("terminate
         # called without an active exception"): stop the loop first, while exit handlers run.
-        atexit.register(_close, weakref.ref(self))
+        _RUNNING.add(self)
         threading.Thread(target=self._route, name="batching-router", daemon=True).start()
 
     def alive(self) -> bool:
@@ -185,6 +185,10 @@ class Engine:
                 ticket.mailbox.put(Output(list(output.generated_tokens), finished, output.error))
 
 
-def _close(engine: weakref.ref[Engine]) -> None:
-    if (alive := engine()) is not None:
-        alive.close()
+_RUNNING: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_running_engines() -> None:
+    for engine in list(_RUNNING):
+        engine.close()
