@@ -143,11 +143,12 @@ def equivalence(model: Any, tokenizer: Any, calls: list[Call], limit: int) -> st
     return "\n".join(parts)
 
 
-def simulate(folder: Path, goals: int, workers: int, out: Path, max_new: int) -> tuple[float, dict[str, Any]]:
+def simulate(folder: Path, goals: int, workers: int, out: Path, max_new: int, format_name: str
+             ) -> tuple[float, dict[str, Any]]:
     """`python -m app.simulate` with the agenda user against the local model; seconds and verdicts by goal."""
     command = [sys.executable, "-m", "app.simulate", "--backend", "transformers", "--model", str(folder),
-               "--user", "agenda", "--goals", str(goals), "--max-turns", "2", "--max-steps", "2",
-               "--workers", str(workers), "--out", str(out)]
+               "--format", format_name, "--user", "agenda", "--goals", str(goals), "--max-turns", "2",
+               "--max-steps", "2", "--workers", str(workers), "--out", str(out)]
     env = {**os.environ, "WOZ_MAX_NEW_TOKENS": str(max_new), "WOZ_HOME": str(out.parent / "home")}
     started = time.monotonic()
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -170,18 +171,20 @@ def run_model(name: str, model: Any, tokenizer: Any, toolbox: Toolbox, args: arg
               ) -> TransformersBackend:
     backend = TransformersBackend.of_model(model, tokenizer, concurrency=max(args.levels),
                                            context_tokens=args.max_prompt_tokens + args.max_new_tokens)
-    dialogues_at_once(backend, toolbox, 1, args.max_new_tokens, args.format)  # warm up: first-call costs
-    rows: list[Row] = []
-    batched: list[Call] = []
-    for at_once in args.levels:
-        row, calls = dialogues_at_once(backend, toolbox, at_once, args.max_new_tokens, args.format)
-        rows.append(row)
-        batched = calls if at_once == 8 or not batched else batched
-        print(f"  {name}: {at_once} at once, {row.tokens_per_s:.1f} tokens/s", flush=True)
-    print(table(f"{name} ({model.device}, {model.dtype}), {args.format} format, {args.max_new_tokens} new tokens a "
-                "call at most", rows), flush=True)
-    if args.equivalence:
-        print(equivalence(model, tokenizer, batched, args.equivalence), flush=True)
+    for format_name in args.formats:
+        dialogues_at_once(backend, toolbox, 1, args.max_new_tokens, format_name)  # warm up: first-call costs
+        rows: list[Row] = []
+        batched: list[Call] = []
+        for at_once in args.levels:
+            row, calls = dialogues_at_once(backend, toolbox, at_once, args.max_new_tokens, format_name)
+            rows.append(row)
+            batched = calls if at_once == 8 or not batched else batched
+            print(f"  {name}, {format_name}: {at_once} at once, {row.tokens_per_s:.1f} tokens/s", flush=True)
+        prompts = sorted(backend.count_tokens(c.request) for c in batched if c.request is not None)
+        print(table(f"{name} ({model.device}, {model.dtype}), {format_name} format (prompts of {prompts[0]}-"
+                    f"{prompts[-1]} tokens), {args.max_new_tokens} new tokens a call at most", rows), flush=True)
+        if args.equivalence:
+            print(equivalence(model, tokenizer, batched, args.equivalence), flush=True)
     return backend
 
 
@@ -191,7 +194,8 @@ def main() -> None:
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--shape", choices=["coalm-8b"], help="random weights of this shape instead (--device cuda)")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 8, 16])
-    parser.add_argument("--format", choices=["coalm", "tools"], default="coalm")
+    parser.add_argument("--formats", nargs="+", choices=["coalm", "tools"], default=["coalm", "tools"],
+                        help="prompt formats (SmolLM2's chat template leaves the tool list out of the tools format)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--max-prompt-tokens", type=int, default=3584)
     parser.add_argument("--equivalence", type=int, default=16, help="batched answers to check against generate")
@@ -216,16 +220,17 @@ def main() -> None:
             run_model({"tiny": "tiny offline model", "smollm": "SmolLM2-135M-Instruct"}[name], model, tokenizer,
                       toolbox, args)
             if name == "smollm" and args.simulate_goals:
-                compare_simulations(folder, args.simulate_goals, base, args.max_new_tokens)
+                for format_name in args.formats:
+                    compare_simulations(folder, args.simulate_goals, base, args.max_new_tokens, format_name)
 
 
-def compare_simulations(folder: Path, goals: int, base: Path, max_new: int) -> None:
-    one_s, one = simulate(folder, goals, 1, base / "sim-1", max_new)
-    eight_s, eight = simulate(folder, goals, 8, base / "sim-8", max_new)
+def compare_simulations(folder: Path, goals: int, base: Path, max_new: int, format_name: str) -> None:
+    one_s, one = simulate(folder, goals, 1, base / f"sim-{format_name}-1", max_new, format_name)
+    eight_s, eight = simulate(folder, goals, 8, base / f"sim-{format_name}-8", max_new, format_name)
     same = sum(one[g] == eight.get(g) for g in one)
-    print(f"\napp.simulate --backend transformers (SmolLM2) --user agenda --goals {goals} --max-turns 2 "
-          f"--max-steps 2, WOZ_MAX_NEW_TOKENS={max_new}: --workers 1 {one_s:.0f} s, --workers 8 {eight_s:.0f} s "
-          f"({one_s / eight_s:.2f}x faster); same verdict for {same} of {len(one)} goals", flush=True)
+    print(f"\napp.simulate --backend transformers (SmolLM2) --format {format_name} --user agenda --goals {goals} "
+          f"--max-turns 2 --max-steps 2, WOZ_MAX_NEW_TOKENS={max_new}: --workers 1 {one_s:.0f} s, --workers 8 "
+          f"{eight_s:.0f} s ({one_s / eight_s:.2f}x faster); same verdict for {same} of {len(one)} goals", flush=True)
 
 
 def benchmark_toolbox(base: Path) -> Toolbox:

@@ -87,23 +87,33 @@ class Engine:
         self._mailboxes: dict[str, Ticket] = {}
         self._lock = threading.Lock()
         self._closed = False
-        with torch.inference_mode():
-            self.manager = model.init_continuous_batching(generation_config=generation_config,
-                                                          continuous_batching_config=config)
-            self.manager.warmup()  # allocates the cache now (and captures CUDA graphs where they are used)
+        self.manager: Any = None
+        self._released = threading.Event()
+        ready: queue.Queue[BaseException | None] = queue.Queue()
 
-        def start() -> None:  # the generation loop takes the inference mode of the thread that starts it
-            with torch.inference_mode():
-                self.manager.start()
+        def own() -> None:
+            try:
+                with torch.inference_mode():  # the generation loop takes the inference mode of the thread starting it
+                    self.manager = model.init_continuous_batching(generation_config=generation_config,
+                                                                  continuous_batching_config=config)
+                    self.manager.warmup()  # allocates the cache now (and captures CUDA graphs where they are used)
+                    self.manager.start()
+            except BaseException as error:  # raised in the thread that asked for the engine
+                ready.put(error)
+                return
+            ready.put(None)
+            self._released.wait()
 
-        # transformers' generation thread is not a daemon, so it would keep a finished command from exiting; a
-        # thread is a daemon when the thread that creates it is one.
-        starter = threading.Thread(target=start, name="batching-start", daemon=True)
-        starter.start()
-        starter.join()
+        # One thread sets the manager up, starts its loop and then lives as long as the engine: on a CPU, generation
+        # ran 3-6 times slower once the thread that had set the manager up had ended (SmolLM2 and the tiny model,
+        # measured here), as it did when a request's thread (the first dialogue's) set it up. And as it is a daemon,
+        # so is the generation thread it starts: transformers' own is not, and kept a finished command alive.
+        threading.Thread(target=own, name="batching-owner", daemon=True).start()
+        if (failure := ready.get()) is not None:
+            raise failure
         # A daemon thread still inside a forward pass when the interpreter finalizes aborts the process ("terminate
         # called without an active exception"): stop the loop first, while exit handlers run.
-        atexit.register(_close, weakref.ref(self))
+        _RUNNING.add(self)
         threading.Thread(target=self._route, name="batching-router", daemon=True).start()
 
     def alive(self) -> bool:
@@ -144,6 +154,7 @@ class Engine:
         if self.manager.is_running():
             self.manager.stop(block=True, timeout=10)
         self.manager.destroy()
+        self._released.set()
 
     def _route(self) -> None:
         """Move each output from the manager's one queue to its request's mailbox: the newest snapshot of each
@@ -174,6 +185,10 @@ class Engine:
                 ticket.mailbox.put(Output(list(output.generated_tokens), finished, output.error))
 
 
-def _close(engine: weakref.ref[Engine]) -> None:
-    if (alive := engine()) is not None:
-        alive.close()
+_RUNNING: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_running_engines() -> None:
+    for engine in list(_RUNNING):
+        engine.close()

@@ -174,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=positive_int, help="only the first N test dialogues")
     parser.add_argument("--dialogues", nargs="+", help="only these dialogue ids (e.g. SNG0073 PMUL4648)")
     parser.add_argument("--workers", type=positive_int, default=1,
-                        help="dialogues at once (useful for remote servers)")
+                        help="dialogues at once (a server or a local model's batch)")
     parser.add_argument("--test-dir", type=Path,
                         help="folder with test_mwz21/test.json and test_mwz24/original.json (WOZ_TEST_DIR; "
                              "without one they are downloaded)")
