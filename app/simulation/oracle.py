@@ -23,12 +23,11 @@ from app.backends.scripted import estimate_tokens
 from app.dialogue.goals import DomainGoal
 from app.dialogue.transcript import Booked, Found, Refused, ToolAnswered, ToolCalled, Transcript, UserSaid
 from app.simulation.checker import FIELD_OF_ATTRIBUTE, said_value, venue_field
-from app.simulation.rules.understanding import Ontology, understand
+from app.simulation.rules.understanding import KEYWORDS_ONLY, Ontology, understand
 from domains.values import WEEKDAYS
 
 Mistake = Literal["venue", "day"]
 PlannedCall = tuple[str, dict[str, Any]]
-NO_ONTOLOGY = Ontology({}, (), ())
 
 
 class GoalOracle:
@@ -38,7 +37,7 @@ class GoalOracle:
     the constraints (a Find without them, skipping the rows that satisfy them); "day" asks for the next day."""
 
     def __init__(self, transcript: Transcript, mistake: Mistake | None = None,
-                 ontology: Ontology = NO_ONTOLOGY) -> None:
+                 ontology: Ontology = KEYWORDS_ONLY) -> None:
         if transcript.goal is None:
             raise ValueError("the goal oracle needs a goal-driven transcript (transcript.goal is empty)")
         self.transcript = transcript

@@ -109,12 +109,12 @@ def run_check(path: Path, out: Path, folder: Path, settings: Settings, workers: 
     """Check every dialogue of `path` (see the module docstring; `only` these goals, when given) and write the
     reports into `out`; the metrics (with the cross-check against mwzeval when `path` is the corpus)."""
     goals = {goal.id: goal for goal in load_goals(folder)}
-    corpus = is_corpus(path)
-    items, skipped = ([], []) if corpus else checkables(path, goals)  # a bad file is refused before the database
+    the_corpus = is_corpus(path)
+    items, skipped = ([], []) if the_corpus else checkables(path, goals)  # a bad file is refused before the database
     toolbox = Toolbox.open(settings)
     checker = GoalChecker(toolbox)
     crosscheck = None
-    if corpus:
+    if the_corpus:
         from app.simulation import crosscheck as corpus
 
         ids = {key.removesuffix(".json").lower() for key in json.loads(path.read_text())} & (only or set(goals))
