@@ -172,7 +172,8 @@ class GoalOracle:
             self.venues[part.domain] = venue
         source = {**(venue or {}), **(booking.details if booking else {})}
         facts = [_fact(attribute, source.get(FIELD_OF_ATTRIBUTE.get(attribute, attribute))) for attribute in part.reqt]
-        sentence = f"{venue[field]} fits." if venue is not None and field else f"Your {part.domain} is arranged."
+        sentence = f"I recommend {venue[field]}." if venue is not None and field else \
+            f"Your {part.domain} is arranged."
         if part.books:
             sentence += f" Booked, reference {booking.reference}." if booking else \
                 " I am sorry, it is fully booked then; would another time suit you?" if refused else ""
