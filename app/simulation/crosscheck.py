@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from app.assembly import assemble
@@ -27,12 +28,20 @@ from app.evaluation.scoring import ScoreOptions, human_success
 from app.evaluation.venues import VenueDatabase
 from app.settings import Settings
 from app.simulation.checker import STANDARD_REQUESTS, said_attribute
-from app.simulation.recheck import Checkable
 from app.tools.toolbox import Toolbox
 
 LABELS: LabelVersion = "2.4"  # the gold states the replay calls with, and mwzeval scores with (the project's default)
 GOLD_STEPS = 10
 WORLD = "the goal's, with what the human booked granted (see crosscheck.human_world); judged by the goal itself"
+
+
+@dataclass(frozen=True)
+class Checkable:
+    """One dialogue to check: its transcript, its goal, and which run of that goal it was."""
+
+    transcript: Transcript
+    goal: Goal
+    run: int = 0
 
 
 def corpus_transcripts(tests: list[TestDialogue], goals: dict[str, Goal], settings: Settings, toolbox: Toolbox,
