@@ -125,7 +125,7 @@ def gold_outputs(gold_state: dict[str, str], belief: dict[str, str], response: s
                  entities: dict[str, dict[str, str]] | None = None, bookings: Calls | None = None
                  ) -> list[str | dict[str, Any]]:
     """Model outputs for one turn: the calls that move `belief` to `gold_state` (label names), then the reply.
-    A booking names what the human booked (`entities`: a train's id, a venue's name the state lacks); `bookings`,
+    A booking names what the human booked where the state cannot (`entities`: a train's id); `bookings`,
     when given, are the turn's bookings instead of those the state's changes imply."""
     target = {app_key(k): v for k, v in gold_state.items()}
     changed = {domain_of(k) for k, v in target.items() if canonical(k, v) != canonical(k, belief.get(k, ""))}
@@ -139,7 +139,9 @@ def gold_outputs(gold_state: dict[str, str], belief: dict[str, str], response: s
             calls.append((domain.find_api, informable))
         if bookings is None and domain.book_api and (booking or not domain.find_api):
             wanted = domain.book_required + domain.book_optional
-            named = {k: v for k, v in (entities or {}).get(domain.name, {}).items() if k not in informable}
+            # Only what the belief state does not hold (a train's id): a name the state lacks would change the JGA.
+            named = {k: v for k, v in (entities or {}).get(domain.name, {}).items()
+                     if k not in informable and not domain.slot(k).belief}
             given = {k: v for k, v in informable.items() if k in wanted and v != "dontcare"}  # no booking of "any"
             calls.append((domain.book_api, {**given, **named, **booking}))
     calls += bookings or []

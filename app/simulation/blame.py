@@ -12,6 +12,7 @@ from app.agent.agent import STOPPED
 from app.dialogue.goals import DomainGoal, Goal
 from app.dialogue.transcript import Transcript
 from app.simulation.evidence import Evidence
+from app.simulation.rules.understanding import KEYWORDS_ONLY, understand
 from app.simulation.users.alignment import conveyed
 from app.simulation.wording import reports_no_match, says_slot
 
@@ -44,33 +45,46 @@ def user_problems(goal: Goal, transcript: Transcript, evidence: Evidence) -> lis
 
 def user_rules_broken(goal: Goal, evidence: Evidence) -> list[str]:
     """The rules of a MultiWOZ user that the user side broke: it asks for an alternative only after its first
-    choice failed (no match, or a refusal), and asks for it once the first choice did fail in a reply."""
+    choice failed (no match, or a refusal), and asks for it once the first choice did fail in a reply. Values are
+    common across domains ("expensive", "17:30"), so each domain's rules read only the user's messages about it
+    (each message's domain as the rule-based system reads it)."""
+    about = _domains(evidence)
     broken = []
     for part in goal.domains:
+        said = [(position, text) for position, text in evidence.user if about[position] == part.domain]
         if part.fail_info:
-            broken += _switching(part, evidence)
+            broken += _switching(part, said, evidence)
         if part.fail_book:
             refused = [p for p, r in evidence.refused if r.domain == part.domain]
             changed = {k: v for k, v in part.book.items() if part.first_book.get(k) != v}
-            early = evidence.user_text(before=refused[0] if refused else None)
+            early = "\n".join(text for position, text in said if not refused or position < refused[0])
             if _says_all(part, changed, early):
                 broken.append(f"{part.domain}: asked for the fallback booking {changed} before the first choice was "
                               "refused")
     return broken
 
 
-def _switching(part: DomainGoal, evidence: Evidence) -> list[str]:
+def _domains(evidence: Evidence) -> dict[int, str | None]:
+    """Each user message's domain, as the rule-based system reads it (by its words; a message naming none goes on
+    with the one before)."""
+    active, about = None, {}
+    for position, text in evidence.user:
+        active = understand(text, KEYWORDS_ONLY, active).domain or active
+        about[position] = active
+    return about
+
+
+def _switching(part: DomainGoal, said: list[tuple[int, str]], evidence: Evidence) -> list[str]:
     """The alternative is asked for only after the first choice was said and a reply said nothing matched it; and
-    it is asked for once that happened. (Values are common across domains, "moderate" may be a restaurant's, so
-    only what the user said after first saying its first choice is read.)"""
+    it is asked for once that happened."""
     alternative = {k: v for k, v in part.info.items() if part.fail_info.get(k) != v}
     first = {k: v for k, v in part.fail_info.items() if part.info.get(k) != v}
-    said_first = next((position for position, text in evidence.user if _says_all(part, first, text)), None)
+    said_first = next((position for position, text in said if _says_all(part, first, text)), None)
     if said_first is None:
-        said_alternative = any(_says_all(part, alternative, text) for _position, text in evidence.user)
+        said_alternative = any(_says_all(part, alternative, text) for _position, text in said)
         return [f"{part.domain}: asked for the alternative {alternative} without its first choice {first}"] \
             if said_alternative else []
-    switched = next((position for position, text in evidence.user
+    switched = next((position for position, text in said
                      if position > said_first and _says_all(part, alternative, text)), None)
     failed = next((position for position, text in evidence.said if position > said_first and reports_no_match(text)),
                   None)

@@ -35,6 +35,16 @@ RECOMMENDING = re.compile(r"\b(recommend|suggest|how about|would you like|go wit
                           r"your (?:table|room|booking|reservation) at)\b")
 
 
+# Venue names that are everyday phrases: "the place is lovely" names no nightclub. They count when written as a
+# name ("The Place") or recommended ("I recommend the place").
+EVERYDAY_NAMES = ("the place", "the junction")
+
+
+def _cued(text: str, start: int) -> bool:
+    sentence = text[max(text.rfind(".", 0, start), 0):start]
+    return RECOMMENDING.search(sentence) is not None
+
+
 def venue_field(domain: Domain) -> str | None:
     """The slot a venue is named by when it is offered or booked ("name", "trainid"); None without Find."""
     if domain.find is None:
@@ -164,7 +174,9 @@ def named_in(reply: str, names: list[str]) -> tuple[str | None, bool]:
     text = reply.lower()
     spans = []
     for name in names:
-        spans += [(m.start(), m.end(), name) for m in pattern(loosely(name)).finditer(text)]
+        spans += [(m.start(), m.end(), name) for m in pattern(loosely(name)).finditer(text)
+                  if name not in EVERYDAY_NAMES or reply[m.start():m.end()] != text[m.start():m.end()]
+                  or _cued(text, m.start())]
     alone = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)]
     if not alone:
         return None, False

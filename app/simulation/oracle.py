@@ -23,12 +23,11 @@ from app.backends.scripted import estimate_tokens
 from app.dialogue.goals import DomainGoal
 from app.dialogue.transcript import Booked, Found, Refused, ToolAnswered, ToolCalled, Transcript, UserSaid
 from app.simulation.checker import FIELD_OF_ATTRIBUTE, said_value, venue_field
-from app.simulation.rules.understanding import Ontology, understand
+from app.simulation.rules.understanding import KEYWORDS_ONLY, Ontology, understand
 from domains.values import WEEKDAYS
 
 Mistake = Literal["venue", "day"]
 PlannedCall = tuple[str, dict[str, Any]]
-NO_ONTOLOGY = Ontology({}, (), ())
 
 
 class GoalOracle:
@@ -38,7 +37,7 @@ class GoalOracle:
     the constraints (a Find without them, skipping the rows that satisfy them); "day" asks for the next day."""
 
     def __init__(self, transcript: Transcript, mistake: Mistake | None = None,
-                 ontology: Ontology = NO_ONTOLOGY) -> None:
+                 ontology: Ontology = KEYWORDS_ONLY) -> None:
         if transcript.goal is None:
             raise ValueError("the goal oracle needs a goal-driven transcript (transcript.goal is empty)")
         self.transcript = transcript
@@ -173,7 +172,8 @@ class GoalOracle:
             self.venues[part.domain] = venue
         source = {**(venue or {}), **(booking.details if booking else {})}
         facts = [_fact(attribute, source.get(FIELD_OF_ATTRIBUTE.get(attribute, attribute))) for attribute in part.reqt]
-        sentence = f"{venue[field]} fits." if venue is not None and field else f"Your {part.domain} is arranged."
+        sentence = f"I recommend {venue[field]}." if venue is not None and field else \
+            f"Your {part.domain} is arranged."
         if part.books:
             sentence += f" Booked, reference {booking.reference}." if booking else \
                 " I am sorry, it is fully booked then; would another time suit you?" if refused else ""

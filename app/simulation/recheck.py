@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,9 @@ from app.dialogue.transcript import Transcript
 from app.evaluation import data
 from app.evaluation.venues import VenueDatabase
 from app.settings import Settings
+from app.simulation import crosscheck as corpus
 from app.simulation.checker import GoalChecker
+from app.simulation.crosscheck import Checkable
 from app.simulation.report import report, write_outputs
 from app.simulation.users.alignment import alignment
 from app.tools.toolbox import Toolbox
@@ -30,15 +31,6 @@ from app.tools.toolbox import Toolbox
 
 class NotTranscripts(ValueError):
     """A file that holds no transcripts the checker can read; the message says what it expected."""
-
-
-@dataclass(frozen=True)
-class Checkable:
-    """One dialogue to check: its transcript, its goal, and which run of that goal it was."""
-
-    transcript: Transcript
-    goal: Goal
-    run: int = 0
 
 
 def is_corpus(path: Path) -> bool:
@@ -109,14 +101,12 @@ def run_check(path: Path, out: Path, folder: Path, settings: Settings, workers: 
     """Check every dialogue of `path` (see the module docstring; `only` these goals, when given) and write the
     reports into `out`; the metrics (with the cross-check against mwzeval when `path` is the corpus)."""
     goals = {goal.id: goal for goal in load_goals(folder)}
-    corpus = is_corpus(path)
-    items, skipped = ([], []) if corpus else checkables(path, goals)  # a bad file is refused before the database
+    the_corpus = is_corpus(path)
+    items, skipped = ([], []) if the_corpus else checkables(path, goals)  # a bad file is refused before the database
     toolbox = Toolbox.open(settings)
     checker = GoalChecker(toolbox)
     crosscheck = None
-    if corpus:
-        from app.simulation import crosscheck as corpus
-
+    if the_corpus:
         ids = {key.removesuffix(".json").lower() for key in json.loads(path.read_text())} & (only or set(goals))
         tests = [test for test in data.load(folder) if test.id in ids]
         items = corpus.corpus_transcripts(tests, goals, settings, toolbox, workers, progress)

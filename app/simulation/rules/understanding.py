@@ -95,6 +95,9 @@ class Ontology:
                    tuple(vocabulary(train, train.slot("departure"))))
 
 
+KEYWORDS_ONLY = Ontology({}, (), ())  # reads domains by their words and values by their forms; knows no venue
+
+
 @dataclass
 class Understood:
     """What one user message says."""

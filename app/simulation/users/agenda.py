@@ -155,8 +155,13 @@ class AgendaUser:
             return " ".join([text, *(_no_preference(s, self.random) for s in unknown)]).strip()
         if screen.recommended(part, state.stated_at) is not None:
             return None
-        return self._stall(state, "Could you recommend one?" if not screen.no_match() else
-                           f"Could you look again for one {self._all(part, values)}?")
+        ask = "Could you recommend one?" if not screen.no_match() else \
+            f"Could you look again for one {self._all(part, values)}?"
+        booking = {k: v for k, v in self._booking_values(part, state).items() if k not in state.book_said}
+        if booking:  # stuck before booking: say what it is for, so that the whole goal is told all the same
+            state.book_said |= set(booking)
+            ask = f"I need it {phrasing.booking(booking, self.random)}. {ask}"
+        return self._stall(state, ask)
 
     def _all(self, part: DomainGoal, values: dict[str, Any]) -> str:
         return phrasing.listed([phrasing.constraint(part.domain, k, v, self.random) for k, v in values.items()])
