@@ -240,7 +240,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=positive_int, default=1, help="runs per goal (pass^k needs k <= runs)")
     parser.add_argument("--seed", type=int, default=0,
                         help="the agenda user's seed: run r of a goal uses seed + r, so runs differ in wording")
-    parser.add_argument("--workers", type=positive_int, default=1, help="dialogues at once (a server or a local model's batch)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="dialogues at once (a server or a local model's batch)")
     parser.add_argument("--max-turns", type=positive_int, default=20, help="user turns before a dialogue is cut off")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per agent turn")
     parser.add_argument("--test-dir", type=Path,
