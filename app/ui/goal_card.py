@@ -62,7 +62,9 @@ def verdict_markdown(verdict: Verdict) -> str:
              if verdict.extra_bookings else "")
     rates = (f"Inform {mark[verdict.inform]} · Success {mark[verdict.success]} · Book {mark[verdict.book]} · "
              f"Complete {mark[verdict.complete]}")
-    return f"{head} {rates}\n\n" + "\n".join(rows) + extra
+    blame = (f"\n\n**Blame:** {as_text(verdict.blame)} ({as_text(verdict.blame_reason)})"
+             if verdict.blame else "")
+    return f"{head} {rates}{blame}\n\n" + "\n".join(rows) + extra
 
 
 def goal_panel(transcript: Transcript) -> tuple[str, str]:
