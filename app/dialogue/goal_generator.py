@@ -131,21 +131,18 @@ def _train(catalogue: Catalogue, rng: random.Random) -> Part:
 
 
 def _taxi(catalogue: Catalogue, rng: random.Random, parts: dict[str, Part]) -> Part:
-    """Between the goal's last two venues (they are then not named), else between two venues it names."""
+    """Between the goal's last two venues (they are then not named), else between two places it names (MultiWOZ
+    has no taxi goal with one place named and the other a venue still to be found)."""
     venues = [parts[name] for name in VENUES if name in parts]
     restaurant = parts.get("restaurant", {})
     if "book" in restaurant and venues and venues[-1] is restaurant:
         time = {"arriveby": restaurant["book"]["time"]}  # at the restaurant by the booked time
     else:
         time = {rng.choice(["leaveat", "arriveby"]): f"{rng.randint(7, 22):02d}:{rng.choice(QUARTERS)}"}
-    if len(venues) >= 2:  # between them: the venues the dialogue settles on
-        info: dict[str, Any] = time
-    elif venues:  # to the goal's venue, from another place
-        start = venues[0]["venue"]
-        while start == venues[0]["venue"]:
-            start = catalogue.pick(find_domain(rng.choice(VENUES)), rng.randrange(1 << 30))["name"]
-        info = {"departure": start, **time}
-    else:
+    if len(venues) >= 2:  # between them: the venues the dialogue settles on, from the one before to the last
+        names = [name for name in VENUES if name in parts]
+        return {"info": time, "reqt": list(REQUESTS["taxi"]), "trip": (names[-2], names[-1])}
+    else:  # as MultiWOZ's goals do, a taxi that is not between two of the goal's venues names both its places
         places: list[str] = []
         while len(places) < 2:
             place = catalogue.pick(find_domain(rng.choice(VENUES)), rng.randrange(1 << 30))["name"]
@@ -179,7 +176,7 @@ def _domain_goal(name: str, part: Part) -> DomainGoal:
 
     return DomainGoal(domain=name, info=values(part["info"]), fail_info=values(part.get("fail_info", {})),
                       book=values(part.get("book", {})), fail_book=values(part.get("fail_book", {})),
-                      reqt=tuple(part.get("reqt", ())))
+                      reqt=tuple(part.get("reqt", ())), trip=tuple(part.get("trip", ())))
 
 
 def _sentences(name: str, part: Part, parts: dict[str, Part]) -> list[str]:
@@ -188,9 +185,9 @@ def _sentences(name: str, part: Part, parts: dict[str, Part]) -> list[str]:
     info, first = part["info"], part.get("fail_info") or part["info"]
     when = constraint_words({slot: value for slot, value in info.items() if slot in ("leaveat", "arriveby")})
     if name == "taxi":
-        venues = [f"the {n}" for n in VENUES if n in parts]
-        start, end = info.get("departure", ""), info.get("destination", venues[-1] if venues else "")
-        route = f"from {start} to {end}" if "departure" in info else f"between {' and '.join(venues)}"
+        start, end = (f"the {name}" for name in part["trip"]) if "trip" in part else (info["departure"],
+                                                                                      info["destination"])
+        route = f"from {start} to {end}"
         said.append(f"It should take you {route}, {when}.")
     elif name == "train":
         said.append(f"It should go from {info['departure']} to {info['destination']} on {info['day']}, {when}.")

@@ -54,11 +54,12 @@ def test_the_same_database_gives_the_same_goals(generated, toolbox):
 def test_every_generated_goal_can_be_met_and_a_wrong_system_misses_them(generated, toolbox, raw_db_dir, tmp_path,
                                                                         system, met):
     settings = Settings(home=tmp_path, data_dir=raw_db_dir, backend="scripted")
-    agent_for = _system(system, settings, toolbox).agent
+    agent_for = _system(system, settings, toolbox, None).agent
     checker = GoalChecker(toolbox)
     results = [simulate_one(goal, 0, agent_for, AgendaUser, checker, toolbox, 20, {}) for goal in generated[:CHECKED]]
     complete = sum(result["verdict"]["complete"] for result in results)
     if met is not None:
-        assert complete == met, [r["verdict"] for r in results if not r["verdict"]["complete"]][:2]
+        assert complete == met, [(r["verdict"]["goal"], r["verdict"]["domains"]) for r in results
+                                 if not r["verdict"]["complete"]][:2]
     else:
         assert complete < CHECKED // 2  # only goals without a venue to get wrong (a taxi alone) pass
