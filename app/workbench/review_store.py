@@ -61,8 +61,8 @@ def checked_transcript(data: Any) -> Transcript:
 
 
 def finished_turns(transcript: Transcript) -> int:
-    """Turns the agent answered (a stopped test or a "model not available" turn is not one)."""
-    return sum(turn.reply is not None for turn in transcript.turns())
+    """Turns the agent answered in full (a turn the person stopped mid-reply, or one that failed, is not one)."""
+    return sum(turn.status in ("done", "fallback") for turn in transcript.turns())
 
 
 class SlotTaken(Exception):

@@ -88,12 +88,13 @@ def test_two_people_stream_at_once_and_stop_touches_only_one(tiny_app):
         assert together >= 3, "the two replies did not stream at the same time"
 
         first.click("#stop")
-        first.wait_for_function("() => document.querySelector('#chat').innerText.includes('Stopped.')",
+        first.wait_for_function("() => document.querySelector('#chat').innerText.includes('You stopped this reply')",
                                 timeout=10_000)
         stopped_at = chat_length(second)
         second.wait_for_timeout(1000)
         assert "working" in second.inner_text("#turn-status") and chat_length(second) > stopped_at  # still going
-        assert "Stopped." not in second.inner_text("#chat")
+        assert "You stopped this reply" not in second.inner_text("#chat")
         second.wait_for_function("() => document.querySelector('#turn-status').innerText.includes('Ready')",
                                  timeout=240_000)
-        assert "Stopped." not in second.inner_text("#chat") and "did not finish" not in second.inner_text("#chat")
+        shown = second.inner_text("#chat")
+        assert "You stopped this reply" not in shown and "did not finish" not in shown

@@ -35,6 +35,13 @@ def chatted(tmp_path, raw_db_dir):
     return app, final[STATE]
 
 
+def failing_app(tmp_path, raw_db_dir, outputs=("System: Hello.",)) -> DemoApp:
+    """A ready page whose scripted model has `outputs` and then fails every turn (the script is finished)."""
+    folder = tmp_path / "failing"
+    folder.mkdir()
+    return started(folder, raw_db_dir, list(outputs))
+
+
 def feedback(app: DemoApp, dialogue: str) -> list[tuple[str, str]]:
     return [(r["annotator"], r["feedback"]) for r in app.store.ratings(dialogue)["messages"]]
 
@@ -60,11 +67,12 @@ def test_only_the_agents_replies_take_ratings_and_only_under_a_name(chatted, tmp
     assert feedback(app, state.id) == []
     assert app.rate_dialogue(state, "yes", 4, "", "")[0].startswith("⚠️ Please enter your name")
     assert app.store.ratings(state.id)["dialogue"] == []
-    broken = DemoApp(Settings(home=tmp_path / "other", data_dir=raw_db_dir, backend="scripted")).start()
-    _, failed = last(broken.respond("hello", None))  # "The model is not available": an error bubble
-    assert "not available" in failed[CHAT][-1]["content"]
+    broken = failing_app(tmp_path, raw_db_dir)
+    _, answered = last(broken.respond("hello", None))
+    _, failed = last(broken.respond("again", answered[STATE]))  # the script is finished: an error bubble
+    assert "script is finished" in failed[CHAT][-1]["content"]
     with pytest.warns(UserWarning, match="Only the agent's replies can be rated"):
-        broken.rate_message(failed[STATE], "ann", like(True))
+        broken.rate_message(failed[STATE], "ann", like(True, index=len(failed[CHAT]) - 1))
     assert feedback(broken, failed[STATE].id) == []
 
 
@@ -82,11 +90,12 @@ def test_a_chat_reaches_the_queue_only_when_its_person_shares_it(chatted, tmp_pa
     stopped, _ = app.share(None, True)  # shared before anything was said
     for output in app.respond("south?", stopped):
         if any("long" in m["content"] for m in output[CHAT]):
-            app.stop_turn(stopped)  # a one-turn test, stopped: "Stopped."
-    assert stopped.turns()[0].failure is not None and queue.next("visitor four")[-1] == NOTHING
-    broken = DemoApp(Settings(home=tmp_path / "other", data_dir=raw_db_dir, backend="scripted")).start()
+            app.stop_turn(stopped)  # a one-turn test, stopped: its reply is cut short
+    assert stopped.turns()[0].status == "stopped" and queue.next("visitor four")[-1] == NOTHING
+    broken = failing_app(tmp_path, raw_db_dir, outputs=[])
     shared, _ = broken.share(None, True)
-    last(broken.respond("hello", shared))  # the "model is not available" dialogue
+    _, failed = last(broken.respond("hello", shared))  # a dialogue whose only turn failed
+    assert failed[STATE].turns()[0].status == "failed"
     assert ReviewTab(broken.review).next("visitor five")[-1] == NOTHING
 
 
