@@ -6,9 +6,33 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
+
 from app.settings import REPO_ROOT
+
+TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
+needs_test_files = pytest.mark.skipif(not (TEST_DIR / "test_mwz21" / "test.json").is_file(),
+                                      reason="the MultiWOZ test files are not beside the repository")
+
+
+def in_process(main: Callable[[Sequence[str]], int], home: Path, raw_db_dir: Path, monkeypatch: pytest.MonkeyPatch,
+               capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str]]:
+    """A command's `main(argv)` run in this process with its own WOZ_HOME: `run(*argv)` -> (exit status, stderr)."""
+    monkeypatch.setenv("WOZ_HOME", str(home))
+    monkeypatch.setenv("WOZ_DATA_DIR", str(raw_db_dir))
+
+    def run(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        try:
+            status = main(list(argv))
+        except SystemExit as exit_:  # argparse's door
+            status = int(exit_.code or 0)
+        return status, capsys.readouterr().err
+
+    return run
 
 
 def command_env(home: Path, raw_db_dir: Path, **more: str) -> dict[str, str]:

@@ -156,8 +156,8 @@ def test_cancel_from_another_thread_ends_the_stream_at_once(backend):
 
 
 def test_stop_in_one_dialogue_leaves_the_other_turn_running(backend, toolbox):
-    """Two dialogues through the agent at once: Stop in one ends its turn within moments (its text so far kept, marked stopped); the
-    other turn finishes as it would have alone."""
+    """Two dialogues through the agent at once: Stop in one ends its turn within moments (its text so far kept,
+    marked stopped); the other turn finishes as it would have alone."""
     limits = Limits(max_steps=1, max_new_tokens=400)
     agent = Agent(backend, make_format("tools", toolbox.tools), toolbox, limits)
     alone = Transcript()

@@ -12,30 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import REPO_ROOT
 from app.simulation.cli import main
-from tests.run_helpers import command_env, lines_in, one_line, start, wait_for_lines
+from tests.run_helpers import (
+    command_env,
+    in_process,
+    lines_in,
+    needs_test_files,
+    one_line,
+    start,
+    wait_for_lines,
+)
 
-TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
-pytestmark = pytest.mark.skipif(not (TEST_DIR / "test_mwz21" / "test.json").is_file(),
-                                reason="the MultiWOZ test files are not beside the repository")
+pytestmark = needs_test_files
 
 
 @pytest.fixture()
 def simulate(tmp_path: Path, raw_db_dir: Path, monkeypatch, capsys):
     """`main(argv)` of app.simulate in this process; returns (exit status, stderr)."""
-    monkeypatch.setenv("WOZ_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("WOZ_DATA_DIR", str(raw_db_dir))
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        try:
-            status = main(list(argv))
-        except SystemExit as exit_:  # argparse's door
-            status = int(exit_.code or 0)
-        return status, capsys.readouterr().err
-
-    return run
+    return in_process(main, tmp_path / "home", raw_db_dir, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(("argv", "says"), [
