@@ -5,6 +5,8 @@ The venue of a domain is the one the agent booked, else the one it last recommen
 venues, the one a recommending word points to ("I recommend B"), else the first one named ("A fits. If it is
 full, B is similar." recommends A). Names count as whole names of rows the agent's Finds had returned by then, so
 "the restaurant" is not "j restaurant" and "pizza express" is not read inside "pizza express fen ditton".
+A place named as the end of a trip booked by then ("I have booked a taxi from A to B") is where the taxi goes, not
+a venue recommended: it chooses the venue only where none was chosen yet, and never displaces one.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from app.dialogue.transcript import (
     TurnFailed,
     UserSaid,
 )
-from app.simulation.wording import loosely, pattern, says_time
+from app.simulation.wording import loosely, pattern, same_place, says_time
 from db.bookings import StoredBooking
 from domains.base import Domain
 
@@ -116,6 +118,14 @@ class Evidence:
             return self
         return replace(self, found=((-1, Found(domain=domain, count=len(rows), rows=rows)), *self.found))
 
+    def trip_ends(self, before: int) -> list[str]:
+        """The places of the trips (taxis: bookings of a domain without venues) booked before a position."""
+        from domains import domain as find_domain
+
+        return [str(b.details[end]) for b in self.bookings if b.position < before
+                and venue_field(find_domain(b.domain)) is None for end in ("departure", "destination")
+                if b.details.get(end)]
+
     def booking(self, domain: str) -> SeenBooking | None:
         """The domain's last booking."""
         return next((b for b in reversed(self.bookings) if b.domain == domain), None)
@@ -152,7 +162,11 @@ def recommended_venue(part: DomainGoal, evidence: Evidence) -> dict[str, Any] | 
         for row in evidence.rows(part.domain, position):  # the first row of a name: the likeliest meant
             if row.get(field):
                 rows.setdefault(str(row[field]).lower(), row)
-        named, cued = named_in(reply, list(rows))
+        trips = evidence.trip_ends(position)
+        aside = [name for name in rows if any(same_place(name, end) for end in trips)]
+        named, cued = named_in(reply, list(rows), aside)
+        if named is None and chosen is None:  # a trip's end names the venue only where the reply names no other
+            named, cued = named_in(reply, list(rows))[0], False
         if named is None and field == "trainid":  # "a train that leaves at 14:01": a train by its time
             named = next((name for name, row in rows.items() if says_time(str(row.get("leaveat")), reply)), None)
         # Once a venue is chosen, a later reply changes it only when it recommends another, or answers a new search
@@ -168,16 +182,19 @@ def recommended_venue(part: DomainGoal, evidence: Evidence) -> dict[str, Any] | 
     return chosen
 
 
-def named_in(reply: str, names: list[str]) -> tuple[str | None, bool]:
+def named_in(reply: str, names: list[str], aside: Iterable[str] = ()) -> tuple[str | None, bool]:
     """The name a reply recommends among `names` (the one a recommending word points to, else the first named;
-    names inside a longer name that is named count only where they stand alone), and whether a word pointed."""
+    names inside a longer name that is named count only where they stand alone), and whether a word pointed. Names
+    `aside` (a trip's ends) are never the one recommended, though a name inside one of them still does not count."""
     text = reply.lower()
     spans = []
     for name in names:
         spans += [(m.start(), m.end(), name) for m in pattern(loosely(name)).finditer(text)
                   if name not in EVERYDAY_NAMES or reply[m.start():m.end()] != text[m.start():m.end()]
                   or _cued(text, m.start())]
-    alone = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)]
+    aside = set(aside)
+    alone = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)
+             and s[2] not in aside]
     if not alone:
         return None, False
     alone.sort()

@@ -11,6 +11,7 @@ import pytest
 from app.agent.agent import Agent, Limits
 from app.agent.formats import make_format
 from app.backends.scripted import ScriptedBackend
+from app.dialogue.goal_generator import generate_goals
 from app.dialogue.goals import Goal, load_goals
 from app.dialogue.session import run_dialogue
 from app.dialogue.transcript import AgentSaid, Transcript, UserSaid
@@ -131,3 +132,18 @@ def test_it_keeps_its_first_choice_when_that_is_found(goals, toolbox):
     assert not any(all(says_slot(k, part.declared.slot(k).kind, v, text) for k, v in alternative.items())
                    for text in said(transcript))
     assert any(re.search(r"\bbook\b", text.lower()) for text in said(transcript))
+
+
+# What the generated goals' dialogues showed in "Watch a goal": a greeting in the middle of the dialogue ("Thanks.
+# Hi, I want to find a museum."), a clause after "What is" ("What is whether there is parking?"), "one people",
+# "a attraction".
+UNGRAMMATICAL = re.compile(r"\bwhat is (?:whether|how|what|when)\b|\b(?:1|one) people\b|\ba attraction\b")
+
+
+def test_its_sentences_are_grammatical_and_it_greets_only_first(sample, toolbox):
+    dialogues = [transcript for _goal, transcript in sample]
+    dialogues += [dialogue(goal, toolbox) for goal in generate_goals(toolbox.catalogue)[:40]]
+    turns = [said(transcript) for transcript in dialogues]
+    assert [t for turn in turns for t in turn if UNGRAMMATICAL.search(t.lower())] == []
+    assert [t for turn in turns for t in turn[1:] if re.search(r"\bhi\b", t.lower())] == []
+    assert any(turn[0].startswith("Hi, ") for turn in turns)

@@ -13,7 +13,7 @@ from app.dialogue.session import Messages, run_dialogue
 from app.dialogue.transcript import AgentSaid, ToolCalled, Transcript
 from app.settings import REPO_ROOT
 from app.simulation.checker import GoalChecker
-from app.simulation.rules import RulesBackend
+from app.simulation.rules import RulesBackend, replies
 from app.simulation.rules.understanding import Ontology, understand
 from app.simulation.users.agenda import AgendaUser
 from domains.values import DONTCARE
@@ -95,3 +95,17 @@ def test_it_never_reads_the_goal(toolbox, settings):
     assert seen[0] == seen[1] and seen[0][0][0] == ("FindRestaurant", {"pricerange": "cheap", "area": "centre",
                                                                           "food": "italian"})
 
+
+
+def test_counts_and_no_match_name_what_was_asked_for_as_people_do():
+    """Not "There are 23 attractions museum." or "there is no hotel hotel, without free wifi" (what "Watch a goal"
+    showed on the generated goals)."""
+    assert replies.how_many("attraction", 23, {"type": "museum", "area": "dontcare"}) == "There are 23 museums."
+    assert replies.how_many("restaurant", 57, {"pricerange": "expensive"}) == "There are 57 expensive restaurants."
+    assert replies.how_many("hotel", 9, {"type": "hotel", "internet": "yes"}) == "There are 9 hotels with free wifi."
+    assert (replies.how_many("hotel", 29, {"parking": "yes", "internet": "yes"})
+            == "There are 29 places to stay with free parking and with free wifi.")
+    assert (replies.no_match("hotel", {"type": "hotel", "internet": "no", "area": "centre"})
+            == "I am sorry, there is no hotel in the centre without free wifi. Would you like to try something else?")
+    assert replies.no_match("attraction", {"area": "east", "type": "architecture"}).startswith(
+        "I am sorry, there is no place of interesting architecture in the east.")

@@ -9,6 +9,12 @@ from app.dialogue.transcript import Booked, Found, Refused, ToolError
 from domains.values import DONTCARE
 
 THINGS = {"hotel": "places to stay", "restaurant": "restaurants", "attraction": "attractions", "train": "trains"}
+THING = {"hotel": "place to stay", "restaurant": "restaurant", "attraction": "attraction", "train": "train"}
+# A venue's type as a noun, singular and plural, where adding an "s" does not do ("a concert hall").
+KINDS = {"architecture": ("place of interesting architecture", "places of interesting architecture"),
+         "entertainment": ("place for entertainment", "places for entertainment"),
+         "multiple sports": ("place for multiple sports", "places for multiple sports"),
+         "swimmingpool": ("swimming pool", "swimming pools"), "concerthall": ("concert hall", "concert halls")}
 QUESTIONS = {
     "area": "What area would you like?", "pricerange": "What price range would you like?",
     "food": "What type of food would you like?", "type": "What type of place are you looking for?",
@@ -41,8 +47,9 @@ def question(domain: str, slots: list[str]) -> str:
 
 
 def how_many(domain: str, count: int, values: dict[str, Any]) -> str:
-    """"There are 21 restaurants serving italian food."""
-    return f"There are {count} {THINGS.get(domain, domain)}{_described(values)}."
+    """"There are 21 restaurants serving italian food.", "There are 23 museums.", "There are 57 expensive
+    restaurants." """
+    return f"There {'is' if count == 1 else 'are'} {count} {_described(domain, values, plural=count != 1)}."
 
 
 def offer(domain: str, venue: dict[str, Any]) -> str:
@@ -60,7 +67,7 @@ def offer(domain: str, venue: dict[str, Any]) -> str:
 
 def no_match(domain: str, values: dict[str, Any]) -> str:
     """Nothing matches."""
-    return f"I am sorry, there is no {domain}{_described(values)}. Would you like to try something else?"
+    return f"I am sorry, there is no {_described(domain, values)}. Would you like to try something else?"
 
 
 def refused(domain: str, venue: dict[str, Any], outcome: Refused) -> str:
@@ -122,21 +129,34 @@ def taxi_trouble(outcome: Any) -> str:
     return f"I am sorry, I could not book the taxi ({reason}). Could you check the details?"
 
 
-def _described(values: dict[str, Any]) -> str:
-    parts = []
+def _described(domain: str, values: dict[str, Any], plural: bool = False) -> str:
+    """What was asked for, as a noun with its price before and the rest after ("expensive restaurants serving
+    indian food in the centre", "guesthouse in the north without free wifi")."""
+    kind = values.get("type")
+    if kind in (None, DONTCARE):
+        noun = (THINGS if plural else THING).get(domain, domain)
+    else:
+        singular, several = KINDS.get(str(kind), (str(kind), f"{kind}s"))
+        noun = several if plural else singular
+    price = values.get("pricerange")
+    before = "moderately priced " if price == "moderate" else f"{price} " if price not in (None, DONTCARE) else ""
+    parts, features = [], []  # features: "with free parking and without free wifi"
     for slot, value in values.items():
-        if value == DONTCARE:
+        if value == DONTCARE or slot in ("type", "pricerange"):
             continue
         if slot in YES_NO_THINGS:
-            parts.append(f"with {YES_NO_THINGS[slot]}" if value == "yes" else f"without {YES_NO_THINGS[slot]}")
+            features.append(f"with {YES_NO_THINGS[slot]}" if value == "yes" else f"without {YES_NO_THINGS[slot]}")
         elif slot == "food":
             parts.append(f"serving {value} food")
         elif slot == "stars":
-            parts.append(f"with {value} stars")
+            features.append(f"with {value} stars")
+        elif slot == "area":
+            parts.append(f"in the {value}")
+        elif slot == "name":
+            parts.append(f"called {value}")
         elif slot in ("departure", "destination", "day", "leaveat", "arriveby"):
-            parts.append({"departure": "from", "destination": "to", "day": "on", "leaveat": "after",
+            parts.append({"departure": "from", "destination": "to", "day": "on", "leaveat": "leaving after",
                           "arriveby": "arriving by"}[slot] + f" {value}")
         else:
-            parts.append(f"{'in the ' if slot == 'area' else ''}{value}")
-    return (" " + ", ".join(parts)) if parts else ""
-
+            parts.append(str(value))
+    return " ".join([f"{before}{noun}", *parts, *([" and ".join(features)] if features else [])])

@@ -81,6 +81,8 @@ class AgendaUser:
             text = self._act(part, state, screen, len(transcript.events))
             if text is not None:
                 state.turns += 1
+                if prefix and text.startswith("Hi, "):  # a greeting opens the dialogue, not its next domain
+                    text = text[4].upper() + text[5:]
                 return transcript.user_said(prefix + text)
             self.current += 1
             prefix = self.random.choice(MOVING_ON)
@@ -131,7 +133,7 @@ class AgendaUser:
         if "type" in chunk and part.domain in ("hotel", "attraction"):
             noun, chunk = phrasing.thing(part.domain, str(values["type"])), [s for s in chunk if s != "type"]
         if "name" in chunk:
-            noun = f"a {part.domain}"
+            noun = f"{'an' if part.domain[0] in 'aeiou' else 'a'} {part.domain}"
         said = phrasing.listed([phrasing.constraint(part.domain, s, values[s], self.random) for s in chunk])
         opening = self.random.choice(OPENINGS).format(f"{noun} {said}".strip())
         return opening if opening.endswith("?") else f"{opening}."
@@ -203,7 +205,11 @@ class AgendaUser:
         if missing == state.last_asked:  # asked already and still not told
             state.stalls += 1
         state.last_asked = missing
-        return self.random.choice(ASK).format(phrasing.asking(missing[:size], self.random))
+        question = self.random.choice(ASK)
+        asked = phrasing.asking(missing[:size], self.random)
+        if question.startswith("What is") and phrasing.is_clause(asked):  # not "What is whether there is parking?"
+            question = "Can you tell me {}?"
+        return question.format(asked)
 
     # -- a trip (taxi) ----------------------------------------------------------------------------------------
     def _trip(self, part: DomainGoal, state: _Domain, screen: Screen) -> str | None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from app.simulation.wording import NUMBER_WORDS
@@ -131,7 +132,8 @@ def booking(values: dict[str, Any], rng: random.Random) -> str:
     parts = []
     for slot, value in values.items():
         if slot == "people":
-            parts.append(rng.choice([f"for {number(value, rng)} people", f"for {number(value, rng)} people",
+            people = "person" if value == 1 else "people"  # "for one person", not "for one people"
+            parts.append(rng.choice([f"for {number(value, rng)} {people}", f"for {number(value, rng)} {people}",
                                      f"for a party of {value}", f"for {number(value, rng)} of us"]))
         elif slot == "stay":
             parts.append(f"for {number(value, rng)} night{'s' if value != 1 else ''}")
@@ -140,6 +142,12 @@ def booking(values: dict[str, Any], rng: random.Random) -> str:
         elif slot == "time":
             parts.append(f"at {clock(str(value), rng)}")
     return " ".join(parts)
+
+
+def is_clause(asked: str) -> bool:
+    """Is an attribute asked for as a clause ("whether there is parking", "how many stars it has"), which "What is
+    ...?" cannot take?"""
+    return any(part.startswith(("whether ", "how ", "what ", "when ")) for part in re.split(", | and ", asked))
 
 
 def asking(attributes: list[str], rng: random.Random) -> str:
