@@ -131,8 +131,9 @@ def _train(catalogue: Catalogue, rng: random.Random) -> Part:
 
 
 def _taxi(catalogue: Catalogue, rng: random.Random, parts: dict[str, Part]) -> Part:
-    """Between the goal's last two venues (they are then not named), else between two places it names (MultiWOZ
-    has no taxi goal with one place named and the other a venue still to be found)."""
+    """Between the goal's last two venues (they are then not named), else between two places it names. MultiWOZ has
+    no taxi goal with one place named and the other a venue still to be found, nor one beside a single venue: such
+    a goal here is our own, and its taxi names both places."""
     venues = [parts[name] for name in VENUES if name in parts]
     restaurant = parts.get("restaurant", {})
     if "book" in restaurant and venues and venues[-1] is restaurant:
@@ -142,7 +143,7 @@ def _taxi(catalogue: Catalogue, rng: random.Random, parts: dict[str, Part]) -> P
     if len(venues) >= 2:  # between them: the venues the dialogue settles on, from the one before to the last
         names = [name for name in VENUES if name in parts]
         return {"info": time, "reqt": list(REQUESTS["taxi"]), "trip": (names[-2], names[-1])}
-    else:  # as MultiWOZ's goals do, a taxi that is not between two of the goal's venues names both its places
+    else:  # a taxi not between two of the goal's venues names both its places, as MultiWOZ's taxi-only goals do
         places: list[str] = []
         while len(places) < 2:
             place = catalogue.pick(find_domain(rng.choice(VENUES)), rng.randrange(1 << 30))["name"]
