@@ -9,7 +9,8 @@ import gradio as gr
 from app.backends.base import on_zero_gpu
 from app.ui import theme, view
 from app.ui.demo import ChatPage, DemoApp, example_openers
-from app.ui.goal_play import GoalPanel
+from app.ui.goal_play import GoalPanel, GoalPlay
+from app.ui.goal_watch import WatchPanel
 from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
 from app.ui.workbench import Workbench, build_workbench_tabs
 
@@ -91,7 +92,9 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         gr.Markdown("### Bookings", elem_classes=["panel-title"])
                         booked = gr.HTML(view.table_html(view.bookings(app.new_dialogue()), "bookings-table"),
                                          elem_id="bookings")
-                goal_panel = GoalPanel(app)
+                goals = GoalPlay(app)  # the goals and the checker, shared by Watch a goal and Play a goal
+                watch_panel = WatchPanel(goals)
+                goal_panel = GoalPanel(goals)
                 with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
                     with gr.Row():
                         annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
@@ -114,6 +117,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         goal_panel=goal_panel.panel)
         outputs = list(page)
         goal_panel.wire(demo, page)
+        watch_panel.wire(demo, page)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}
         # A message sent while this session's turn still runs (or is winding down after Stop) runs right after it
@@ -148,6 +152,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         # so it is done before a person can have typed and sent anything.
         demo.load(app.restore, [dialogue_memory], outputs, queue=False, show_progress="hidden")
         timer = gr.Timer(2)
-        timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading"), *app.model_status()),
-                   None, [header, timer, turn_status, send], show_progress="hidden")
+        timer.tick(lambda shown: (app.header(), gr.Timer(active=app.status.state == "loading"),
+                                  *app.model_status(shown)),
+                   state, [header, timer, turn_status, send], show_progress="hidden")
     return demo
