@@ -98,3 +98,116 @@ def test_pause_holds_a_watched_dialogue_and_stop_ends_it_without_a_verdict(tmp_p
     reader.join(timeout=10)
     assert not reader.is_alive() and not app.watching(transcript)
     assert VERDICT_KEY not in transcript.meta and seen[-1][VERDICT] == ""  # stopped: no verdict
+
+
+# -- the real page, on a machine with no model and no test goals ----------------------------------------------------
+from tests.browser_helpers import chromium, running_app  # noqa: E402 - the browser half of this file
+from tests.midturn import open_page, send  # noqa: E402
+from tests.ui.test_browser import missing  # noqa: E402
+from tests.ui.test_page_finish import SIZES, shot, wait_text  # noqa: E402
+
+browser_only = pytest.mark.skipif(missing is not None, reason=str(missing))
+CHAT_MESSAGES = "() => document.querySelectorAll('#chat .message-row, #chat .message').length"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def no_model_page(tmp_path_factory, raw_db_dir):
+    """`python app.py` where CoALM cannot load (no GPU, no Hub) and the test goals cannot be found or fetched."""
+    home = tmp_path_factory.mktemp("no-model-home")
+    env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_TEST_DIR": "", "HF_HUB_OFFLINE": "1",
+           "WOZ_DOWNLOAD_TIMEOUT_S": "5", "WOZ_WATCH_PAUSE_S": "0.8"}
+    with running_app([], env) as url:
+        yield url
+
+
+def deal(page, prefix: str) -> None:
+    wait_text(page, f"#{prefix}-goal" if prefix == "watch" else "#goal-choice", "generated from the database")
+    page.click(f"#{prefix}-deal")
+    selector = "#watch-goal input" if prefix == "watch" else "#goal-choice input"
+    page.wait_for_function(f"() => document.querySelector('{selector}').value.startsWith('gen-')", timeout=15_000)
+
+
+@browser_only
+@pytest.mark.parametrize("viewport", SIZES)
+def test_without_a_model_watch_a_goal_plays_to_a_verdict(no_model_page, browser, viewport, tmp_path):
+    page = open_page(browser, no_model_page, viewport)
+    size = f"{viewport['width']}x{viewport['height']}"
+    wait_text(page, "#turn-status", "Watch a goal", timeout=60_000)  # the no-model sentence offers it
+    assert "rule-based system (not a model)" in page.inner_text("#turn-status")
+    page.wait_for_selector("#watch-deal", state="visible", timeout=15_000)  # its panel is open already
+    wait_text(page, "#watch-system", "rule-based system (not a model)")
+    assert "the model (" not in page.inner_text("#watch-system")  # no model is offered when none can answer
+    assert "agenda user" in page.inner_text("#watch-user")
+    deal(page, "watch")
+    page.click("#watch-start")
+    wait_text(page, "#turn-status", "Watching")
+    page.wait_for_function(f"() => ({CHAT_MESSAGES})() >= 2", timeout=30_000)
+    page.locator("#watch-panel").scroll_into_view_if_needed()
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, tmp_path, f"watch-{size}-1-playing")
+    page.click("#watch-pause")  # Pause holds the dialogue; Resume lets it go on
+    wait_text(page, "#turn-status", "Paused")
+    assert page.inner_text("#watch-pause") == "Resume"
+    page.wait_for_timeout(300)
+    held = page.evaluate(CHAT_MESSAGES)
+    page.wait_for_timeout(2500)
+    assert page.evaluate(CHAT_MESSAGES) == held
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, tmp_path, f"watch-{size}-2-paused")
+    page.click("#watch-pause")
+    wait_text(page, "#goal-verdict", "Goal", timeout=120_000)  # the checker's verdict ends it
+    verdict = page.inner_text("#goal-verdict")
+    assert ("Goal met" in verdict or "Goal not met" in verdict) and "domain" in verdict
+    assert "Blame" in verdict or "Goal met" in verdict  # a failure says whose it was
+    status = page.inner_text("#turn-status")
+    assert "Watching" not in status and "🔴" not in status and page.is_enabled("#download")
+    assert page.is_enabled("#send")  # the rules answer this dialogue: the person may go on with it
+    assert "Your task" in page.inner_text("#goal-card")
+    page.locator("#goal-verdict").scroll_into_view_if_needed()
+    shot(page, tmp_path, f"watch-{size}-3-verdict")
+    page.reload(wait_until="load")  # saved like any other dialogue: a reload brings it back, verdict and all
+    wait_text(page, "#goal-verdict", "Goal", timeout=15_000)
+    page.context.close()
+
+
+@browser_only
+def test_stop_ends_a_watched_dialogue_where_it_is(no_model_page, browser):
+    page = open_page(browser, no_model_page, {"width": 1440, "height": 900})
+    page.wait_for_selector("#watch-deal", state="visible", timeout=60_000)
+    deal(page, "watch")
+    page.click("#watch-start")
+    page.wait_for_function(f"() => ({CHAT_MESSAGES})() >= 2", timeout=30_000)
+    page.click("#watch-stop")
+    page.wait_for_function("() => !document.querySelector('#turn-status').innerText.includes('Watching')",
+                           timeout=15_000)
+    held = page.evaluate(CHAT_MESSAGES)
+    page.wait_for_timeout(2500)
+    assert page.evaluate(CHAT_MESSAGES) == held and page.inner_text("#goal-verdict").strip() == ""
+    page.context.close()
+
+
+@browser_only
+@pytest.mark.parametrize("viewport", SIZES)
+def test_without_a_model_play_a_goal_chats_with_the_rules(no_model_page, browser, viewport):
+    page = open_page(browser, no_model_page, viewport)
+    wait_text(page, "#turn-status", "Watch a goal", timeout=60_000)
+    page.click("#goal-panel button:has-text('Play a goal')")
+    page.wait_for_timeout(500)
+    wait_text(page, "#goal-system", "rule-based system (not a model)")
+    deal(page, "goal")
+    page.click("#goal-start")
+    wait_text(page, "#goal-card", "generated from the database")
+    page.wait_for_function("() => !document.querySelector('#send').disabled", timeout=15_000)
+    assert "🔴" not in page.inner_text("#turn-status")
+    send(page, "Hello, I need some help please.")
+    page.wait_for_function(f"() => ({CHAT_MESSAGES})() >= 2", timeout=30_000)
+    wait_text(page, "#turn-status", "Ready")
+    page.click("#goal-done")
+    wait_text(page, "#goal-verdict", "Goal")
+    page.context.close()
