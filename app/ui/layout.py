@@ -41,6 +41,11 @@ def opener_text(selected: gr.SelectData) -> str:
     return str(selected.value["text"])
 
 
+def _copies(count: int):  # noqa: ANN202 - a handler
+    """A handler giving `count` boxes the name typed in another (Gradio takes one output's value bare)."""
+    return lambda name: [name] * count if count > 1 else name
+
+
 def build_ui(app: DemoApp) -> gr.Blocks:
     """The whole page: the chat with its panels, rating and export, goal play and the workbench tabs, wired
     to the app's handlers."""
@@ -147,6 +152,10 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         # One name per browser, remembered across reloads: the chat's annotator, the queue's rater, the arena's voter.
         for box in name_boxes:
             box.change(lambda name: name, box, annotator_memory)
+            # ... and the same name in the other tabs' boxes as it is typed (not only after a reload).
+            others = [other for other in name_boxes if other is not box]
+            box.input(_copies(len(others)), box, others, queue=False, show_progress="hidden",
+                      trigger_mode="always_last")
         demo.load(lambda name: [name] * len(name_boxes), annotator_memory, name_boxes)
         # A reload brings back the dialogue this browser showed (a fresh page starts a fresh one); outside the queue,
         # so it is done before a person can have typed and sent anything.
