@@ -58,8 +58,8 @@ REMEDIES = {
 NO_DATABASE = ("The database is not available: set WOZ_DATA_DIR to a folder with the MultiWOZ *_db.json files (or let "
                "the app reach GitHub or PyPI to download them), then restart.")
 # What works without a model, said beside that sentence.
-WITHOUT_A_MODEL = ("Meanwhile, with the rule-based system (not a model): **Watch a goal** plays a whole dialogue, and "
-                   "**Play a goal** lets you chat with it; the **Review queue** and **Results** tabs work too.")
+WITHOUT_A_MODEL = ("Without one: **Watch a goal** and **Play a goal** (below) with the rule-based system "
+                   "(not a model), **Review queue**, **Results**.")
 READY = "✅ Ready"
 PAUSED = "⏸ Paused: **Resume** goes on, **Stop** ends the dialogue here."
 LOADING = "⏳ The model is loading: you can type already; your message runs once it is loaded."
@@ -184,12 +184,13 @@ class DemoApp:
 
     def model_status(self, transcript: Transcript | None = None) -> tuple[Any, Any]:
         """The status line and the Send button as the model's state has them (the page's timer asks while the
-        model loads): a failed model is said at the message box and Send is off (unless the rule-based system
-        answers the dialogue shown); loading and ready say so."""
-        if (notice := self.notice_for(transcript)) is not None:
+        model loads): a failed model is said at the message box and Send is off; loading and ready say so. A
+        dialogue the rule-based system answers is left as it is (a watched one says it is playing)."""
+        if transcript is not None and self.by_rules(transcript):  # the model's state is not this dialogue's
+            return gr.skip(), gr.skip()
+        if (notice := self.no_model()) is not None:
             return notice, gr.update(interactive=False)
-        return (READY if self.status.state == "ready" or (transcript is not None and self.by_rules(transcript))
-                else LOADING), gr.update(interactive=True)
+        return (READY if self.status.state == "ready" else LOADING), gr.update(interactive=True)
 
     # -- who answers ----------------------------------------------------------------------------------------
     @staticmethod

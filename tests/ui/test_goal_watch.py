@@ -55,8 +55,11 @@ def test_watch_a_goal_plays_the_agenda_user_against_the_rules_to_a_saved_verdict
     assert any(o[STATUS].startswith("▶ Watching") for o in every[:-1])  # said while it plays
     stored = app.store.transcript(transcript.id)  # saved like any other dialogue, with its verdict
     assert stored is not None and stored.meta[VERDICT_KEY]["complete"] in (True, False)
-    # Not "no model": the rules answer this dialogue, so the person may go on chatting and Send is on.
+    # Not "no model": the rules answer this dialogue, so the person may go on chatting and Send is on; the page's
+    # timer (which says the model's state) leaves its status line alone.
     assert "🔴" not in final[STATUS] and final[SEND]["interactive"] is True
+    assert all(isinstance(value, type(gr.skip())) for value in app.model_status(transcript))
+    assert app.model_status(None)[0].startswith("🔴")
 
 
 def test_play_a_goal_with_the_rules_chats_without_a_model(watcher):
@@ -140,6 +143,7 @@ def test_without_a_model_watch_a_goal_plays_to_a_verdict(no_model_page, browser,
     size = f"{viewport['width']}x{viewport['height']}"
     wait_text(page, "#turn-status", "Watch a goal", timeout=60_000)  # the no-model sentence offers it
     assert "rule-based system (not a model)" in page.inner_text("#turn-status")
+    wait_text(page, "#header", "🔴")  # the header has caught up with the model's state (the page's timer)
     page.wait_for_selector("#watch-deal", state="visible", timeout=15_000)  # its panel is open already
     wait_text(page, "#watch-system", "rule-based system (not a model)")
     assert "the model (" not in page.inner_text("#watch-system")  # no model is offered when none can answer
