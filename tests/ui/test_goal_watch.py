@@ -60,6 +60,11 @@ def test_watch_a_goal_plays_the_agenda_user_against_the_rules_to_a_saved_verdict
     assert "🔴" not in final[STATUS] and final[SEND]["interactive"] is True
     assert all(isinstance(value, type(gr.skip())) for value in app.model_status(transcript))
     assert app.model_status(None)[0].startswith("🔴")
+    # Like any other dialogue: rated, downloaded, shared with the review queue.
+    assert app.rate_dialogue(transcript, "partly", 3, "watched", "ann")[0].startswith("✅ Saved")
+    assert app.download_file(transcript) is not None
+    assert app.share(transcript, True)[1] == "Shared: raters in the review queue can read this dialogue."
+    assert app.review.item(transcript.id) is not None
 
 
 def test_play_a_goal_with_the_rules_chats_without_a_model(watcher):
@@ -152,7 +157,7 @@ def test_without_a_model_watch_a_goal_plays_to_a_verdict(no_model_page, browser,
     page.click("#watch-start")
     wait_text(page, "#turn-status", "Watching")
     page.wait_for_function(f"() => ({CHAT_MESSAGES})() >= 2", timeout=30_000)
-    page.locator("#watch-panel").scroll_into_view_if_needed()
+    page.wait_for_timeout(2500)  # a couple of turns, at reading speed
     page.evaluate("() => window.scrollTo(0, 0)")
     shot(page, tmp_path, f"watch-{size}-1-playing")
     page.click("#watch-pause")  # Pause holds the dialogue; Resume lets it go on
