@@ -350,10 +350,11 @@ class DemoApp:
             live.stop.set()
 
     def watch(self, transcript: Transcript | None, fresh: Transcript, user: UserSide,
-              judge: Callable[[Transcript], None], note: str) -> Iterator[ChatPage]:
+              judge: Callable[[Transcript], str], note: str) -> Iterator[ChatPage]:
         """Watch a goal: `fresh` takes the page (a turn of the old dialogue still running ends first) and plays
         through the dialogue loop with `user` as the user side, at reading speed (`watch_pause_s`), every panel
-        live; once the user side is done, `judge` records the verdict and the dialogue is saved. Stop ends it
+        live; once the user side is done, `judge` records the verdict (the status line says it in a few words) and
+        the dialogue is saved. Stop ends it
         where it is (no verdict: Done checks what there is), Pause holds it, New dialogue leaves it."""
         self._leave(transcript)
         live = self._begin(fresh, watching=True)
@@ -361,8 +362,8 @@ class DemoApp:
         yield from self._turn(fresh, live, user, pace_s=self.settings.watch_pause_s, note=note)
         if live.stop.is_set() or live.moved_to is not None:
             return
-        judge(fresh)
-        yield self.finish(fresh)
+        outcome = judge(fresh)
+        yield self.finish(fresh)._replace(status=f"🏁 {outcome}: the verdict is on the goal card below.")
 
     def _leave(self, transcript: Transcript | None) -> None:
         """The page moves on from `transcript`: a turn of it still running is asked to end, and is waited for

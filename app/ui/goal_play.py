@@ -70,11 +70,14 @@ class GoalPlay:
         fresh.goal = goal
         return fresh
 
-    def judge(self, transcript: Transcript) -> None:
-        """Check the dialogue against its goal and record the verdict in its meta (saved with it)."""
+    def judge(self, transcript: Transcript) -> str:
+        """Check the dialogue against its goal and record the verdict in its meta (saved with it); the verdict in
+        a few words, for the status line ("❌ Goal not met (blame: agent)")."""
         assert transcript.goal is not None and self.app.toolbox is not None
         verdict = self.checker().check(transcript.goal, transcript, self.app.toolbox.bookings(transcript.id))
         transcript.meta[VERDICT_KEY] = verdict.summary()
+        return "✅ Goal met" if verdict.complete else "❌ Goal not met" + (f" (blame: {verdict.blame})"
+                                                                         if verdict.blame else "")
 
     def deal(self) -> str | None:
         """A goal id chosen at random (a warning and no change when there are no goals)."""

@@ -53,6 +53,7 @@ def test_watch_a_goal_plays_the_agenda_user_against_the_rules_to_a_saved_verdict
     assert final[VERDICT].startswith(("✅ **Goal met.**", "❌ **Goal not met.**")) and "| domain |" in final[VERDICT]
     assert "Your task" in final[CARD]
     assert any(o[STATUS].startswith("▶ Watching") for o in every[:-1])  # said while it plays
+    assert final[STATUS].startswith(("🏁 ✅ Goal met:", "🏁 ❌ Goal not met (blame:"))  # and how it ended, by the box
     stored = app.store.transcript(transcript.id)  # saved like any other dialogue, with its verdict
     assert stored is not None and stored.meta[VERDICT_KEY]["complete"] in (True, False)
     # Not "no model": the rules answer this dialogue, so the person may go on chatting and Send is on; the page's
@@ -175,6 +176,7 @@ def test_without_a_model_watch_a_goal_plays_to_a_verdict(no_model_page, browser,
     assert ("Goal met" in verdict or "Goal not met" in verdict) and "domain" in verdict
     assert "Blame" in verdict or "Goal met" in verdict  # a failure says whose it was
     status = page.inner_text("#turn-status")
+    assert status.startswith("🏁") and "Goal" in status  # how it ended, said where the person looks
     assert "Watching" not in status and "🔴" not in status and page.is_enabled("#download")
     assert page.is_enabled("#send")  # the rules answer this dialogue: the person may go on with it
     assert "Your task" in page.inner_text("#goal-card")
