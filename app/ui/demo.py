@@ -62,6 +62,7 @@ WITHOUT_A_MODEL = ("Without one: **Watch a goal** and **Play a goal** (below) wi
                    "(not a model), **Review queue**, **Results**.")
 READY = "✅ Ready"
 PAUSED = "⏸ Paused: **Resume** goes on, **Stop** ends the dialogue here."
+PLAYING = "▶ This dialogue is playing (Watch a goal): **Stop** it to write in it yourself."
 LOADING = "⏳ The model is loading: you can type already; your message runs once it is loaded."
 
 
@@ -239,7 +240,7 @@ class DemoApp:
             return
         if self.watching(transcript):  # one writer per dialogue: a message would race the simulated user
             gr.Warning("This dialogue is playing (Watch a goal): press Stop first, or New dialogue to chat.")
-            yield self.render(transcript, keep_input=message, running=True, panels=False)
+            yield self.render(transcript, keep_input=message, running=True, panels=False, note=PLAYING)
             return
         live = self._begin(transcript)
         # Show the message at once and empty the box once; later updates leave the box alone, so whatever the

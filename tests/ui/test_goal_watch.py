@@ -13,8 +13,8 @@ import pytest
 from app.dialogue.transcript import VERDICT_KEY, AgentSaid
 from app.settings import Settings
 from app.simulation.systems import RULES, RULES_LABEL
-from app.ui.demo import PAUSED, DemoApp
-from tests.ui.test_ui_handlers import CARD, CHAT, SEND, STATE, STATUS, VERDICT, last
+from app.ui.demo import PAUSED, PLAYING, DemoApp
+from tests.ui.test_ui_handlers import CARD, CHAT, INPUT, SEND, STATE, STATUS, VERDICT, last
 
 
 def no_model_app(tmp_path, raw_db_dir, **more) -> DemoApp:
@@ -101,6 +101,8 @@ def test_pause_holds_a_watched_dialogue_and_stop_ends_it_without_a_verdict(tmp_p
     held = len(transcript.events)
     time.sleep(1.0)
     assert len(transcript.events) == held and any(page[STATUS] == PAUSED for page in seen)  # paused: nothing moves
+    *_, refused = app.respond("let me type too", transcript)  # one writer per dialogue: the message stays in the box
+    assert refused[INPUT] == "let me type too" and refused[STATUS] == PLAYING and len(transcript.events) == held
     assert app.pause(transcript)["value"] == "Pause"  # Resume
     time.sleep(0.5)
     app.stop_turn(transcript)
