@@ -355,8 +355,8 @@ class DemoApp:
         """Watch a goal: `fresh` takes the page (a turn of the old dialogue still running ends first) and plays
         through the dialogue loop with `user` as the user side, at reading speed (`watch_pause_s`), every panel
         live; once the user side is done, `judge` records the verdict (the status line says it in a few words) and
-        the dialogue is saved. Stop ends it
-        where it is (no verdict: Done checks what there is), Pause holds it, New dialogue leaves it."""
+        the dialogue is saved. Stop ends it where it is (no verdict: Done checks what there is), Pause holds it,
+        New dialogue leaves it."""
         self._leave(transcript)
         live = self._begin(fresh, watching=True)
         yield self.render(fresh, running=True, note=note)

@@ -1,7 +1,8 @@
-""""Play a goal": a person is dealt (or picks) a goal, reads it as a task card, chats to get it done and presses
-Done; the goal checker's verdict per domain is shown and saved with the dialogue. The goals are the MultiWOZ test
-goals where they can be found or downloaded, else goals generated from the database (`app.simulation.goal_source`),
-looked for once per process."""
+""""Play a goal": a person is dealt (or picks) a goal, chooses who answers (the model, or the rule-based system,
+which is not a model: all there is when no model can load), reads the goal as a task card, chats to get it done
+and presses Done; the goal checker's verdict per domain is shown and saved with the dialogue. The goals are the
+MultiWOZ test goals where they can be found or downloaded, else goals generated from the database
+(`app.simulation.goal_source`), looked for once per process."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.dialogue.goals import Goal
 from app.dialogue.transcript import VERDICT_KEY, Transcript
 from app.simulation.checker import GoalChecker
 from app.simulation.goal_source import GoalSet, find_goals
@@ -57,7 +59,7 @@ class GoalPlay:
             choices.insert(0, (f"the model ({name})", MODEL))
         return gr.update(choices=choices, value=choices[0][1])
 
-    def fresh(self, system: str | None, goal: Any) -> Any:
+    def fresh(self, system: str | None, goal: Goal) -> Transcript | None:
         """An empty dialogue with `goal`, answered by the chosen system; None (with a warning) when the model was
         chosen but cannot answer."""
         if system == RULES:
