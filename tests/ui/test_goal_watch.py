@@ -184,6 +184,9 @@ def test_without_a_model_watch_a_goal_plays_to_a_verdict(no_model_page, browser,
     assert "Your task" in page.inner_text("#goal-card")
     page.locator("#goal-verdict").scroll_into_view_if_needed()
     shot(page, tmp_path, f"watch-{size}-3-verdict")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"] + 1
+    table = page.locator("#goal-verdict table").bounding_box()  # the verdict's table stays on the screen
+    assert table["x"] >= 0 and table["x"] + table["width"] <= viewport["width"] + 1
     page.reload(wait_until="load")  # saved like any other dialogue: a reload brings it back, verdict and all
     wait_text(page, "#goal-verdict", "Goal", timeout=15_000)
     page.context.close()
