@@ -80,6 +80,24 @@ def test_play_a_goal_with_the_rules_chats_without_a_model(watcher):
     assert checked[VERDICT].startswith(("✅", "❌"))
 
 
+def test_watch_a_goal_with_the_loaded_model(tmp_path, raw_db_dir, monkeypatch):
+    """The other system choice: the page's own model (here a scripted one that cannot help) plays the goal, and the
+    verdict blames it."""
+    from app.evaluation import data
+    from app.ui.goal_play import MODEL, GoalPlay
+    from app.ui.goal_watch import GoalWatch
+    from tests.ui.test_ui_handlers import started
+
+    monkeypatch.setattr(data, "locate", lambda *a, **k: (_ for _ in ()).throw(data.TestDataUnavailable("none")))
+    app = started(tmp_path, raw_db_dir, ["System: Sorry, I cannot help with that."] * 40, watch_pause_s=0)
+    watch = GoalWatch(GoalPlay(app))
+    assert [value for _label, value in watch.play.systems()["choices"]] == [MODEL, RULES]  # the model first
+    *_, final = watch.watch(watch.play.goal_set().ids[0], "agenda", MODEL, None)
+    transcript = final[STATE]
+    assert transcript.meta["backend"] == "scripted" and not app.by_rules(transcript)
+    assert final[STATUS].startswith("🏁 ❌ Goal not met (blame: agent)") and "| domain |" in final[VERDICT]
+
+
 def test_pause_holds_a_watched_dialogue_and_stop_ends_it_without_a_verdict(tmp_path, raw_db_dir, monkeypatch):
     from app.evaluation import data
     from app.ui.goal_play import GoalPlay
