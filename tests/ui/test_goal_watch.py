@@ -129,6 +129,24 @@ def test_pause_holds_a_watched_dialogue_and_stop_ends_it_without_a_verdict(tmp_p
     assert VERDICT_KEY not in transcript.meta and seen[-1][VERDICT] == ""  # stopped: no verdict
 
 
+def test_new_dialogue_leaves_a_watched_dialogue(tmp_path, raw_db_dir, monkeypatch):
+    from app.evaluation import data
+    from app.ui.goal_play import GoalPlay
+    from app.ui.goal_watch import GoalWatch
+
+    monkeypatch.setattr(data, "locate", lambda *a, **k: (_ for _ in ()).throw(data.TestDataUnavailable("none")))
+    app = no_model_app(tmp_path, raw_db_dir)
+    app.settings.watch_pause_s = 0.3
+    watch = GoalWatch(GoalPlay(app))
+    pages = watch.watch(watch.play.goal_set().ids[0], "agenda", RULES, None)
+    watched = next(pages)[STATE]
+    next(pages)
+    assert all(isinstance(value, type(gr.skip())) for value in app.start_over(watched))  # its handler draws the new
+    rest = list(pages)
+    assert rest[-1][STATE].id != watched.id and rest[-1][STATE].events == []  # ... one, last
+    assert VERDICT_KEY not in watched.meta and not app.watching(watched)
+
+
 # -- the real page, on a machine with no model and no test goals ----------------------------------------------------
 from tests.browser_helpers import chromium, running_app  # noqa: E402 - the browser half of this file
 from tests.midturn import open_page, send  # noqa: E402
@@ -245,3 +263,4 @@ def test_without_a_model_play_a_goal_chats_with_the_rules(no_model_page, browser
     page.click("#goal-done")
     wait_text(page, "#goal-verdict", "Goal")
     page.context.close()
+
