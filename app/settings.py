@@ -98,6 +98,8 @@ class Settings(BaseSettings):
         8, ge=1, le=256,
         description="Turns a local (transformers) model serves at once, batched; its KV cache holds this many turns "
                     "of max_prompt_tokens + max_new_tokens. 8 fits CoALM-8B in bf16 on a 24 GB GPU.")
+    watch_pause_s: float = Field(1.5, ge=0, le=30, description="Watch a goal: the pause after each reply (half of it "
+                                 "after each user message), so a person can read the dialogue as it plays.")
     raters_per_item: int = Field(3, ge=1, le=20, description="Raters each review-queue dialogue gets.")
     share_default: bool = Field(False, description="Whether a new chat starts shared with the review queue (each "
                                 "person can change it); on only where every visitor is an annotator.")

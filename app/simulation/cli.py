@@ -51,16 +51,14 @@ from app.simulation.checker import GoalChecker
 from app.simulation.oracle import GoalOracle, Mistake
 from app.simulation.recheck import NotTranscripts, run_check
 from app.simulation.report import compare, report, summary_lines, write_outputs
-from app.simulation.rules import RulesBackend
 from app.simulation.rules.understanding import Ontology
+from app.simulation.systems import ORACLE_STEPS, RULES, rules_system
 from app.simulation.users.agenda import AgendaUser
 from app.simulation.users.alignment import alignment
 from app.tools.toolbox import Toolbox
 from db.importer import DataUnavailable
 
 ORACLES: dict[str, Mistake | None] = {"oracle": None, "oracle-wrong-venue": "venue", "oracle-wrong-day": "day"}
-RULES = "rules"  # the rule-based system: what the user said and what the tools returned, never the goal
-ORACLE_STEPS = 10  # Find, first booking, fallback, other venues, reply: more steps than a model needs
 TRANSCRIPTS = "transcripts.jsonl"
 AgentFor = Callable[[Transcript], Agent]
 UserFor = Callable[[Goal, int], UserSide]  # the user side of one goal's run
@@ -266,8 +264,7 @@ def _system(name: str, settings: Settings, toolbox: Toolbox, backend: Backend | 
     """The system under test: the model `backend` (loaded once and shared by every dialogue), or without one the
     rule-based system or the oracle `name` (each dialogue its own backend; an oracle reads the dialogue's goal)."""
     if name == RULES:
-        return assemble(settings, toolbox, name=RULES, max_steps=ORACLE_STEPS,
-                        backend_for=RulesBackend.factory(toolbox))
+        return rules_system(settings, toolbox)
     if backend is None:
         mistake, ontology = ORACLES[name], Ontology.of(toolbox)
         return assemble(settings, toolbox, name=name, max_steps=ORACLE_STEPS,

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, cast
 
@@ -18,8 +18,9 @@ from app.agent.agent import STOPPED
 from app.assembly import SystemUnderTest, assemble
 from app.backends import BackendError
 from app.dialogue.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
-from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, UserSaid, valid_text
+from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed, UserSaid, valid_text
 from app.settings import Settings
+from app.simulation.systems import RULES, RULES_LABEL, rules_system
 from app.tools.toolbox import Toolbox
 from app.ui import view
 from app.ui.admin import AdminGate
@@ -56,10 +57,12 @@ REMEDIES = {
 }
 NO_DATABASE = ("The database is not available: set WOZ_DATA_DIR to a folder with the MultiWOZ *_db.json files (or let "
                "the app reach GitHub or PyPI to download them), then restart.")
-# What works without a model, said beside that sentence. The place to offer Watch a goal and Play a goal with the
-# rule-based system once they exist.
-WITHOUT_A_MODEL = "Meanwhile the **Review queue** and **Results** tabs work without one."
+# What works without a model, said beside that sentence.
+WITHOUT_A_MODEL = ("Without one: **Watch a goal** and **Play a goal** (below) with the rule-based system "
+                   "(not a model), **Review queue**, **Results**.")
 READY = "✅ Ready"
+PAUSED = "⏸ Paused: **Resume** goes on, **Stop** ends the dialogue here."
+PLAYING = "▶ This dialogue is playing (Watch a goal): **Stop** it to write in it yourself."
 LOADING = "⏳ The model is loading: you can type already; your message runs once it is loaded."
 
 
@@ -93,6 +96,8 @@ class _LiveTurn:
     stop: threading.Event = field(default_factory=threading.Event)
     moved_to: Transcript | None = None
     ended: threading.Event = field(default_factory=threading.Event)
+    watching: bool = False  # a whole dialogue playing (Watch a goal), not one person's turn
+    paused: threading.Event = field(default_factory=threading.Event)  # Watch a goal's Pause
 
 
 class DemoApp:
@@ -102,6 +107,7 @@ class DemoApp:
         self.settings = settings
         self.status = Status("loading", "starting…")
         self.system: SystemUnderTest | None = None  # the configured model and format over the database
+        self._rules: SystemUnderTest | None = None  # the rule-based system, built on first use
         self.toolbox: Toolbox | None = None  # the database's tools, also when no model can start
         self.store: AnnotationStore | None = None
         self.review: ReviewStore | None = None  # where a dialogue its person shares goes to be rated
@@ -173,12 +179,41 @@ class DemoApp:
             return None
         return without_paths(f"🔴 {self.status.remedy} {WITHOUT_A_MODEL}")
 
-    def model_status(self) -> tuple[Any, Any]:
+    def notice_for(self, transcript: Transcript | None) -> str | None:
+        """`no_model`, for the dialogue shown: one the rule-based system answers needs no model."""
+        return None if transcript is not None and self.by_rules(transcript) else self.no_model()
+
+    def model_status(self, transcript: Transcript | None = None) -> tuple[Any, Any]:
         """The status line and the Send button as the model's state has them (the page's timer asks while the
-        model loads): a failed model is said at the message box and Send is off; loading and ready say so."""
+        model loads): a failed model is said at the message box and Send is off; loading and ready say so. A
+        dialogue the rule-based system answers is left as it is (a watched one says it is playing)."""
+        if transcript is not None and self.by_rules(transcript):  # the model's state is not this dialogue's
+            return gr.skip(), gr.skip()
         if (notice := self.no_model()) is not None:
             return notice, gr.update(interactive=False)
         return (READY if self.status.state == "ready" else LOADING), gr.update(interactive=True)
+
+    # -- who answers ----------------------------------------------------------------------------------------
+    @staticmethod
+    def by_rules(transcript: Transcript) -> bool:
+        """Whether the rule-based system answers this dialogue (it was started so: Watch or Play a goal)."""
+        return transcript.meta.get("backend") == RULES
+
+    def rules(self) -> SystemUnderTest | None:
+        """The rule-based system over the page's database (None without one), built once."""
+        if self._rules is None and self.toolbox is not None:
+            self._rules = rules_system(self.settings, self.toolbox)
+        return self._rules
+
+    def system_for(self, transcript: Transcript) -> SystemUnderTest | None:
+        """The system that answers this dialogue: the rule-based one if it was started with it, else the model."""
+        return self.rules() if self.by_rules(transcript) else self.system
+
+    def rules_dialogue(self) -> Transcript:
+        """An empty transcript the rule-based system answers, recorded as such (never credited to a model)."""
+        fresh = self.new_dialogue()
+        fresh.meta.update({"backend": RULES, "model": RULES_LABEL})
+        return fresh
 
     def new_dialogue(self) -> Transcript:
         """An empty transcript recording which backend, format and model it runs on, and whether it is shared
@@ -195,13 +230,17 @@ class DemoApp:
         if not text:
             yield self.render(transcript, keep_input=message)
             return
-        if (notice := self.no_model()) is not None:  # nothing would answer: say so, keep the message, record nothing
+        if (notice := self.notice_for(transcript)) is not None:  # nothing would answer: say so, keep the message
             gr.Warning(notice.replace("**", ""))
             yield self.render(transcript, keep_input=message)
             return
         if problem := user_text_problem(text, self.settings.max_user_chars):
             gr.Warning(problem)
             yield self.render(transcript, keep_input=message)
+            return
+        if self.watching(transcript):  # one writer per dialogue: a message would race the simulated user
+            gr.Warning("This dialogue is playing (Watch a goal): press Stop first, or New dialogue to chat.")
+            yield self.render(transcript, keep_input=message, running=True, panels=False, note=PLAYING)
             return
         live = self._begin(transcript)
         # Show the message at once and empty the box once; later updates leave the box alone, so whatever the
@@ -212,26 +251,39 @@ class DemoApp:
     def retry(self, transcript: Transcript | None) -> Iterator[ChatPage]:
         """Retry: run the unfinished last turn again from where it stopped."""
         transcript = transcript or self.new_dialogue()
-        if transcript.open_turn() is None or self.no_model() is not None or transcript.id in self._left:
+        if (transcript.open_turn() is None or self.notice_for(transcript) is not None or transcript.id in self._left
+                or self.watching(transcript)):
             yield self.render(transcript)
             return
         yield from self._turn(transcript, self._begin(transcript), Messages([]), resume=True)
 
-    def _begin(self, transcript: Transcript) -> _LiveTurn:
+    def _begin(self, transcript: Transcript, watching: bool = False) -> _LiveTurn:
         with self._lock:
-            live = self._live[transcript.id] = _LiveTurn()
+            live = self._live[transcript.id] = _LiveTurn(watching=watching)
         return live
 
+    def watching(self, transcript: Transcript) -> bool:
+        """Whether this dialogue is playing (Watch a goal) right now."""
+        with self._lock:
+            live = self._live.get(transcript.id)
+        return live is not None and live.watching
+
     def _turn(self, transcript: Transcript, live: _LiveTurn, user: UserSide, resume: bool = False,
-              pending_user: str | None = None) -> Iterator[ChatPage]:
+              pending_user: str | None = None, pace_s: float = 0.0, note: str | None = None) -> Iterator[ChatPage]:
+        """Run the dialogue loop (`run_dialogue`, the one every dialogue runs) with `user` as the user side over
+        the system that answers `transcript`, streaming the page. `pace_s`: a pause after each reply (half of it
+        after each user message) so a person can read along, during which Pause holds the dialogue; `note`: the
+        status line while it runs."""
         partial, unsent = "", pending_user
+        system = self.system_for(transcript)
+        model = system is not None and system is self.system  # only the model loads; the rules are always ready
         try:
-            while self.status.state == "loading" and not live.stop.is_set():
+            while model and self.status.state == "loading" and not live.stop.is_set():
                 yield self.render(transcript, partial=f"⏳ {self.status.message}", running=True,
-                                  pending_user=pending_user)
+                                  pending_user=pending_user, note=note)
                 time.sleep(WAIT_FOR_MODEL_S)
-            if self.system is not None and self.status.state == "ready" and not live.stop.is_set():
-                agent = self.system.agent(transcript)
+            if system is not None and (not model or self.status.state == "ready") and not live.stop.is_set():
+                agent = system.agent(transcript)
                 for event in run_dialogue(agent, user, transcript, resume=resume, stop=live.stop):
                     if isinstance(event, UserSaid):
                         unsent = None
@@ -240,10 +292,13 @@ class DemoApp:
                         continue
                     if isinstance(event, ReplyChunk):
                         partial += event.text
-                        yield self.render(transcript, partial=partial, running=True, panels=False)
-                    else:  # a stored event ends the streamed piece: what was shown is in the transcript now
-                        partial = ""
-                        yield self.render(transcript, running=True)
+                        yield self.render(transcript, partial=partial, running=True, panels=False, note=note)
+                        continue
+                    partial = ""  # a stored event ends the streamed piece: what was shown is in the transcript now
+                    yield self.render(transcript, running=True, note=note)
+                    if pace_s and isinstance(event, UserSaid | AgentSaid | TurnFailed):
+                        yield from self._pace(transcript, live, pace_s / 2 if isinstance(event, UserSaid) else pace_s,
+                                              note)
             self._save(transcript)
             if live.moved_to is None:  # a message that never ran (Stop, or the model failed while it waited for it
                 yield self.render(transcript, keep_input=unsent)  # to load) goes back into the box, recorded nowhere
@@ -255,6 +310,29 @@ class DemoApp:
         # The last word on the page is this handler's: the dialogue it ran, or the one the person moved to.
         if moved_to is not None:
             yield self.render(moved_to)
+
+    def _pace(self, transcript: Transcript, live: _LiveTurn, seconds: float, note: str | None) -> Iterator[ChatPage]:
+        """Hold the dialogue for `seconds` (reading time), and for as long as it is paused; Stop ends the wait."""
+        until, shown_paused = time.monotonic() + seconds, False
+        while not live.stop.is_set() and live.moved_to is None and (live.paused.is_set() or time.monotonic() < until):
+            if live.paused.is_set() != shown_paused:
+                shown_paused = live.paused.is_set()
+                yield self.render(transcript, running=True, panels=False,
+                                  note=PAUSED if shown_paused else note)
+            time.sleep(0.05)
+
+    def pause(self, transcript: Transcript | None) -> Any:
+        """Watch a goal's Pause button: hold the playing dialogue after the current message, or let it go on; the
+        button's new label (or no change when nothing is playing)."""
+        with self._lock:
+            live = self._live.get(transcript.id) if transcript is not None else None
+        if live is None or not live.watching:
+            return gr.update(value="Pause")
+        if live.paused.is_set():
+            live.paused.clear()
+            return gr.update(value="Pause")
+        live.paused.set()
+        return gr.update(value="Resume")
 
     def _end(self, transcript: Transcript, live: _LiveTurn) -> Transcript | None:
         """The turn is over: forget it, and return the dialogue the person moved to meanwhile, if any."""
@@ -271,6 +349,34 @@ class DemoApp:
             live = self._live.get(transcript.id) if transcript is not None else None
         if live is not None:
             live.stop.set()
+
+    def watch(self, transcript: Transcript | None, fresh: Transcript, user: UserSide,
+              judge: Callable[[Transcript], str], note: str) -> Iterator[ChatPage]:
+        """Watch a goal: `fresh` takes the page (a turn of the old dialogue still running ends first) and plays
+        through the dialogue loop with `user` as the user side, at reading speed (`watch_pause_s`), every panel
+        live; once the user side is done, `judge` records the verdict (the status line says it in a few words) and
+        the dialogue is saved. Stop ends it where it is (no verdict: Done checks what there is), Pause holds it,
+        New dialogue leaves it."""
+        self._leave(transcript)
+        live = self._begin(fresh, watching=True)
+        yield self.render(fresh, running=True, note=note)
+        yield from self._turn(fresh, live, user, pace_s=self.settings.watch_pause_s, note=note)
+        if live.stop.is_set() or live.moved_to is not None:
+            return
+        outcome = judge(fresh)
+        yield self.finish(fresh)._replace(status=f"🏁 {outcome}: the verdict is on the goal card below.")
+
+    def _leave(self, transcript: Transcript | None) -> None:
+        """The page moves on from `transcript`: a turn of it still running is asked to end, and is waited for
+        (briefly), so that its last update cannot land after the next dialogue's first."""
+        if transcript is None:
+            return
+        with self._lock:
+            live = self._live.get(transcript.id)
+            self._left.append(transcript.id)
+        if live is not None:
+            live.stop.set()
+            live.ended.wait(timeout=RESTORE_WAIT_S)
 
     def start_over(self, transcript: Transcript | None, fresh: Transcript | None = None) -> ChatPage:
         """New dialogue (the chat's trash icon, starting a goal): `fresh` (an empty dialogue by default) takes the
@@ -313,8 +419,8 @@ class DemoApp:
         return self.render(transcript)
 
     def render(self, transcript: Transcript | None = None, partial: str | None = None, running: bool = False,
-               panels: bool = True, keep_input: str | None = None, pending_user: str | None = None
-               ) -> ChatPage:
+               panels: bool = True, keep_input: str | None = None, pending_user: str | None = None,
+               note: str | None = None) -> ChatPage:
         """The chat tab's outputs; the message box is left as it is unless `keep_input`. A fresh session (Stop
         before anything was said, the /render endpoint) has no transcript yet."""
         transcript = transcript if transcript is not None else self.new_dialogue()
@@ -337,13 +443,14 @@ class DemoApp:
             state=transcript,
             retry=gr.update(visible=failed),
             download=self._download(transcript) if panels and not running else skip,
-            status="⏳ The agent is working… (**Stop** interrupts it)" if running else self.no_model() or (
+            status=(note or "⏳ The agent is working… (**Stop** interrupts it)") if running
+            else self.notice_for(transcript) or (
                 "⏹ Stopped: what was said so far is kept. **Retry** runs the turn again, or send another message."
                 if stopped and failed else "⏹ Stopped: the reply so far is kept. Send your next message." if stopped
                 else "⚠️ The last turn did not finish: **Retry** runs it again." if failed
-                else LOADING if self.status.state == "loading" else READY),
+                else LOADING if self.status.state == "loading" and not self.by_rules(transcript) else READY),
             share=skip if running else gr.update(value=bool(transcript.meta.get(SHARED))),
-            send=gr.update(interactive=self.no_model() is None) if panels else skip,
+            send=gr.update(interactive=self.notice_for(transcript) is None) if panels else skip,
             dialogue_id=transcript.id if panels else skip,
             goal_card=card, goal_verdict=verdict,
             goal_panel=gr.update(open=True) if panels and transcript.goal is not None else skip,

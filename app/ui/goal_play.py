@@ -1,7 +1,8 @@
-""""Play a goal": a person is dealt (or picks) a goal, reads it as a task card, chats to get it done and presses
-Done; the goal checker's verdict per domain is shown and saved with the dialogue. The goals are the MultiWOZ test
-goals where they can be found or downloaded, else goals generated from the database (`app.simulation.goal_source`),
-looked for once per process."""
+""""Play a goal": a person is dealt (or picks) a goal, chooses who answers (the model, or the rule-based system,
+which is not a model: all there is when no model can load), reads the goal as a task card, chats to get it done
+and presses Done; the goal checker's verdict per domain is shown and saved with the dialogue. The goals are the
+MultiWOZ test goals where they can be found or downloaded, else goals generated from the database
+(`app.simulation.goal_source`), looked for once per process."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from typing import Any
 
 import gradio as gr
 
+from app.dialogue.goals import Goal
 from app.dialogue.transcript import VERDICT_KEY, Transcript
 from app.simulation.checker import GoalChecker
 from app.simulation.goal_source import GoalSet, find_goals
+from app.simulation.systems import RULES, RULES_LABEL
 from app.ui.demo import ChatPage, DemoApp
 from app.ui.goal_card import NO_GOAL
 
 log = logging.getLogger(__name__)
+MODEL = "model"  # the system choice: the page's model, or RULES (the rule-based system)
 
 
 class GoalPlay:
@@ -46,6 +50,37 @@ class GoalPlay:
         goals = self.goal_set()
         return gr.update(choices=goals.ids, label=f"Goal ({goals.source})")
 
+    def systems(self) -> Any:
+        """The system choice: the page's model (unless it cannot load) and the rule-based system, labelled as not
+        a model; the model is chosen when it can answer, else the rules."""
+        choices = [(RULES_LABEL, RULES)]
+        if self.app.no_model() is None:
+            name = self.app.system.name if self.app.system else self.app.settings.model
+            choices.insert(0, (f"the model ({name})", MODEL))
+        return gr.update(choices=choices, value=choices[0][1])
+
+    def fresh(self, system: str | None, goal: Goal) -> Transcript | None:
+        """An empty dialogue with `goal`, answered by the chosen system; None (with a warning) when the model was
+        chosen but cannot answer."""
+        if system == RULES:
+            fresh = self.app.rules_dialogue()
+        elif self.app.no_model() is not None:
+            gr.Warning(f"No model can answer here: choose the {RULES_LABEL}.")
+            return None
+        else:
+            fresh = self.app.new_dialogue()
+        fresh.goal = goal
+        return fresh
+
+    def judge(self, transcript: Transcript) -> str:
+        """Check the dialogue against its goal and record the verdict in its meta (saved with it); the verdict in
+        a few words, for the status line ("❌ Goal not met (blame: agent)")."""
+        assert transcript.goal is not None and self.app.toolbox is not None
+        verdict = self.checker().check(transcript.goal, transcript, self.app.toolbox.bookings(transcript.id))
+        transcript.meta[VERDICT_KEY] = verdict.summary()
+        return "✅ Goal met" if verdict.complete else "❌ Goal not met" + (f" (blame: {verdict.blame})"
+                                                                         if verdict.blame else "")
+
     def deal(self) -> str | None:
         """A goal id chosen at random (a warning and no change when there are no goals)."""
         ids = self.goal_set().ids
@@ -54,15 +89,16 @@ class GoalPlay:
             return gr.skip()
         return secrets.choice(ids)
 
-    def start(self, goal_id: str | None, transcript: Transcript | None) -> ChatPage:
-        """A new dialogue with this goal (a running turn of the old one ends, as New dialogue ends it): the chat
-        starts empty, the card shows the task."""
+    def start(self, goal_id: str | None, system: str | None, transcript: Transcript | None) -> ChatPage:
+        """A new dialogue with this goal, answered by the chosen system (a running turn of the old one ends, as New
+        dialogue ends it): the chat starts empty, the card shows the task."""
         goal = self.goal_set().goals.get(goal_id or "")
         if goal is None:
             gr.Warning("Pick a goal first (or press Deal me a goal).")
             return ChatPage(*[gr.skip()] * len(ChatPage._fields))
-        fresh = self.app.new_dialogue()
-        fresh.goal = goal
+        fresh = self.fresh(system, goal)
+        if fresh is None:
+            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
         return self.app.start_over(transcript, fresh)
 
     def done(self, transcript: Transcript | None) -> ChatPage:
@@ -78,8 +114,7 @@ class GoalPlay:
         if toolbox is None:
             gr.Warning("The database is not available, so the goal cannot be checked.")
             return ChatPage(*[gr.skip()] * len(ChatPage._fields))
-        verdict = self.checker().check(transcript.goal, transcript, toolbox.bookings(transcript.id))
-        transcript.meta[VERDICT_KEY] = verdict.summary()
+        self.judge(transcript)
         return self.app.finish(transcript)  # saves it (with the verdict) in the dialogue store
 
     def checker(self) -> GoalChecker:
@@ -93,13 +128,15 @@ class GoalPlay:
 class GoalPanel:
     """The "Play a goal" panel: built where it shows, wired once the page's outputs exist."""
 
-    def __init__(self, app: DemoApp) -> None:
-        self.play = GoalPlay(app)
+    def __init__(self, play: GoalPlay) -> None:
+        self.play = play
         with gr.Accordion("Play a goal", open=False, elem_id="goal-panel") as self.panel:
             with gr.Row():
                 self.choice = gr.Dropdown(choices=[], label="Goal", elem_id="goal-choice", filterable=True, scale=3)
                 self.deal = gr.Button("Deal me a goal", elem_id="goal-deal", size="sm", scale=1)
                 self.start = gr.Button("Start this goal", elem_id="goal-start", variant="primary", size="sm", scale=1)
+            self.system = gr.Radio([(RULES_LABEL, RULES)], value=RULES, label="Who answers you",
+                                   elem_id="goal-system")
             self.card = gr.Markdown(NO_GOAL, elem_id="goal-card")
             self.done = gr.Button("Done: check my goal", elem_id="goal-done", size="sm")
             self.verdict = gr.Markdown(elem_id="goal-verdict")
@@ -107,7 +144,8 @@ class GoalPanel:
     def wire(self, page: gr.Blocks, outputs: ChatPage) -> None:
         """`outputs` are the page's render outputs: starting a goal starts a new dialogue, Done redraws it."""
         self.deal.click(self.play.deal, None, self.choice)
-        self.start.click(self.play.start, [self.choice, outputs.state], list(outputs), queue=False)
+        self.start.click(self.play.start, [self.choice, self.system, outputs.state], list(outputs), queue=False)
         self.done.click(self.play.done, [outputs.state], list(outputs))
         # The goal list loads with the page (not at import or build): looked for once per process.
         page.load(self.play.choices, None, self.choice)
+        page.load(self.play.systems, None, self.system)

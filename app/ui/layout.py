@@ -9,7 +9,8 @@ import gradio as gr
 from app.backends.base import on_zero_gpu
 from app.ui import theme, view
 from app.ui.demo import ChatPage, DemoApp, example_openers
-from app.ui.goal_play import GoalPanel
+from app.ui.goal_play import GoalPanel, GoalPlay
+from app.ui.goal_watch import WatchPanel
 from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
 from app.ui.workbench import Workbench, build_workbench_tabs
 
@@ -38,6 +39,11 @@ def turns_at_once(app: DemoApp) -> int:
 def opener_text(selected: gr.SelectData) -> str:
     """The text of the example opener clicked in the empty chat."""
     return str(selected.value["text"])
+
+
+def _copies(count: int):  # noqa: ANN202 - a handler
+    """A handler giving `count` boxes the name typed in another (Gradio takes one output's value bare)."""
+    return lambda name: [name] * count if count > 1 else name
 
 
 def build_ui(app: DemoApp) -> gr.Blocks:
@@ -91,7 +97,9 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         gr.Markdown("### Bookings", elem_classes=["panel-title"])
                         booked = gr.HTML(view.table_html(view.bookings(app.new_dialogue()), "bookings-table"),
                                          elem_id="bookings")
-                goal_panel = GoalPanel(app)
+                goals = GoalPlay(app)  # the goals and the checker, shared by Watch a goal and Play a goal
+                watch_panel = WatchPanel(goals)
+                goal_panel = GoalPanel(goals)
                 with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
                     with gr.Row():
                         annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
@@ -114,6 +122,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         goal_panel=goal_panel.panel)
         outputs = list(page)
         goal_panel.wire(demo, page)
+        watch_panel.wire(demo, page)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
                         **QUEUE_STATUS, "show_progress_on": [turn_status]}
         # A message sent while this session's turn still runs (or is winding down after Stop) runs right after it
@@ -143,11 +152,16 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         # One name per browser, remembered across reloads: the chat's annotator, the queue's rater, the arena's voter.
         for box in name_boxes:
             box.change(lambda name: name, box, annotator_memory)
+            # ... and the same name in the other tabs' boxes as it is typed (not only after a reload).
+            others = [other for other in name_boxes if other is not box]
+            box.input(_copies(len(others)), box, others, queue=False, show_progress="hidden",
+                      trigger_mode="always_last")
         demo.load(lambda name: [name] * len(name_boxes), annotator_memory, name_boxes)
         # A reload brings back the dialogue this browser showed (a fresh page starts a fresh one); outside the queue,
         # so it is done before a person can have typed and sent anything.
         demo.load(app.restore, [dialogue_memory], outputs, queue=False, show_progress="hidden")
         timer = gr.Timer(2)
-        timer.tick(lambda: (app.header(), gr.Timer(active=app.status.state == "loading"), *app.model_status()),
-                   None, [header, timer, turn_status, send], show_progress="hidden")
+        timer.tick(lambda shown: (app.header(), gr.Timer(active=app.status.state == "loading"),
+                                  *app.model_status(shown)),
+                   state, [header, timer, turn_status, send], show_progress="hidden")
     return demo

@@ -54,18 +54,21 @@ class ResultsTab:
         return gr.update(choices=list(question(unit.split("|")[1]).options), value=None)
 
     def adjudicate(self, token: str, unit: str | None, label: str | None, lead: str,
-                   request: gr.Request | None = None) -> str:
-        """Save the lead's final label for a disputed answer; the message to show."""
+                   request: gr.Request | None = None) -> tuple[Any, ...]:
+        """Save the lead's final label for a disputed answer. Outputs: the message, then (only once it is saved)
+        the refreshed results; a save that failed leaves everything else as it was, the chosen answer, its label
+        and the dropdown's options included, so the lead can fix what was missing and save again."""
+        untouched = (gr.skip(),) * (len(TABLES) + 3)
         if refusal := self.gate.refusal(token, request):
-            return refusal
+            return (refusal, *untouched)
         if not unit or not label:
-            return "Choose a disputed answer and the final label."
+            return ("Choose a disputed answer and the final label.", *untouched)
         item, name, target = unit.split("|", 2)
         try:
             self.review.adjudicate(item, name, target, label, lead)
         except ValueError as error:
-            return str(error)
-        return f"✅ Final label for {item} · {question(name).label}: **{label}**"
+            return (f"{error} Nothing was saved.", *untouched)
+        return (f"✅ Final label for {item} · {question(name).label}: **{label}**", *self.show(token, request))
 
     def export(self, token: str, request: gr.Request | None = None) -> tuple[str, Any]:
         """Export every results table and the CoALM training data; a message and the files."""
@@ -109,8 +112,7 @@ def build_results_tab(tab: ResultsTab) -> None:
 
     show.click(tab.show, [token], [status, *tables.values(), plot, unit])
     unit.change(tab.labels_for, [unit], [label])
-    save.click(tab.adjudicate, [token, unit, label, lead], [adjudicated]).then(
-        tab.show, [token], [status, *tables.values(), plot, unit])
+    save.click(tab.adjudicate, [token, unit, label, lead], [adjudicated, status, *tables.values(), plot, unit])
     export.click(tab.export, [token], [export_status, files])
 
 

@@ -15,8 +15,16 @@ from app.workbench.questions import FLAGS, of_scope, question
 from app.workbench.review_store import ReviewStore
 
 log = logging.getLogger(__name__)
+# Each item opens at its first message: the chat's scrolling box back to the top once the new dialogue is drawn.
+TO_TOP = """() => { requestAnimationFrame(() => document.querySelectorAll('#review-chat *').forEach(box => {
+  if (box.scrollHeight > box.clientHeight && getComputedStyle(box).overflowY !== 'visible') box.scrollTop = 0; })); }"""
 FLAG_NAMES = {q.label: q.name for q in of_scope("reply") if q.name.startswith("flag_")}
 NOTHING = "🎉 Nothing left for you to rate: every dialogue has its raters. Thank you!"
+FOR_OTHERS = ("🎉 Nothing left for you to rate: the {n} dialogue(s) that still need raters wait for other raters "
+              "(you have rated them). Thank you!")
+BUSY = ("The {n} dialogue(s) left for you are being rated by others right now (each has all its raters at work); "
+        "press **Next dialogue** again in a few minutes.")
+ONLY_THIS = "This is the only dialogue left for you: rate it, then press **Save and next**."
 
 
 class ReviewTab:
@@ -27,12 +35,13 @@ class ReviewTab:
 
     def next(self, rater: str, current: str | None = None) -> tuple[Any, ...]:
         """Outputs: chat, belief, calls, bookings, item id, progress, status. An item that cannot be shown is set
-        aside with the reason (for the lead to see) and the rater gets the next one."""
+        aside with the reason (for the lead to see) and the rater gets the next one. `current`, the item shown and
+        left unfinished, is not handed straight back."""
         rater = (rater or "").strip()
         if not rater:
             return self._show(None, "", "Enter your name, then press **Next dialogue**.")
         try:
-            while (item := self.store.next_item(rater)) is not None:
+            while (item := self.store.next_item(rater, skip=current)) is not None:
                 try:
                     return self._show(item.id, rater, "Rate the replies (👍 👎 or a flag under each), then the "
                                                       "dialogue.")
@@ -42,6 +51,18 @@ class ReviewTab:
         except SQLAlchemyError:
             log.exception("review queue unavailable")
             return self._show(None, rater, "⚠️ The review queue's database is not reachable; nothing was lost.")
+        return self._nothing_next(rater, current)
+
+    def _nothing_next(self, rater: str, current: str | None) -> tuple[Any, ...]:
+        """No other item for this rater: why, in the same terms as the progress line (never "every dialogue has its
+        raters" while it counts dialogues that still need some); the unfinished one stays on screen."""
+        progress = self.store.progress(rater)
+        if current and self._transcript(current) is not None and current not in self.store.rated_items(rater):
+            return (*[gr.skip()] * 5, progress.text(), ONLY_THIS)
+        if progress.left_for_rater:
+            return self._show(None, rater, BUSY.format(n=progress.left_for_rater))
+        if progress.needing_raters:
+            return self._show(None, rater, FOR_OTHERS.format(n=progress.needing_raters))
         return self._show(None, rater, NOTHING)
 
     def _show(self, item_id: str | None, rater: str, status: str) -> tuple[Any, ...]:
@@ -53,11 +74,6 @@ class ReviewTab:
         messages, _ids = view.chat_messages(transcript)
         return (messages, view.belief_html(transcript), view.api_calls(transcript), view.bookings(transcript),
                 item_id, progress, status)
-
-    def dialogue(self, item_id: str | None) -> list[dict[str, Any]]:
-        """The item's dialogue as the chat shows it: the chat's trash icon must not make it vanish mid-rating."""
-        transcript = self._transcript(item_id)
-        return [] if transcript is None else view.chat_messages(transcript)[0]
 
     def _transcript(self, item_id: str | None) -> Transcript | None:
         stored = self.store.item(item_id) if item_id else None
@@ -132,8 +148,11 @@ def build_review_tab(tab: ReviewTab) -> gr.Textbox:
     status = gr.Markdown(elem_id="review-status")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            chat = gr.Chatbot(elem_id="review-chat", height=520, label="Dialogue (read-only)",
-                              feedback_options=("Like", "Dislike", *FLAGS))
+            # Read-only: no trash icon (hidden by the theme's CSS), opened at its first message (no autoscroll to
+            # the end), its title above it rather than over the first message.
+            gr.Markdown("#### Dialogue (read-only)", elem_classes=["panel-title"])
+            chat = gr.Chatbot(elem_id="review-chat", height=520, label="Dialogue (read-only)", show_label=False,
+                              autoscroll=False, buttons=[], feedback_options=("Like", "Dislike", *FLAGS))
         with gr.Column(scale=2):
             gr.Markdown("#### Belief state", elem_classes=["panel-title"])
             belief = gr.HTML(elem_id="review-belief")
@@ -151,8 +170,8 @@ def build_review_tab(tab: ReviewTab) -> gr.Textbox:
     submit = gr.Button("Save and next", variant="primary", elem_id="review-submit")
 
     shown = [chat, belief, calls, booked, item, progress, status]
-    start.click(tab.next, [rater], shown)
+    start.click(tab.next, [rater, item], shown).then(None, js=TO_TOP)
     chat.like(tab.rate_reply, [item, rater], [status])
-    submit.click(tab.submit, [item, rater, completed, naturalness], [*shown, completed, naturalness])
-    chat.clear(tab.dialogue, [item], [chat], queue=False)
+    submit.click(tab.submit, [item, rater, completed, naturalness], [*shown, completed, naturalness]).then(
+        None, js=TO_TOP)
     return rater

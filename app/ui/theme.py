@@ -59,6 +59,10 @@ table.woz-table td { overflow-wrap: normal; hyphens: none; }
 #belief-state tr.changed td:first-child::before { content: "● "; color: #d97706; }
 .belief-empty { opacity: .6; margin: .2em 0; font-size: .9em; }
 #chat .example { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); }
+/* The goal verdict's table scrolls sideways on a phone instead of being cut off at the screen's edge. */
+#goal-verdict table { display: block; overflow-x: auto; max-width: 100%; }
+/* The review queue's chat is read-only: no trash icon (it would only empty the screen). */
+#review-chat button[aria-label='Clear'] { display: none !important; }
 /* The chat's trash icon sits at its top right: the messages keep clear of it instead of scrolling under it. */
 #chat .message-wrap { padding-right: 36px; }
 

@@ -80,9 +80,13 @@ class Progress:
     set_aside: int = 0  # items the queue cannot show, no longer handed out
 
     def text(self) -> str:
-        """The progress as one line for the rater."""
-        return (f"{self.left_for_rater} of {self.items} left for you · you rated {self.rated_by_rater} · "
-                f"{self.needing_raters} still need raters")
+        """The progress as one line for the rater. Dialogues that still need raters but not this one (they rated
+        them all) are said to wait for other raters, so the line never contradicts "nothing left for you"."""
+        others = self.needing_raters - self.left_for_rater
+        waiting = (f"{self.needing_raters} still need raters" if not others
+                   else f"{others} rated by you still need other raters" if not self.left_for_rater
+                   else f"{self.needing_raters} still need raters ({others} of them other raters, not you)")
+        return f"{self.left_for_rater} of {self.items} left for you · you rated {self.rated_by_rater} · {waiting}"
 
 
 @dataclass(frozen=True)
@@ -208,10 +212,12 @@ class ReviewStore:
             return dict(session.execute(select(ReviewItem.id, ReviewItem.system)).all())
 
     # -- handing out ------------------------------------------------------------------------------------------
-    def next_item(self, rater: str, now: datetime | None = None) -> QueueItem | None:
+    def next_item(self, rater: str, now: datetime | None = None, skip: str | None = None) -> QueueItem | None:
         """An item this rater has not rated that still has a free rater slot; the most nearly finished first,
         so that complete sets of ratings build up. Taking the slot is one insert that the database's unique
-        constraints make atomic: of two raters racing for the last slot, one gets it and the other moves on."""
+        constraints make atomic: of two raters racing for the last slot, one gets it and the other moves on.
+        `skip`: the item the rater is leaving unfinished (Next dialogue), never handed straight back; its claim
+        stays theirs, so they can come back to it later."""
         now = now or datetime.now(UTC)
         with writing(self.engine, "queue") as session:
             done = self._rated_by(rater)
@@ -221,7 +227,9 @@ class ReviewStore:
             session.execute(delete(ReviewClaim).where(ReviewClaim.claimed_at < now - CLAIM_FOR, ~completed.exists()))
             mine = session.scalar(select(ReviewClaim.item_id).where(ReviewClaim.rater == rater,
                                                                     ReviewClaim.item_id.not_in(done),
-                                                                    ReviewClaim.item_id.not_in(self._aside())))
+                                                                    ReviewClaim.item_id != (skip or ""),
+                                                                    ReviewClaim.item_id.not_in(self._aside()))
+                                  .order_by(ReviewClaim.claimed_at, ReviewClaim.item_id))
         if mine is not None and (shown := self._showable(mine)) is not None:
             return shown
         clashes = 0
@@ -278,6 +286,11 @@ class ReviewStore:
         return (select(ReviewAnswer.item_id, func.count().label("n"))
                 .where(ReviewAnswer.question == COMPLETING, ReviewAnswer.target == DIALOGUE_TARGET)
                 .group_by(ReviewAnswer.item_id))
+
+    def rated_items(self, rater: str) -> set[str]:
+        """The items this rater has rated (answered the completing question of)."""
+        with Session(self.engine) as session:
+            return set(session.scalars(self._rated_by(rater)))
 
     def _rated_by(self, rater: str) -> Any:
         return select(ReviewAnswer.item_id).where(ReviewAnswer.rater == rater, ReviewAnswer.question == COMPLETING)

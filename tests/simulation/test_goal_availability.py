@@ -169,7 +169,7 @@ def test_a_goal_played_in_the_page_books_in_the_goals_world(goals, tmp_path, raw
                f"System: {name} is booked for 13:00."]
     app = started(tmp_path, raw_db_dir, outputs)
     play = GoalPlay(app)
-    _every, first = last(app.respond(ask, play.start("sng0611", None)[STATE]))
+    _every, first = last(app.respond(ask, play.start("sng0611", "model", None)[STATE]))
     _every, final = last(app.respond("Then 13:00, please.", first[STATE]))
     answers = [e.result for e in final[STATE].events if isinstance(e, ToolAnswered)]
     assert [a.kind for a in answers] == ["refused", "booked"] and answers[0].hint.startswith("free at 14:30, 13:00")

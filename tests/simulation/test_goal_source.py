@@ -102,7 +102,7 @@ def test_the_page_looks_for_goals_once_however_often_it_loads(tmp_path, raw_db_d
     for _page_load in range(5):
         assert play.choices()["choices"]
     assert play.deal().startswith("gen-") and len(looked) == 1  # a failure is remembered too: no retry per load
-    opened = play.start(play.deal(), None)  # a generated goal plays like a test goal, and says what it is
+    opened = play.start(play.deal(), "model", None)  # a generated goal plays like a test goal, and says what it is
     assert "generated from the database" in opened[CARD]
     _every, final = last(app.respond("hi", opened[STATE]))
     checked = play.done(final[STATE])

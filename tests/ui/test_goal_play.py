@@ -57,7 +57,7 @@ def test_a_goal_played_through_the_handlers_is_checked_and_stored(tmp_path, raw_
     assert all(isinstance(value, type(gr.skip())) for value in play.done(None))  # no goal: a warning, no change
     ids = play.goal_set().ids
     assert GOAL in ids and play.deal() in ids and not play.goal_set().generated
-    opened = play.start(GOAL, None)
+    opened = play.start(GOAL, "model", None)
     transcript, card = opened[STATE], opened[CARD]
     assert transcript.goal.id == GOAL and not transcript.events and "boat" in card and opened[VERDICT] == ""
     nothing_said = play.done(transcript)  # Done before any turn: no verdict shown that is not saved
@@ -83,7 +83,7 @@ def test_a_goal_left_undone_is_not_met(tmp_path, raw_db_dir):
 
     app = started(tmp_path, raw_db_dir, ["System: Sorry, I cannot help."])
     play = GoalPlay(app)
-    _every, final = last(app.respond(ASK, play.start(GOAL, None)[STATE]))
+    _every, final = last(app.respond(ASK, play.start(GOAL, "model", None)[STATE]))
     checked = play.done(final[STATE])
     assert checked[VERDICT].startswith("❌ **Goal not met.**") and "no venue was offered" in checked[VERDICT]
     assert app.store.transcript(checked[STATE].id).meta[VERDICT_KEY]["complete"] is False

@@ -131,8 +131,7 @@ def markup_app(tmp_path_factory, raw_db_dir):
     turn = ["Action: FindRestaurant(food='<img src=x onerror=alert(1)>')",
             f"System: <b>bold</b> is not bold; **this** is.\n\n- one\n- two\n\n![pixel]({pixel.url})"]
     (home / "script.json").write_text(json.dumps(turn * 2))
-    imported = {"version": 2, "id": "imported-1", "meta": {"source": "file", "system": "someone else's agent"},
-                "events": [
+    imported = {"version": 2, "id": "imported-1", "meta": {"source": "file", "system": "imported"}, "events": [
         {"kind": "user_said", "turn": 0, "text": "hello"},
         {"kind": "agent_said", "turn": 0, "text": f'Look: <img src="{pixel.url}"> here'}]}
     (home / "imported.json").write_text(json.dumps(imported))

@@ -17,7 +17,7 @@ from app.settings import Settings
 from app.ui.arena_tab import ArenaTab
 from app.ui.header import without_paths
 from app.ui.results_tab import ResultsTab
-from app.ui.review_tab import NOTHING, ReviewTab
+from app.ui.review_tab import FOR_OTHERS, ONLY_THIS, ReviewTab
 from app.workbench.annotations import AnnotationStore
 from app.workbench.arena import Arena
 from app.workbench.arena_store import ArenaStore
@@ -78,7 +78,22 @@ def test_a_rater_goes_through_the_queue_blind_and_every_answer_is_kept(review: R
     assert second not in {target for _, target in mine}
     assert tab.next("cy")[ITEM] == "rec-weak-1"  # a reload shows the same open item
     tab.submit("rec-weak-1", "cy", "no", "2")
-    assert tab.next("cy")[STATUS] == NOTHING
+    # Both still need a second rater, someone else: the message and the progress line say the same thing (it
+    # said "every dialogue has its raters" beside "2 still need raters").
+    done = tab.next("cy")
+    assert done[STATUS] == FOR_OTHERS.format(n=2) and done[ITEM] is None
+    assert done[PROGRESS].endswith("2 rated by you still need other raters")
+
+
+def test_next_dialogue_does_not_hand_back_the_item_left_unfinished(review: ReviewStore):
+    tab = ReviewTab(review)
+    first = tab.next("cy")[ITEM]
+    second = tab.next("cy", first)[ITEM]  # Next dialogue on an unfinished item: another one (it was the same)
+    assert second != first and second is not None
+    assert tab.next("cy", second)[ITEM] == first  # the first is still cy's, to come back to
+    tab.submit(first, "cy", "yes", "4")
+    only = tab.next("cy", second)  # nothing else for cy: the unfinished one stays, and the page says why
+    assert only[STATUS] == ONLY_THIS and isinstance(only[ITEM], type(gr.skip()))
 
 
 def review_transcript(review: ReviewStore, item_id: str):
@@ -174,8 +189,12 @@ def test_results_need_the_token_and_show_adjudicate_and_export(review: ReviewSto
     assert agreement.loc["Task completed?", "note"] == "too few units: 1 of the 6 an interval needs"
     unit = shown[-1]["choices"][0][1]
     assert unit == "rec-good-0|task_completed|"
-    assert tab.adjudicate("s3cret", unit, "partly", "lead").startswith("✅ Final label")
-    assert tab.adjudicate("s3cret", unit, "partly", " ").startswith("Please enter the lead's name first")
+    saved = tab.adjudicate("s3cret", unit, "partly", "lead")
+    assert saved[0].startswith("✅ Final label") and saved[-1]["choices"]  # saved: the results are refreshed
+    failed = tab.adjudicate("s3cret", unit, "partly", " ")
+    assert failed[0].startswith("Please enter the lead's name first") and failed[0].endswith("Nothing was saved.")
+    # A failed save leaves the tables, the chosen answer and the dropdown's options as they were (they were reset).
+    assert all(isinstance(value, type(gr.skip())) for value in failed[1:])
     labels = tab.show("s3cret")[8].set_index("question")
     assert labels.loc["task_completed", ["final", "by"]].tolist() == ["partly", "lead"]
     status, files = tab.export("s3cret")
