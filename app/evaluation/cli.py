@@ -26,11 +26,13 @@ from app.assembly import (
 )
 from app.backends import BackendError, make_backend
 from app.backends.base import Backend
+from app.dialogue.costs import dialogue_costs, run_costs, turn_rows
+from app.dialogue.transcript import Transcript
 from app.evaluation import data
 from app.evaluation.gold import GoldBackend
 from app.evaluation.metrics import DONTCARE_CONVENTIONS
 from app.evaluation.run_folder import RunFolder, RunRefused, StopSignals
-from app.evaluation.runner import RESULTS, predictions, read_results, run_all
+from app.evaluation.runner import RESULTS, TRANSCRIPTS, predictions, read_results, run_all
 from app.evaluation.scoring import (
     BadPredictions,
     Predictions,
@@ -113,8 +115,30 @@ def _scored_run(tests: list[data.TestDialogue], toolbox: Toolbox, args: argparse
     scored = load_predictions(args.out / "predictions.json")
     metrics, rows = score_predictions({t.id: t for t in tests}, scored, _options(args), _venues(toolbox, args))
     metrics["missing_dialogues"] = []  # a run covers the dialogues it was asked for
-    stats = {r["id"]: run_stats(r) for r in records}
+    transcripts = {str(t.meta.get("test_dialogue")): t for t in read_transcripts(args.out / TRANSCRIPTS)
+                   if t.meta.get("test_dialogue") in wanted}
+    metrics["costs"] = run_costs(transcripts.values()).as_dict()
+    _whole_counts(pd.DataFrame(turn_rows(transcripts.values()))).to_csv(args.out / "turn_costs.csv", index=False)
+    stats = {r["id"]: {**run_stats(r), **(dialogue_costs(transcripts[r["id"]]).columns() if r["id"] in transcripts
+                                          else {})}
+             for r in records}
     return metrics, [{**row, **stats[row["id"]]} for row in rows]
+
+
+def _whole_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Token counts as whole numbers, blank where none were reported (pandas would write 12.0 beside NaN)."""
+    return frame.astype({c: "Int64" for c in frame.columns if str(c).endswith("_tokens")})
+
+
+def read_transcripts(path: Path) -> list[Transcript]:
+    """The transcripts of a run's transcripts.jsonl (a line cut short by a crash is skipped)."""
+    found = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        try:
+            found.append(Transcript.from_json(line))
+        except ValueError:  # a cut line (pydantic's ValidationError is a ValueError too)
+            continue
+    return found
 
 
 def _earlier_setup(out: Path) -> dict[str, Any] | None:
@@ -148,7 +172,7 @@ def _venues(toolbox: Toolbox, args: argparse.Namespace) -> VenueDatabase:
 def _report(scored: Scored, args: argparse.Namespace,
             source: Path | None = None) -> int:
     metrics, rows = scored
-    pd.DataFrame(rows).to_csv(args.out / "dialogues.csv", index=False)
+    _whole_counts(pd.DataFrame(rows)).to_csv(args.out / "dialogues.csv", index=False)
     _charts(metrics, args.out)
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))  # last: it says the reports are complete
     state = metrics["state"]

@@ -9,7 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from app.dialogue.costs import run_costs, turn_rows
+from app.dialogue.transcript import Transcript
 from app.simulation.stats import bootstrap_ci, paired_difference, pass_hat_k_over_goals, smallest_real_difference
+from app.workbench.exports import cost_columns, whole_counts, write_csv
 
 RATES = ("inform", "success", "book", "complete")
 
@@ -44,7 +47,12 @@ def report(records: list[dict[str, Any]], runs: int, meta: dict[str, Any]) -> di
         "user_failures": sum("user_failure" in r["transcript"]["meta"] for r in records),  # simulator model errors
         "per_domain": _per_domain(scored),
         "failures": _failures(scored),
+        "costs": run_costs(_transcripts(records)).as_dict(),  # every dialogue's: infrastructure failures cost too
     }
+
+
+def _transcripts(records: list[dict[str, Any]]) -> list[Transcript]:
+    return [Transcript.from_data(r["transcript"]) for r in records]
 
 
 def _rates(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -132,14 +140,18 @@ def _shape(problem: str) -> str:
 
 
 def write_outputs(records: list[dict[str, Any]], metrics: dict[str, Any], out: Path) -> None:
-    """Write metrics.json, verdicts.csv (a dialogue a row) and the rates chart into `out`."""
+    """Write metrics.json, verdicts.csv (a dialogue a row, with its costs), turn_costs.csv (a turn a row) and the
+    rates chart into `out`."""
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    rows = [{"goal": r["goal"], "run": r["run"], "turns": r["turns"], "alignment": r["alignment"],
+    transcripts = _transcripts(records)
+    rows = [{"goal": r["goal"], "run": r["run"], "dialogue": t.id, "turns": r["turns"], "alignment": r["alignment"],
              **{rate: r["verdict"][rate] for rate in RATES},
              "blame": r["verdict"].get("blame") or "", "blame_reason": r["verdict"].get("blame_reason", ""),
-             "problems": "; ".join(f"{d['domain']}: {p}" for d in r["verdict"]["domains"] for p in d["problems"])}
-            for r in records]
-    pd.DataFrame(rows).to_csv(out / "verdicts.csv", index=False)
+             "problems": "; ".join(f"{d['domain']}: {p}" for d in r["verdict"]["domains"] for p in d["problems"]),
+             **cost_columns(t)}
+            for r, t in zip(records, transcripts, strict=True)]
+    whole_counts(pd.DataFrame(rows)).to_csv(out / "verdicts.csv", index=False)
+    write_csv(whole_counts(pd.DataFrame(turn_rows(transcripts))), out / "turn_costs.csv")
     _chart(metrics, out / "rates.png")
 
 
