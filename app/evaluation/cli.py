@@ -7,6 +7,7 @@ format), metrics.json, dialogues.csv and per-domain charts (PNG). Both paths sco
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -31,6 +32,7 @@ from app.dialogue.transcript import Transcript
 from app.evaluation import data
 from app.evaluation.gold import GoldBackend
 from app.evaluation.metrics import DONTCARE_CONVENTIONS
+from app.evaluation.provenance import provenance
 from app.evaluation.run_folder import RunFolder, RunRefused, StopSignals
 from app.evaluation.runner import RESULTS, TRANSCRIPTS, predictions, read_results, run_all
 from app.evaluation.scoring import (
@@ -80,6 +82,9 @@ def _score_file(args: argparse.Namespace, tests: list[data.TestDialogue], found:
     toolbox = Toolbox.open(settings)
     metrics, rows = score_predictions({t.id: t for t in tests}, found, _options(args), _venues(toolbox, args))
     metrics.update(backend=args.score.stem, format="predictions file")
+    flags = {**vars(args), "score_sha256": hashlib.sha256(args.score.read_bytes()).hexdigest()}  # by content
+    metrics["provenance"] = provenance(settings, toolbox.catalogue.engine, model=None, seed=None, flags=flags,
+                                       test_files=tuple(data.SOURCES))
     if metrics["missing_dialogues"]:
         missing = metrics["missing_dialogues"]
         print(f"{len(missing)} test dialogue(s) are not in {args.score} (scored over the {len(found)} given): "
@@ -104,6 +109,8 @@ def _run(args: argparse.Namespace, tests: list[data.TestDialogue], settings: Set
         return signals.exit_status
     metrics, rows = _scored_run(tests, toolbox, args)
     metrics.update(backend=system.name, format=settings.format)
+    metrics["provenance"] = provenance(settings, toolbox.catalogue.engine, model="gold" if gold else settings.model,
+                                       seed=None, flags=vars(args), test_files=tuple(data.SOURCES))
     return _report((metrics, rows), args)
 
 

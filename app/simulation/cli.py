@@ -35,6 +35,7 @@ from app.dialogue.session import UserSide, run_dialogue
 from app.dialogue.transcript import Transcript, new_id
 from app.evaluation import data
 from app.evaluation.cli import dialogue_ids
+from app.evaluation.provenance import provenance
 from app.evaluation.run_folder import (
     RunFolder,
     RunRefused,
@@ -153,6 +154,7 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
     wanted = {g.id for g in goals}
     records = [r for r in read_results(args.out / TRANSCRIPTS) if r["goal"] in wanted and r["run"] < args.runs]
     metrics = report(records, args.runs, meta)
+    metrics["provenance"] = _provenance(args, settings, toolbox)
     if compared is not None:
         metrics["compared_with"] = {"run": str(args.compare), **compare(records, compared)}
     write_outputs(records, metrics, args.out)
@@ -169,6 +171,16 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
               f"{'a real difference' if compared_with['real'] else 'not distinguishable from noise'}")
     print(summary_lines(metrics))
     return 0
+
+
+def _provenance(args: argparse.Namespace, settings: Settings, toolbox: Toolbox) -> dict[str, Any]:
+    """What made this run (commit, prompts, settings, model, data, seed): see app.evaluation.provenance."""
+    from app.simulation.users.llm import prompt_texts
+
+    model = settings.model if args.backend not in ORACLES and args.backend != RULES else args.backend
+    prompts = prompt_texts(args.user) if args.user != "agenda" else {}
+    return provenance(settings, toolbox.catalogue.engine, model=model, seed=args.seed, flags=vars(args),
+                      prompts=prompts, test_files=(data.GOALS_FILE,))
 
 
 def _check(args: argparse.Namespace, settings: Settings, folder: Path) -> int:

@@ -32,6 +32,11 @@ MAX_USER_TOKENS = 96  # one short user message
 GREETING = "Hello, how can I help you?"
 
 
+def prompt_texts(style: str) -> dict[str, str]:
+    """The simulator's prompt text for a style ("autotod" or "llm"), by name (a run's provenance hashes it)."""
+    return {f"user:{style}": AUTOTOD if style == "autotod" else REVEAL_WHEN_ASKED, "user:greeting": GREETING}
+
+
 @dataclass
 class LLMUser:
     """A UserSide that asks `backend` for each user message (roles swapped: the agent's replies are its input)."""
