@@ -1,9 +1,10 @@
 """Goal-driven dialogues with a simulated user, checked on the database:
 `python -m app.simulate --backend oracle --user agenda --goals 1000 --runs 3 --out runs/sim-oracle`.
 
-Outputs in --out: transcripts.jsonl (one dialogue a line with its verdict; resumable), verdicts.csv,
-metrics.json (Inform / Success / Book / Complete with 95% bootstrap intervals, pass^k, the smallest real
-difference between two runs) and rates.png."""
+Outputs in --out: transcripts.jsonl (one dialogue a line with its verdict; resumable), verdicts.csv (with each
+dialogue's tokens and times), turn_costs.csv, metrics.json (Inform / Success / Book / Complete with 95% bootstrap
+intervals, pass^k, the smallest real difference between two runs, the run's costs and its provenance), rates.png,
+and with --compare flips.csv (the goals that passed in one run and failed in the other)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ from app.settings import BadSetting, Settings
 from app.simulation.checker import GoalChecker
 from app.simulation.oracle import GoalOracle, Mistake
 from app.simulation.recheck import NotTranscripts, run_check
-from app.simulation.report import compare, report, summary_lines, write_outputs
+from app.simulation.report import compare, flip_lines, report, summary_lines, write_flips, write_outputs
 from app.simulation.rules import RulesBackend
 from app.simulation.rules.understanding import Ontology
 from app.simulation.users.agenda import AgendaUser
@@ -158,6 +159,8 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
     if compared is not None:
         metrics["compared_with"] = {"run": str(args.compare), **compare(records, compared)}
     write_outputs(records, metrics, args.out)
+    if compared_with := metrics.get("compared_with"):
+        write_flips(compared_with["flipped"], args.out)
     rates = metrics["rates"]
     print(f"{metrics['dialogues']} dialogues ({len(wanted)} goals x {args.runs} runs), {label} with the {args.user} "
           f"user: Inform {rates['inform']['value']}, Success {rates['success']['value']}, Book "
@@ -169,6 +172,7 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
         print(f"Against {args.compare} ({compared_with['goals']} goals in both): Complete {difference['value']:+} "
               f"points (95% CI {difference['low']:+} to {difference['high']:+}): "
               f"{'a real difference' if compared_with['real'] else 'not distinguishable from noise'}")
+        print(flip_lines(compared_with["flipped"]))
     print(summary_lines(metrics))
     return 0
 
@@ -259,7 +263,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-dir", type=Path,
                         help="folder with test_mwz21/test.json (WOZ_TEST_DIR; without one it is downloaded)")
     parser.add_argument("--out", type=Path, default=Path("runs/sim"))
-    parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real?")
+    parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real, and "
+                                                     "which goals flipped (passed in one, failed in the other; "
+                                                     "written to flips.csv)?")
     parser.add_argument("--check", type=Path, metavar="FILE",
                         help="no simulation: check the dialogues in FILE (a simulation's or an evaluation's "
                              "transcripts.jsonl, a saved dialogue, or the corpus' test.json, replayed with the human "
