@@ -85,10 +85,13 @@ class Agent:
         try:
             yield from run.steps()
         except (GeneratorExit, KeyboardInterrupt):  # the page went away, Ctrl-C in the terminal
+            run.open_call()
             run.stopped()
             raise
         except Exception as error:  # a bug must not cost the dialogue: the turn fails visibly, the log has it
             log.exception("turn %s of %s failed", turn.number, transcript.id)
+            if called := run.open_call():
+                yield called
             yield from run._failed(f"Something went wrong on our side ({type(error).__name__})")
 
 
@@ -103,6 +106,7 @@ class _TurnRun:
         self.deadline = None if limit is None else time.monotonic() + limit
         self.ended = False  # this run appended its TurnFailed (a Retry starts after an earlier one)
         self.seen = ""  # the reply text shown so far in this step
+        self.meter: Meter | None = None  # the model call under way, until it is recorded
 
     def add(self, event: E) -> E:
         return self.transcript.append(event)
@@ -141,7 +145,7 @@ class _TurnRun:
             stream, text, native = self.agent.format.reply_stream(), "", []
             self.seen = ""
             request = self._request()
-            meter = Meter()  # after the prompt is built: the call's time is the model's, not the tokenizer's
+            self.meter = meter = Meter()  # after the prompt is built: the model's time only
             try:
                 for delta in _whole_characters(meter.watch(self._deltas(request))):
                     if isinstance(delta, TextDelta):
@@ -185,8 +189,13 @@ class _TurnRun:
         yield ReplyChunk(FALLBACK_REPLY)
         yield self.add(AgentSaid(turn=self.number, step=self.step, text=FALLBACK_REPLY, fallback=True))
 
+    def open_call(self) -> ModelCalled | None:
+        """Record the model call under way as not ok, if the turn ends in the middle of it (the consumer went away)."""
+        return self._called(self.meter, ok=False) if self.meter is not None else None
+
     def _called(self, meter: Meter, ok: bool = True) -> ModelCalled:
         """Record the step's model call: its time, and its tokens where the backend counted them."""
+        self.meter = None
         return self.add(ModelCalled(turn=self.number, step=self.step, side="agent",
                                     backend=self.agent.backend.label, ok=ok, **meter.fields()))
 

@@ -70,3 +70,15 @@ def test_the_tiny_local_model_records_its_tokenizers_exact_counts(toolbox, tiny_
         assert recorded.counted_by == "tokenizer" and recorded.model == str(tiny_model_dir)
         assert recorded.prompt_tokens == backend.count_tokens(request)
         assert 0 < recorded.generated_tokens <= 16
+
+
+def test_a_turn_left_in_the_middle_of_a_call_records_the_call_as_not_ok(toolbox):
+    agent, _backend = scripted_agent(toolbox, ["System: " + "a long reply " * 20])
+    dialogue = Transcript()
+    dialogue.append(dialogue.user_said("hi"))
+    turn = agent.run_turn(dialogue)
+    next(turn)  # the first piece of the reply is on the page
+    turn.close()  # and the page goes away
+    calls = model_calls(dialogue)
+    assert len(calls) == 1 and not calls[0].ok and calls[0].first_token_s is not None
+    assert dialogue.turns()[0].status == "stopped"
