@@ -11,7 +11,7 @@ import pytest
 
 from app.agent.agent import Agent, Limits
 from app.agent.formats import make_format
-from app.backends.base import BackendError, ModelRequest, TextDelta
+from app.backends.base import BackendError, ModelRequest, TextDelta, Usage
 from app.backends.openai_backend import OpenAIBackend
 from app.backends.transformers_backend import TransformersBackend
 from app.dialogue.session import Messages, run_dialogue
@@ -96,9 +96,12 @@ def test_openai_backend_against_a_real_server(tiny_server, tiny_model_dir, toolb
     assert len(pieces) > 1 and all(isinstance(p, TextDelta) for p in pieces)
     text = "".join(p.text for p in pieces)
     word = re.search(r"[A-Za-z]{3,}", text[2:])[0]  # greedy: asked again, the server says the same up to here
-    stopped = [d for d in backend.stream(ModelRequest(REQUEST.messages, stop=(word,), max_new_tokens=24))
-               if isinstance(d, TextDelta)]
+    answer = list(backend.stream(ModelRequest(REQUEST.messages, stop=(word,), max_new_tokens=24)))
+    stopped = [d for d in answer if isinstance(d, TextDelta)]
     assert text.startswith("".join(p.text for p in stopped))  # stopped at the stop string: a complete answer
+    usage = answer[-1]  # asked for (stream_options.include_usage), the server's own counts end the stream
+    assert isinstance(usage, Usage) and usage.counted_by == "server" and 0 < usage.generated_tokens <= 24
+    assert usage.prompt_tokens > 5
     for format_name in ("coalm", "tools"):
         agent = Agent(backend, make_format(format_name, toolbox.tools), toolbox, Limits(max_new_tokens=16))
         dialogue = Transcript()
