@@ -280,7 +280,7 @@ def _select(goals: list[Goal], args: argparse.Namespace) -> list[Goal]:
     return goals[:args.goals] if args.goals else goals
 
 
-def _system(name: str, settings: Settings, toolbox: Toolbox, backend: Backend | None) -> SystemUnderTest:
+def _system(name: str, settings: Settings, toolbox: Toolbox, backend: Backend | None = None) -> SystemUnderTest:
     """The system under test: the model `backend` (loaded once and shared by every dialogue), or without one the
     rule-based system or the oracle `name` (each dialogue its own backend; an oracle reads the dialogue's goal)."""
     if name == RULES:
