@@ -54,3 +54,19 @@ def test_compare_with_itself_in_another_folder_flips_nothing(tmp_path, raw_db_di
     assert main([*common, "--out", str(tmp_path / "two"), "--compare", str(tmp_path / "one")]) == 0
     assert "No goal flipped" in capsys.readouterr().out
     assert pd.read_csv(tmp_path / "two" / "flips.csv").empty
+
+
+def test_with_several_runs_a_goal_passes_only_when_every_run_completes():
+    from app.simulation.report import flipped
+
+    def record(goal: str, run: int, complete: bool, side: str) -> dict:
+        verdict = {"complete": complete, "domains": [{"domain": "hotel", "problems": [] if complete else ["wrong"],
+                                                      "requested": {}}]}
+        return {"goal": goal, "run": run, "verdict": verdict, "transcript": {"id": f"{side}-{goal}-{run}"}}
+
+    mine = [record("a", 0, True, "m"), record("a", 1, False, "m"), record("b", 0, True, "m"), record("b", 1, True, "m")]
+    theirs = [record("a", 1, True, "t"), record("a", 0, True, "t"), record("b", 0, True, "t"),
+              record("c", 0, True, "t")]
+    assert flipped(mine, theirs) == [{"goal": "a", "this_run": "failed", "other_run": "passed",
+                                      "this_dialogues": "m-a-0 m-a-1", "other_dialogues": "t-a-0 t-a-1",
+                                      "problems": "hotel: wrong"}]
