@@ -34,10 +34,10 @@ class ToolCallDelta:
 
 @dataclass(frozen=True)
 class Usage:
-    """What a call cost in tokens, as the backend counted it: the last thing a stream yields, and only when the
-    backend knows (a server that sends no `usage`, a script, yields none; the caller then records "not reported").
-    `counted_by` is "server" (the server's own `usage`) or "tokenizer" (the local model's tokenizer); `model` is the
-    model that answered, as the backend names it."""
+    """What a call cost in tokens, as the backend counted it: the last thing a stream yields. A count the backend
+    does not know is None (a server that sends no `usage`), and a backend that knows nothing (a script) yields no
+    Usage at all: the caller then records "not reported". `counted_by` is "server" (the server's own `usage`) or
+    "tokenizer" (the local model's tokenizer); `model` is the model that answered, as the backend names it."""
 
     prompt_tokens: int | None
     generated_tokens: int | None

@@ -128,9 +128,8 @@ class OpenAIBackend:
                                "WOZ_MAX_NEW_TOKENS higher, or retry")
         for call in reading.calls.values():
             yield ToolCallDelta(call["name"], call["arguments"])
-        if reading.usage is not None:  # a server that sends none leaves the counts "not reported"
-            yield Usage(reading.usage.prompt_tokens, reading.usage.completion_tokens, "server",
-                        reading.model or self.model)
+        usage = reading.usage or _Usage()  # a server that sends none leaves the counts None: "not reported"
+        yield Usage(usage.prompt_tokens, usage.completion_tokens, "server", reading.model or self.model)
 
     def count_tokens(self, request: ModelRequest) -> int:
         """An estimate: the server's tokenizer is not at hand."""
