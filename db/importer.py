@@ -209,6 +209,12 @@ def imported_sources(engine: Engine) -> list[str]:
         return sorted(set(session.scalars(select(ImportedFile.source))))
 
 
+def imported_checksums(engine: Engine) -> dict[str, str]:
+    """The SHA-256 of the MultiWOZ file that filled each domain's table (domain -> checksum)."""
+    with Session(engine) as session:
+        return {record.domain: record.sha256 for record in session.scalars(select(ImportedFile))}
+
+
 def _is_loaded(connection: Connection, domain: Domain) -> bool:
     record = connection.execute(select(ImportedFile).where(ImportedFile.domain == domain.name)).first()
     if record is None or record.sha256 not in domain.data.sha256:

@@ -6,7 +6,7 @@ from app.agent.agent import Agent, Limits
 from app.agent.formats import make_format
 from app.backends.scripted import ScriptedBackend
 from app.dialogue.session import OneMessage, run_dialogue
-from app.dialogue.transcript import ReplyChunk, Transcript
+from app.dialogue.transcript import ModelCalled, ReplyChunk, Transcript
 
 
 def scripted_agent(toolbox, outputs, format_name="coalm", **limits) -> tuple[Agent, ScriptedBackend]:
@@ -20,9 +20,12 @@ def run(agent: Agent, transcript: Transcript, text: str) -> list:
 
 
 def kinds(events: list) -> list[str]:
-    """Event classes, with consecutive reply chunks folded into one."""
+    """Event classes, with consecutive reply chunks folded into one; the model calls' records left out (every step
+    has one: tests/agent/test_model_calls.py checks them)."""
     folded: list[str] = []
     for event in events:
+        if isinstance(event, ModelCalled):
+            continue
         if not (isinstance(event, ReplyChunk) and folded and folded[-1] == "ReplyChunk"):
             folded.append(type(event).__name__)
     return folded

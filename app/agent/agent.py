@@ -18,6 +18,7 @@ from app.agent import belief
 from app.agent.formats.base import PromptFormat
 from app.agent.parsing import Call
 from app.backends.base import Backend, BackendError, Delta, ModelRequest, TextDelta, ToolCallDelta
+from app.backends.metering import Meter
 from app.dialogue.goals import availability_of
 from app.dialogue.session import Yielded
 from app.dialogue.transcript import (
@@ -26,6 +27,7 @@ from app.dialogue.transcript import (
     BeliefChanged,
     E,
     InterimReply,
+    ModelCalled,
     ReplyChunk,
     Thought,
     ToolAnswered,
@@ -83,10 +85,13 @@ class Agent:
         try:
             yield from run.steps()
         except (GeneratorExit, KeyboardInterrupt):  # the page went away, Ctrl-C in the terminal
+            run.open_call()
             run.stopped()
             raise
         except Exception as error:  # a bug must not cost the dialogue: the turn fails visibly, the log has it
             log.exception("turn %s of %s failed", turn.number, transcript.id)
+            if called := run.open_call():
+                yield called
             yield from run._failed(f"Something went wrong on our side ({type(error).__name__})")
 
 
@@ -101,6 +106,7 @@ class _TurnRun:
         self.deadline = None if limit is None else time.monotonic() + limit
         self.ended = False  # this run appended its TurnFailed (a Retry starts after an earlier one)
         self.seen = ""  # the reply text shown so far in this step
+        self.meter: Meter | None = None  # the model call under way, until it is recorded
 
     def add(self, event: E) -> E:
         return self.transcript.append(event)
@@ -138,8 +144,10 @@ class _TurnRun:
             self.step += 1
             stream, text, native = self.agent.format.reply_stream(), "", []
             self.seen = ""
+            request = self._request()
+            self.meter = meter = Meter()  # after the prompt is built: the model's time only
             try:
-                for delta in _whole_characters(self._deltas(self._request())):
+                for delta in _whole_characters(meter.watch(self._deltas(request))):
                     if isinstance(delta, TextDelta):
                         text += delta.text
                         if chunk := stream.feed(delta.text):
@@ -148,12 +156,15 @@ class _TurnRun:
                     elif isinstance(delta, ToolCallDelta):
                         native.append(delta)
             except BackendError as error:
+                yield self._called(meter, ok=False)
                 yield from self._failed(str(error))
                 return
             except _StopRequested:
+                yield self._called(meter, ok=False)
                 if ended := self.stopped():
                     yield ended
                 return
+            yield self._called(meter)
             native = [ToolCallDelta(valid_data(d.name), valid_data(d.arguments)) for d in native]
             parsed = self.agent.format.parse(text, native)
             reply = parsed.reply if not parsed.calls and not parsed.problems else None
@@ -177,6 +188,16 @@ class _TurnRun:
             return
         yield ReplyChunk(FALLBACK_REPLY)
         yield self.add(AgentSaid(turn=self.number, step=self.step, text=FALLBACK_REPLY, fallback=True))
+
+    def open_call(self) -> ModelCalled | None:
+        """Record the model call under way as not ok, if the turn ends in the middle of it (the consumer went away)."""
+        return self._called(self.meter, ok=False) if self.meter is not None else None
+
+    def _called(self, meter: Meter, ok: bool = True) -> ModelCalled:
+        """Record the step's model call: its time, and its tokens where the backend counted them."""
+        self.meter = None
+        return self.add(ModelCalled(turn=self.number, step=self.step, side="agent",
+                                    backend=self.agent.backend.label, ok=ok, **meter.fields()))
 
     def _call(self, call: Call, call_id: str) -> Iterator[Yielded]:
         try:  # sets, bytes, ...: made JSON-safe (and valid text) for the record

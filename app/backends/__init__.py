@@ -1,4 +1,5 @@
-"""Model backends behind one interface (`Backend`), and the one registry of them: name -> how to build it.
+"""Model backends behind one interface (`Backend`), and the one registry of them: name -> how to build it; timing a
+call and keeping the token counts its stream reports (`metering`).
 May import `app.settings` (for typing) and nothing else of the project."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 ZERO_GPU_VARIABLE = "SPACES_ZERO_GPU"  # set by Hugging Face on ZeroGPU Spaces
 
@@ -32,7 +32,20 @@ class ToolCallDelta:
     arguments: dict[str, Any] | str
 
 
-Delta = TextDelta | ToolCallDelta
+@dataclass(frozen=True)
+class Usage:
+    """What a call cost in tokens, as the backend counted it: the last thing a stream yields. A count the backend
+    does not know is None (a server that sends no `usage`), and a backend that knows nothing (a script) yields no
+    Usage at all: the caller then records "not reported". `counted_by` is "server" (the server's own `usage`) or
+    "tokenizer" (the local model's tokenizer); `model` is the model that answered, as the backend names it."""
+
+    prompt_tokens: int | None
+    generated_tokens: int | None
+    counted_by: Literal["server", "tokenizer"]
+    model: str | None = None
+
+
+Delta = TextDelta | ToolCallDelta | Usage
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any, cast
 
 import httpx
 import openai
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from app.backends.base import BackendError, Delta, ModelRequest, TextDelta, ToolCallDelta
+from app.backends.base import BackendError, Delta, ModelRequest, TextDelta, ToolCallDelta, Usage
 from app.backends.scripted import estimate_tokens
 
 MAX_STOP_STRINGS = 4  # the OpenAI API accepts at most four
@@ -44,8 +44,15 @@ class _Choice(BaseModel):
     finish_reason: str | None = None
 
 
+class _Usage(BaseModel):
+    prompt_tokens: int | None = Field(None, ge=0)
+    completion_tokens: int | None = Field(None, ge=0)
+
+
 class _Answer(BaseModel):
     choices: list[_Choice]  # null or missing is malformed; [] is a usage-only piece
+    model: str | None = None
+    usage: _Usage | None = None  # what the call cost, as the server counted it (the last piece, when asked for)
 
 
 @dataclass
@@ -55,9 +62,13 @@ class _Reading:
     received: bool = False
     finish_reason: str | None = None
     calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    usage: _Usage | None = None
+    model: str | None = None
 
     def read(self, answer: _Answer) -> Iterator[TextDelta]:
         self.received = True
+        self.usage = answer.usage or self.usage
+        self.model = answer.model or self.model
         for choice in answer.choices:
             part = choice.delta or choice.message or _Message()
             if part.content:
@@ -117,13 +128,17 @@ class OpenAIBackend:
                                "WOZ_MAX_NEW_TOKENS higher, or retry")
         for call in reading.calls.values():
             yield ToolCallDelta(call["name"], call["arguments"])
+        usage = reading.usage or _Usage()  # a server that sends none leaves the counts None: "not reported"
+        yield Usage(usage.prompt_tokens, usage.completion_tokens, "server", reading.model or self.model)
 
     def count_tokens(self, request: ModelRequest) -> int:
         """An estimate: the server's tokenizer is not at hand."""
         return estimate_tokens(request)
 
     def _read(self, request: ModelRequest, reading: _Reading) -> Iterator[TextDelta]:
-        options: dict[str, Any] = {"temperature": 0, "max_tokens": request.max_new_tokens}
+        # include_usage: a streamed answer's last piece then says what the call cost (servers that ignore it send none)
+        options: dict[str, Any] = {"temperature": 0, "max_tokens": request.max_new_tokens,
+                                   "stream_options": {"include_usage": True}}
         if request.tools:
             options["tools"] = request.tools
         if request.stop:

@@ -14,7 +14,7 @@ from typing import Any
 
 from tokenizers.decoders import DecodeStream
 
-from app.backends.base import BackendError, Delta, ModelRequest, TextDelta, on_zero_gpu
+from app.backends.base import BackendError, Delta, ModelRequest, TextDelta, Usage, on_zero_gpu
 from app.backends.batching import Engine, EngineStopped, Ticket
 
 log = logging.getLogger(__name__)
@@ -192,6 +192,8 @@ class TransformersBackend:
                 if pieces:
                     yield TextDelta("".join(pieces))
                 if stopped or (output.finished and output.error is None):
+                    # Counted by the model's own tokenizer: the prompt as encoded, every token generated for it
+                    yield Usage(len(prompt), seen, "tokenizer", self.model_id)
                     return
                 if output.error is not None:
                     raise BackendError(_failed(output.error))

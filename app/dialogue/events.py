@@ -212,16 +212,45 @@ class ReferenceReply(_Event):
     text: str
 
 
+TokenSource = Literal["server", "tokenizer", "not reported"]
+Side = Literal["agent", "user"]
+
+
+class ModelCalled(_Event):
+    """One model call and what it cost, whoever made it: the agent (`side` "agent", one per step) or an LLM user
+    simulator ("user"). `counted_by` says where the token counts come from: the server's `usage`, the local model's
+    own tokenizer, or "not reported" (then both counts are None: a count is never guessed). Times are measured
+    around the call: `first_token_s` until the first text or tool call came (None when none came), `total_s` until
+    the answer ended. `ok` is False when the call failed or was stopped part way."""
+
+    kind: Literal["model_called"] = "model_called"
+    side: Side = "agent"
+    backend: str
+    model: str | None = None
+    prompt_tokens: int | None = Field(None, ge=0)
+    generated_tokens: int | None = Field(None, ge=0)
+    counted_by: TokenSource = "not reported"
+    first_token_s: float | None = Field(None, ge=0)
+    total_s: float = Field(0.0, ge=0)
+    ok: bool = True
+
+    @model_validator(mode="after")
+    def _no_guessed_counts(self) -> ModelCalled:
+        if self.counted_by == "not reported" and (self.prompt_tokens is not None or self.generated_tokens is not None):
+            raise ValueError("token counts that were not reported must be None")
+        return self
+
+
 Event = Annotated[
     UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | ActionRejected | InterimReply | AgentSaid
-    | TurnFailed | ReferenceReply,
+    | TurnFailed | ReferenceReply | ModelCalled,
     Field(discriminator="kind"),
 ]
 EVENT = TypeAdapter(Event)
 EVENT_TYPES = (UserSaid, Thought, ToolCalled, ToolAnswered, BeliefChanged, ActionRejected, InterimReply, AgentSaid,
-               TurnFailed, ReferenceReply)
+               TurnFailed, ReferenceReply, ModelCalled)
 AnyEvent = (UserSaid | Thought | ToolCalled | ToolAnswered | BeliefChanged | ActionRejected | InterimReply | AgentSaid
-            | TurnFailed | ReferenceReply)
+            | TurnFailed | ReferenceReply | ModelCalled)
 
 
 E = TypeVar("E", bound=_Event)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from app.dialogue.transcript import AnyEvent, ReplyChunk, Transcript, UserSaid
+from app.dialogue.transcript import AnyEvent, ModelCalled, ReplyChunk, Transcript, UserSaid
 
 Yielded = AnyEvent | ReplyChunk
 
@@ -23,6 +23,15 @@ class UserSide(Protocol):
         """The user's next message given the dialogue so far (`transcript.user_said(text)` builds one), or None
         when the dialogue ends. It may append events of its own first (a corpus replay records the human
         system's reference reply to the previous turn)."""
+        ...
+
+
+@runtime_checkable
+class CallingUser(Protocol):
+    """A user side that asks a model for its messages (an LLM user simulator): its calls are recorded too."""
+
+    def model_calls(self, turn: int) -> list[ModelCalled]:
+        """The model calls made since last asked, as events of `turn` (not yet appended)."""
         ...
 
 
@@ -80,10 +89,19 @@ def run_dialogue(agent: Responder, user_side: UserSide, transcript: Transcript, 
         yield from agent.run_turn(transcript, stop)
     while (max_turns is None or transcript.next_turn() < max_turns) and not (stop and stop.is_set()):
         said = user_side.next(transcript)
-        if said is None:
+        if said is None:  # a call that ended the dialogue belongs to the last turn
+            yield from _user_calls(user_side, transcript, max(transcript.next_turn() - 1, 0))
             return
         turn = transcript.next_turn()
         if said.turn != turn:  # a user side that numbered it itself cannot skip or repeat a turn
             said = said.model_copy(update={"turn": turn})
         yield transcript.append(said)
+        yield from _user_calls(user_side, transcript, turn)  # after the message: a turn opens with what was said
         yield from agent.run_turn(transcript, stop)
+
+
+def _user_calls(user_side: UserSide, transcript: Transcript, turn: int) -> Iterator[ModelCalled]:
+    """Append the model calls the user side made for this turn's message (a simulator's), yielding each."""
+    if isinstance(user_side, CallingUser):
+        for call in user_side.model_calls(turn):
+            yield transcript.append(call)

@@ -26,6 +26,7 @@ from app.dialogue.events import (
     Event,
     Found,
     InterimReply,
+    ModelCalled,
     ReferenceReply,
     Refused,
     ReplyChunk,
@@ -45,9 +46,10 @@ from app.dialogue.transcript_v1 import from_v1, is_v1
 from domains import all_domains
 
 __all__ = ["EVENT", "EVENT_TYPES", "FORMAT_VERSION", "VERDICT_KEY", "ActionRejected", "AgentSaid", "AnyEvent",
-           "BeliefChanged", "Booked", "CallWithAnswer", "Event", "Found", "InterimReply", "ReferenceReply", "Refused",
-           "ReplyChunk", "Thought", "ToolAnswer", "ToolAnswered", "ToolCalled", "ToolError", "Transcript", "TurnFailed",
-           "TurnStatus", "TurnView", "UserSaid", "new_id", "valid_data", "valid_text"]
+           "BeliefChanged", "Booked", "CallWithAnswer", "Event", "Found", "InterimReply", "ModelCalled",
+           "ReferenceReply", "Refused", "ReplyChunk", "Thought", "ToolAnswer", "ToolAnswered", "ToolCalled",
+           "ToolError", "Transcript", "TurnFailed", "TurnStatus", "TurnView", "UserSaid", "new_id",
+           "valid_data", "valid_text"]
 
 FORMAT_VERSION = 2  # version 1: the old `Dialogue` (turns with steps and event dicts)
 VERDICT_KEY = "goal_verdict"  # the meta entry holding a goal-driven dialogue's verdict (saved with it)
@@ -91,7 +93,8 @@ class TurnView:
     @property
     def failure(self) -> TurnFailed | None:
         """Why the turn stopped, unless it went on afterwards (a retry continues the same turn)."""
-        last = next((e for e in reversed(self.events) if not isinstance(e, BeliefChanged | ReferenceReply)), None)
+        quiet = BeliefChanged | ReferenceReply | ModelCalled  # what may follow a failure without going on
+        last = next((e for e in reversed(self.events) if not isinstance(e, quiet)), None)
         return last if isinstance(last, TurnFailed) else None
 
     @property
@@ -113,6 +116,10 @@ class TurnView:
         reference = next((e.text for e in reversed(self.events) if isinstance(e, ReferenceReply)), None)
         reply = self.reply
         return reference if reference is not None else reply.text if reply else ""
+
+    def model_calls(self) -> list[ModelCalled]:
+        """The turn's model calls (the agent's steps and the user simulator's), in order."""
+        return [e for e in self.events if isinstance(e, ModelCalled)]
 
     @property
     def changed(self) -> list[str]:
@@ -222,8 +229,9 @@ class Transcript(BaseModel):
             found.append(f"turn numbers {numbers[:10]} do not run 0, 1, 2, ... without a gap")
         if any(b.turn < a.turn for a, b in zip(self.events, self.events[1:], strict=False)):
             found.append("events are not in turn order")
-        for turn in self.turns():
-            if not isinstance(turn.events[0], UserSaid):
+        for turn in self.turns():  # a user simulator's closing model call may stand alone
+            opening = next((e for e in turn.events if not isinstance(e, ModelCalled)), None)
+            if opening is not None and not isinstance(opening, UserSaid):
                 found.append(f"turn {turn.number} does not open with the user's message")
         known = {d.name for d in all_domains()}
         for event in self.events:

@@ -7,6 +7,7 @@ format), metrics.json, dialogues.csv and per-domain charts (PNG). Both paths sco
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -26,11 +27,14 @@ from app.assembly import (
 )
 from app.backends import BackendError, make_backend
 from app.backends.base import Backend
+from app.dialogue.costs import dialogue_costs, run_costs, turn_rows
+from app.dialogue.transcript import Transcript
 from app.evaluation import data
 from app.evaluation.gold import GoldBackend
 from app.evaluation.metrics import DONTCARE_CONVENTIONS
+from app.evaluation.provenance import provenance
 from app.evaluation.run_folder import RunFolder, RunRefused, StopSignals
-from app.evaluation.runner import RESULTS, predictions, read_results, run_all
+from app.evaluation.runner import RESULTS, TRANSCRIPTS, predictions, read_results, run_all
 from app.evaluation.scoring import (
     BadPredictions,
     Predictions,
@@ -78,6 +82,9 @@ def _score_file(args: argparse.Namespace, tests: list[data.TestDialogue], found:
     toolbox = Toolbox.open(settings)
     metrics, rows = score_predictions({t.id: t for t in tests}, found, _options(args), _venues(toolbox, args))
     metrics.update(backend=args.score.stem, format="predictions file")
+    flags = {**vars(args), "score_sha256": hashlib.sha256(args.score.read_bytes()).hexdigest()}  # by content
+    metrics["provenance"] = provenance(settings, toolbox.catalogue.engine, model=None, seed=None, flags=flags,
+                                       test_files=tuple(data.SOURCES))
     if metrics["missing_dialogues"]:
         missing = metrics["missing_dialogues"]
         print(f"{len(missing)} test dialogue(s) are not in {args.score} (scored over the {len(found)} given): "
@@ -102,6 +109,8 @@ def _run(args: argparse.Namespace, tests: list[data.TestDialogue], settings: Set
         return signals.exit_status
     metrics, rows = _scored_run(tests, toolbox, args)
     metrics.update(backend=system.name, format=settings.format)
+    metrics["provenance"] = provenance(settings, toolbox.catalogue.engine, model="gold" if gold else settings.model,
+                                       seed=None, flags=vars(args), test_files=tuple(data.SOURCES))
     return _report((metrics, rows), args)
 
 
@@ -113,8 +122,30 @@ def _scored_run(tests: list[data.TestDialogue], toolbox: Toolbox, args: argparse
     scored = load_predictions(args.out / "predictions.json")
     metrics, rows = score_predictions({t.id: t for t in tests}, scored, _options(args), _venues(toolbox, args))
     metrics["missing_dialogues"] = []  # a run covers the dialogues it was asked for
-    stats = {r["id"]: run_stats(r) for r in records}
+    transcripts = {str(t.meta.get("test_dialogue")): t for t in read_transcripts(args.out / TRANSCRIPTS)
+                   if t.meta.get("test_dialogue") in wanted}
+    metrics["costs"] = run_costs(transcripts.values()).as_dict()
+    _whole_counts(pd.DataFrame(turn_rows(transcripts.values()))).to_csv(args.out / "turn_costs.csv", index=False)
+    stats = {r["id"]: {**run_stats(r), **(dialogue_costs(transcripts[r["id"]]).columns() if r["id"] in transcripts
+                                          else {})}
+             for r in records}
     return metrics, [{**row, **stats[row["id"]]} for row in rows]
+
+
+def _whole_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Token counts as whole numbers, blank where none were reported (pandas would write 12.0 beside NaN)."""
+    return frame.astype({c: "Int64" for c in frame.columns if str(c).endswith("_tokens")})
+
+
+def read_transcripts(path: Path) -> list[Transcript]:
+    """The transcripts of a run's transcripts.jsonl (a line cut short by a crash is skipped)."""
+    found = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        try:
+            found.append(Transcript.from_json(line))
+        except ValueError:  # a cut line (pydantic's ValidationError is a ValueError too)
+            continue
+    return found
 
 
 def _earlier_setup(out: Path) -> dict[str, Any] | None:
@@ -148,7 +179,7 @@ def _venues(toolbox: Toolbox, args: argparse.Namespace) -> VenueDatabase:
 def _report(scored: Scored, args: argparse.Namespace,
             source: Path | None = None) -> int:
     metrics, rows = scored
-    pd.DataFrame(rows).to_csv(args.out / "dialogues.csv", index=False)
+    _whole_counts(pd.DataFrame(rows)).to_csv(args.out / "dialogues.csv", index=False)
     _charts(metrics, args.out)
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))  # last: it says the reports are complete
     state = metrics["state"]

@@ -1,9 +1,10 @@
 """Goal-driven dialogues with a simulated user, checked on the database:
 `python -m app.simulate --backend oracle --user agenda --goals 1000 --runs 3 --out runs/sim-oracle`.
 
-Outputs in --out: transcripts.jsonl (one dialogue a line with its verdict; resumable), verdicts.csv,
-metrics.json (Inform / Success / Book / Complete with 95% bootstrap intervals, pass^k, the smallest real
-difference between two runs) and rates.png."""
+Outputs in --out: transcripts.jsonl (one dialogue a line with its verdict; resumable), verdicts.csv (with each
+dialogue's tokens and times), turn_costs.csv, metrics.json (Inform / Success / Book / Complete with 95% bootstrap
+intervals, pass^k, the smallest real difference between two runs, the run's costs and its provenance), rates.png,
+and with --compare flips.csv (the goals that passed in one run and failed in the other)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from app.dialogue.session import UserSide, run_dialogue
 from app.dialogue.transcript import Transcript, new_id
 from app.evaluation import data
 from app.evaluation.cli import dialogue_ids
+from app.evaluation.provenance import provenance
 from app.evaluation.run_folder import (
     RunFolder,
     RunRefused,
@@ -50,7 +52,7 @@ from app.settings import BadSetting, Settings
 from app.simulation.checker import GoalChecker
 from app.simulation.oracle import GoalOracle, Mistake
 from app.simulation.recheck import NotTranscripts, run_check
-from app.simulation.report import compare, report, summary_lines, write_outputs
+from app.simulation.report import compare, flip_lines, report, summary_lines, write_flips, write_outputs
 from app.simulation.rules.understanding import Ontology
 from app.simulation.systems import ORACLE_STEPS, RULES, rules_system
 from app.simulation.users.agenda import AgendaUser
@@ -151,9 +153,12 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
     wanted = {g.id for g in goals}
     records = [r for r in read_results(args.out / TRANSCRIPTS) if r["goal"] in wanted and r["run"] < args.runs]
     metrics = report(records, args.runs, meta)
+    metrics["provenance"] = _provenance(args, settings, toolbox)
     if compared is not None:
         metrics["compared_with"] = {"run": str(args.compare), **compare(records, compared)}
     write_outputs(records, metrics, args.out)
+    if compared_with := metrics.get("compared_with"):
+        write_flips(compared_with["flipped"], args.out)
     rates = metrics["rates"]
     print(f"{metrics['dialogues']} dialogues ({len(wanted)} goals x {args.runs} runs), {label} with the {args.user} "
           f"user: Inform {rates['inform']['value']}, Success {rates['success']['value']}, Book "
@@ -165,8 +170,19 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
         print(f"Against {args.compare} ({compared_with['goals']} goals in both): Complete {difference['value']:+} "
               f"points (95% CI {difference['low']:+} to {difference['high']:+}): "
               f"{'a real difference' if compared_with['real'] else 'not distinguishable from noise'}")
+        print(flip_lines(compared_with["flipped"]))
     print(summary_lines(metrics))
     return 0
+
+
+def _provenance(args: argparse.Namespace, settings: Settings, toolbox: Toolbox) -> dict[str, Any]:
+    """What made this run (commit, prompts, settings, model, data, seed): see app.evaluation.provenance."""
+    from app.simulation.users.llm import prompt_texts
+
+    model = settings.model if args.backend not in ORACLES and args.backend != RULES else args.backend
+    prompts = prompt_texts(args.user) if args.user != "agenda" else {}
+    return provenance(settings, toolbox.catalogue.engine, model=model, seed=args.seed, flags=vars(args),
+                      prompts=prompts, test_files=(data.GOALS_FILE,))
 
 
 def _check(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
@@ -245,7 +261,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-dir", type=Path,
                         help="folder with test_mwz21/test.json (WOZ_TEST_DIR; without one it is downloaded)")
     parser.add_argument("--out", type=Path, default=Path("runs/sim"))
-    parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real?")
+    parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real, and "
+                                                     "which goals flipped (passed in one, failed in the other; "
+                                                     "written to flips.csv)?")
     parser.add_argument("--check", type=Path, metavar="FILE",
                         help="no simulation: check the dialogues in FILE (a simulation's or an evaluation's "
                              "transcripts.jsonl, a saved dialogue, or the corpus' test.json, replayed with the human "
@@ -260,7 +278,7 @@ def _select(goals: list[Goal], args: argparse.Namespace) -> list[Goal]:
     return goals[:args.goals] if args.goals else goals
 
 
-def _system(name: str, settings: Settings, toolbox: Toolbox, backend: Backend | None) -> SystemUnderTest:
+def _system(name: str, settings: Settings, toolbox: Toolbox, backend: Backend | None = None) -> SystemUnderTest:
     """The system under test: the model `backend` (loaded once and shared by every dialogue), or without one the
     rule-based system or the oracle `name` (each dialogue its own backend; an oracle reads the dialogue's goal)."""
     if name == RULES:

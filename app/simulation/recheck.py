@@ -9,6 +9,7 @@ verdict from its own tool answers; the same metrics.json / verdicts.csv / rates.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 from app.dialogue.goals import Goal, load_goals
 from app.dialogue.transcript import Transcript
 from app.evaluation import data
+from app.evaluation.provenance import provenance
 from app.evaluation.venues import VenueDatabase
 from app.settings import Settings
 from app.simulation import crosscheck as corpus
@@ -128,6 +130,9 @@ def run_check(path: Path, out: Path, folder: Path, settings: Settings, workers: 
     metrics = report(records, max(r["run"] for r in records) + 1, meta)
     if crosscheck is not None:
         metrics["crosscheck"] = crosscheck
+    checked = {"check_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "only": sorted(only or [])}
+    metrics["provenance"] = provenance(settings, toolbox.catalogue.engine, model=None, seed=None, flags=checked,
+                                       test_files=(data.GOALS_FILE,))
     write_outputs(records, metrics, out)
     with (out / "checked.jsonl").open("w", encoding="utf-8") as sink:
         sink.writelines(json.dumps(record) + "\n" for record in records)

@@ -9,9 +9,13 @@ from typing import Any
 
 import pandas as pd
 
+from app.dialogue.costs import run_costs, turn_rows
+from app.dialogue.transcript import Transcript
 from app.simulation.stats import bootstrap_ci, paired_difference, pass_hat_k_over_goals, smallest_real_difference
+from app.workbench.exports import cost_columns, whole_counts, write_csv
 
 RATES = ("inform", "success", "book", "complete")
+FLIPS_FILE = "flips.csv"
 
 
 def report(records: list[dict[str, Any]], runs: int, meta: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +48,12 @@ def report(records: list[dict[str, Any]], runs: int, meta: dict[str, Any]) -> di
         "user_failures": sum("user_failure" in r["transcript"]["meta"] for r in records),  # simulator model errors
         "per_domain": _per_domain(scored),
         "failures": _failures(scored),
+        "costs": run_costs(_transcripts(records)).as_dict(),  # every dialogue's: infrastructure failures cost too
     }
+
+
+def _transcripts(records: list[dict[str, Any]]) -> list[Transcript]:
+    return [Transcript.from_data(r["transcript"]) for r in records]
 
 
 def _rates(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -91,7 +100,68 @@ def compare(records: list[dict[str, Any]], other: list[dict[str, Any]]) -> dict[
     mine, theirs = _complete_by_goal(records), _complete_by_goal(other)
     shared = sorted(set(mine) & set(theirs))
     interval, real = paired_difference([mine[g] for g in shared], [theirs[g] for g in shared])
-    return {"goals": len(shared), "complete_difference": interval.as_dict(), "real": real}
+    return {"goals": len(shared), "complete_difference": interval.as_dict(), "real": real,
+            "flipped": flipped(records, other)}
+
+
+FLIP_COLUMNS = ["goal", "this_run", "other_run", "this_dialogues", "other_dialogues", "problems"]
+
+
+def flipped(records: list[dict[str, Any]], other: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The goals both runs ran that passed in one and failed in the other, each with the dialogues of both sides
+    (ids, space-separated when a goal ran several times) and what went wrong on the side that failed. A goal passes
+    a run when every one of its dialogues there is complete."""
+    mine, theirs = _by_goal(records), _by_goal(other)
+    found = []
+    for goal in sorted(set(mine) & set(theirs)):
+        here, there = _passed(mine[goal]), _passed(theirs[goal])
+        if here == there:
+            continue
+        failing = theirs[goal] if here else mine[goal]
+        found.append({"goal": goal, "this_run": "passed" if here else "failed",
+                      "other_run": "passed" if there else "failed",
+                      "this_dialogues": " ".join(_dialogue_id(r) for r in mine[goal]),
+                      "other_dialogues": " ".join(_dialogue_id(r) for r in theirs[goal]),
+                      "problems": "; ".join(_problems(r) for r in failing if not r["verdict"]["complete"])})
+    return found
+
+
+def _by_goal(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    by_goal: dict[str, list[dict[str, Any]]] = {}
+    for record in sorted(records, key=lambda r: r.get("run", 0)):
+        by_goal.setdefault(record["goal"], []).append(record)
+    return by_goal
+
+
+def _passed(records: list[dict[str, Any]]) -> bool:
+    return all(r["verdict"]["complete"] for r in records)
+
+
+def _dialogue_id(record: dict[str, Any]) -> str:
+    return str(record.get("transcript", {}).get("id") or f"{record['goal']}-{record.get('run', 0)}")
+
+
+def _problems(record: dict[str, Any]) -> str:
+    verdict = record["verdict"]
+    problems = [f"{d['domain']}: {p}" for d in verdict["domains"] for p in d["problems"]]
+    problems += [f"{d['domain']}: {a} not said" for d in verdict["domains"] for a, told in d["requested"].items()
+                 if not told]
+    return ", ".join(problems) or verdict.get("blame_reason") or "not complete"
+
+
+def write_flips(found: list[dict[str, str]], out: Path) -> Path:
+    """flips.csv in `out`: one flipped goal a row (a header alone when none flipped)."""
+    return write_csv(pd.DataFrame(found, columns=FLIP_COLUMNS), out / FLIPS_FILE)
+
+
+def flip_lines(found: list[dict[str, str]]) -> str:
+    """The flipped goals for people: one line each, this run's dialogues first."""
+    if not found:
+        return "No goal flipped between the two runs."
+    lines = [f"{len(found)} goal(s) flipped (also in {FLIPS_FILE}):"]
+    lines += [f"  {f['goal']}: {f['this_run']} here ({f['this_dialogues']}), {f['other_run']} there "
+              f"({f['other_dialogues']})" + (f": {f['problems']}" if f["problems"] else "") for f in found]
+    return "\n".join(lines)
 
 
 def _complete_by_goal(records: list[dict[str, Any]]) -> dict[str, float]:
@@ -132,14 +202,18 @@ def _shape(problem: str) -> str:
 
 
 def write_outputs(records: list[dict[str, Any]], metrics: dict[str, Any], out: Path) -> None:
-    """Write metrics.json, verdicts.csv (a dialogue a row) and the rates chart into `out`."""
+    """Write metrics.json, verdicts.csv (a dialogue a row, with its costs), turn_costs.csv (a turn a row) and the
+    rates chart into `out`."""
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    rows = [{"goal": r["goal"], "run": r["run"], "turns": r["turns"], "alignment": r["alignment"],
+    transcripts = _transcripts(records)
+    rows = [{"goal": r["goal"], "run": r["run"], "dialogue": t.id, "turns": r["turns"], "alignment": r["alignment"],
              **{rate: r["verdict"][rate] for rate in RATES},
              "blame": r["verdict"].get("blame") or "", "blame_reason": r["verdict"].get("blame_reason", ""),
-             "problems": "; ".join(f"{d['domain']}: {p}" for d in r["verdict"]["domains"] for p in d["problems"])}
-            for r in records]
-    pd.DataFrame(rows).to_csv(out / "verdicts.csv", index=False)
+             "problems": "; ".join(f"{d['domain']}: {p}" for d in r["verdict"]["domains"] for p in d["problems"]),
+             **cost_columns(t)}
+            for r, t in zip(records, transcripts, strict=True)]
+    whole_counts(pd.DataFrame(rows)).to_csv(out / "verdicts.csv", index=False)
+    write_csv(whole_counts(pd.DataFrame(turn_rows(transcripts))), out / "turn_costs.csv")
     _chart(metrics, out / "rates.png")
 
 

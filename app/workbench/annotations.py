@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.dialogue.transcript import Transcript
-from app.workbench.exports import write_csv
+from app.workbench.exports import MODEL_CALL_COLUMNS, cost_columns, model_call_rows, whole_counts, write_csv
 from app.workbench.questions import FLAGS
 from app.workbench.tables import create_workbench_tables, person_name
 from db.engine import exclusive
@@ -29,6 +29,7 @@ class ExportFiles:
     dialogues_jsonl: Path
     ratings_csv: Path
     dialogues_csv: Path
+    model_calls_csv: Path  # one row per model call (tokens, times); dialogues.csv has each dialogue's totals
 
 
 class AnnotationStore:
@@ -124,7 +125,8 @@ class AnnotationStore:
             dialogues = pd.read_sql(select(DialogueRecord), connection)
             messages = pd.read_sql(select(MessageRating), connection)
             verdicts = pd.read_sql(select(DialogueRating), connection)
-        files = ExportFiles(folder / "dialogues.jsonl", folder / "ratings.csv", folder / "dialogues.csv")
+        files = ExportFiles(folder / "dialogues.jsonl", folder / "ratings.csv", folder / "dialogues.csv",
+                            folder / "model_calls.csv")
         ratings = pd.concat([messages.assign(kind="message"), verdicts.assign(kind="dialogue")], ignore_index=True)
         ratings = ratings.astype({"turn": "Int64", "naturalness": "Int64"})  # blanks where a kind has none
         write_csv(ratings.drop(columns=["id"]).sort_values("created_at"), files.ratings_csv)
@@ -134,8 +136,18 @@ class AnnotationStore:
                    "dialogue_ratings": _records(verdicts[verdicts.dialogue_id == row.id])}
                   for row in dialogues.itertuples()]
         pd.DataFrame(nested).to_json(files.dialogues_jsonl, orient="records", lines=True, date_format="iso")
-        write_csv(pd.DataFrame([_summary(row) for row in dialogues.itertuples()]), files.dialogues_csv)
+        write_csv(whole_counts(pd.DataFrame([_summary(row) for row in dialogues.itertuples()])), files.dialogues_csv)
+        calls = model_call_rows(t for row in dialogues.itertuples() if (t := _transcript(row.data)) is not None)
+        write_csv(whole_counts(pd.DataFrame(calls, columns=MODEL_CALL_COLUMNS)), files.model_calls_csv)
         return files
+
+
+def _transcript(data: Any) -> Transcript | None:
+    """The stored record as a transcript; None for one that is not (dialogues.csv says why)."""
+    try:
+        return Transcript.from_data(data)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -144,7 +156,7 @@ def _summary(row: Any) -> dict[str, Any]:
     try:
         transcript = Transcript.from_data(row.data)
         counts: dict[str, Any] = {"turns": len(transcript.turns()), "bookings": len(transcript.bookings()),
-                                  "problem": "; ".join(transcript.problems())}
+                                  "problem": "; ".join(transcript.problems()), **cost_columns(transcript)}
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
         counts = {"turns": None, "bookings": None, "problem": f"not a transcript: {str(error)[:200]}"}
     return {"id": row.id, "created_at": row.created_at, **counts, **_flat(row.meta)}

@@ -17,6 +17,9 @@ from typing import Any
 
 import pandas as pd
 
+from app.dialogue.costs import dialogue_costs
+from app.dialogue.transcript import ModelCalled, Transcript
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -57,3 +60,30 @@ def write_jsonl(records: Iterable[Mapping[str, Any]], path: Path) -> Path:
         for record in records:
             out.write(json.dumps(json_ready(record), allow_nan=False, ensure_ascii=False) + "\n")
     return path
+
+
+def cost_columns(transcript: Transcript) -> dict[str, Any]:
+    """A dialogue's costs as a CSV row's columns: tokens (reported ones only; empty where none were), model calls,
+    model time per side, tool time, wall time (see `app.dialogue.costs`)."""
+    return dialogue_costs(transcript).columns()
+
+
+def whole_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Token counts as whole numbers with blanks where none were reported (pandas would write 12.0 beside NaN)."""
+    counts = [c for c in frame.columns if str(c).endswith("_tokens")]
+    return frame.astype(dict.fromkeys(counts, "Int64")) if counts else frame
+
+
+MODEL_CALL_COLUMNS = ["dialogue", "turn", "step", "event", "at", "side", "backend", "model", "counted_by",
+                      "prompt_tokens", "generated_tokens", "first_token_s", "total_s", "ok"]
+
+
+def model_call_rows(transcripts: Iterable[Transcript]) -> list[dict[str, Any]]:
+    """One row per model call of these dialogues, as recorded: who called (agent or user simulator), the backend
+    and model, the tokens ("not reported" calls have empty counts), time to first token and total time."""
+    return [{"dialogue": t.id, "turn": e.turn, "step": e.step, "event": e.id, "at": e.at, "side": e.side,
+             "backend": e.backend, "model": e.model, "counted_by": e.counted_by, "prompt_tokens": e.prompt_tokens,
+             "generated_tokens": e.generated_tokens, "first_token_s": e.first_token_s, "total_s": e.total_s,
+             "ok": e.ok}
+            for t in transcripts for e in t.events if isinstance(e, ModelCalled)]
+

@@ -11,7 +11,7 @@ import pytest
 
 from app.agent.agent import Agent, Limits
 from app.agent.formats import make_format
-from app.backends.base import BackendError, ModelRequest, TextDelta
+from app.backends.base import BackendError, ModelRequest, TextDelta, Usage
 from app.backends.openai_backend import OpenAIBackend
 from app.backends.transformers_backend import TransformersBackend
 from app.dialogue.session import Messages, run_dialogue
@@ -50,7 +50,7 @@ def backend_generated(transcript: Transcript) -> bool:
 
 def test_greedy_generation_is_deterministic_and_streams_in_pieces(tiny_backend):
     long = ModelRequest(REQUEST.messages, max_new_tokens=300)  # long enough to span several 20 ms hand-overs
-    pieces = [d.text for d in tiny_backend.stream(long)]
+    pieces = [d.text for d in tiny_backend.stream(long) if isinstance(d, TextDelta)]
     assert len(pieces) > 3 and "".join(pieces) == text_of(tiny_backend, long)
     assert tiny_backend.count_tokens(REQUEST) > 5
 
@@ -96,8 +96,12 @@ def test_openai_backend_against_a_real_server(tiny_server, tiny_model_dir, toolb
     assert len(pieces) > 1 and all(isinstance(p, TextDelta) for p in pieces)
     text = "".join(p.text for p in pieces)
     word = re.search(r"[A-Za-z]{3,}", text[2:])[0]  # greedy: asked again, the server says the same up to here
-    stopped = list(backend.stream(ModelRequest(REQUEST.messages, stop=(word,), max_new_tokens=24)))
+    answer = list(backend.stream(ModelRequest(REQUEST.messages, stop=(word,), max_new_tokens=24)))
+    stopped = [d for d in answer if isinstance(d, TextDelta)]
     assert text.startswith("".join(p.text for p in stopped))  # stopped at the stop string: a complete answer
+    usage = answer[-1]  # asked for (stream_options.include_usage), the server's own counts end the stream
+    assert isinstance(usage, Usage) and usage.counted_by == "server" and 0 < usage.generated_tokens <= 24
+    assert usage.prompt_tokens > 5
     for format_name in ("coalm", "tools"):
         agent = Agent(backend, make_format(format_name, toolbox.tools), toolbox, Limits(max_new_tokens=16))
         dialogue = Transcript()
@@ -233,8 +237,9 @@ def test_a_retry_that_fails_again_says_why_and_is_recorded(toolbox):
     dialogue = Transcript()
     assert run(agent, dialogue, "hi")[-1].message.endswith("(attempt 1)")
     retried = list(run_dialogue(agent, Messages([]), dialogue, resume=True))
-    assert [type(e).__name__ for e in retried] == ["TurnFailed"] and retried[0].message.endswith("(attempt 2)")
-    assert dialogue.events[-1] is retried[0] and dialogue.turns()[0].failure is retried[0]
+    assert [type(e).__name__ for e in retried] == ["ModelCalled", "TurnFailed"]  # the failed call is recorded too
+    assert not retried[0].ok and retried[1].message.endswith("(attempt 2)")
+    assert dialogue.events[-1] is retried[1] and dialogue.turns()[0].failure is retried[1]
     again = list(run_dialogue(agent, Messages([]), dialogue, resume=True))
     assert again[-1].text == "Hello." and dialogue.turns()[0].status == "done"
 

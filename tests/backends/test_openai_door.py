@@ -122,4 +122,4 @@ def test_an_emoji_split_across_two_pieces_is_shown_and_recorded_once(toolbox, fo
     reply = dialogue.turns()[1].reply
     assert isinstance(events[-1], AgentSaid) and reply is not None and reply.text == "Enjoy \U0001F600 the stay."
     assert streamed(events) == reply.text  # shown once (the chat shows the streamed pieces, then what is left)
-    assert [e.kind for e in dialogue.turns()[1].events] == ["user_said", "agent_said"]  # recorded once
+    assert [e.kind for e in dialogue.turns()[1].events] == ["user_said", "model_called", "agent_said"]  # recorded once

@@ -73,6 +73,8 @@ def test_rules_with_seeded_users_then_checked_again_from_the_file(tmp_path: Path
     assert main(["--check", str(out / "transcripts.jsonl"), "--out", str(again)]) == 0
     checked = json.loads((again / "metrics.json").read_text())
     assert checked["dialogues"] == 16 and checked["rates"] == metrics["rates"]
+    assert checked["costs"] == metrics["costs"] and checked["costs"]["model_calls"] > 0  # read from the transcripts
+    assert checked["provenance"]["data"] == metrics["provenance"]["data"] and checked["provenance"]["model"] is None
     assert (again / "verdicts.csv").read_text().count("\n") == 17
     # One saved dialogue (as the page downloads it) is checked too.
     single = tmp_path / "one.json"
