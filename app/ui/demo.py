@@ -558,7 +558,7 @@ class DemoApp:
             return "No database.", None
         files = self.store.export(self.settings.home / "exports" / f"all-{int(time.time())}")
         return "✅ Exported every dialogue and rating.", [str(p) for p in (
-            files.ratings_csv, files.dialogues_csv, files.dialogues_jsonl)]
+            files.ratings_csv, files.dialogues_csv, files.dialogues_jsonl, files.model_calls_csv)]
 
 
 def example_openers() -> list[str]:

@@ -241,6 +241,8 @@ def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
     exported = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert exported[0]["id"] == state.id
     assert Transcript.from_data(exported[0]["dialogue"]).turns()[0].user == "trains on monday"
+    calls = pd.read_csv(next(f for f in files if f.endswith("model_calls.csv")))  # what each model call cost
+    assert set(calls["dialogue"]) == {state.id} and len(calls) == 2 and (calls["counted_by"] == "not reported").all()
 
 
 def test_sessions_do_not_share_dialogues(tmp_path, raw_db_dir):
