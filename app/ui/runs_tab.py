@@ -1,0 +1,134 @@
+"""The Runs tab: the evaluation and simulation runs below the runs folder, a run's dialogues filtered by verdict,
+blame, domain and cost, and one dialogue shown with the chat's panels as it stood at any event (the slider).
+Reading the folders is `app.workbench.runs`; this module only renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from app.dialogue.transcript import Transcript
+from app.ui import view
+from app.workbench.runs import VERDICTS, DialogueFilter, NotARun, RunsFolder, as_it_was, event_label
+
+BLAMES = ("", "agent", "user", "infrastructure")
+RUN_COLUMNS = ["run", "command", "system", "user", "date", "dialogues", "inform", "success", "book", "complete", "jga"]
+
+
+class RunsTab:
+    """The Runs tab's handlers over the runs below one folder."""
+
+    def __init__(self, folder: RunsFolder) -> None:
+        self.folder = folder
+
+    def list_runs(self, under: str) -> tuple[Any, ...]:
+        """The runs below the chosen folder (relative to the runs folder): status, table, the run chooser."""
+        try:
+            runs = self.folder.runs(under)
+        except NotARun as error:
+            return f"⚠️ {error}", gr.skip(), gr.skip()
+        frame = pd.DataFrame([run.row() for run in runs], columns=RUN_COLUMNS).dropna(axis=1, how="all")
+        names = [run.name for run in runs]
+        return (f"{len(runs)} run{'' if len(runs) == 1 else 's'} found." if runs else "No runs found in that folder.",
+                frame, gr.update(choices=names, value=names[0] if names else None))
+
+    def dialogues(self, run: str | None, verdict: str, blame: str, domain: str, min_calls: float | None
+                  ) -> tuple[Any, ...]:
+        """The run's dialogues that pass the filters: status, table, the dialogue chooser, the domain choices."""
+        if not run:
+            return "Choose a run.", None, gr.update(choices=[], value=None), gr.skip()
+        try:
+            rows = self.folder.dialogues(run)
+        except NotARun as error:
+            return f"⚠️ {error}", None, gr.update(choices=[], value=None), gr.skip()
+        keep = DialogueFilter(verdict or "any", blame or "", domain or "", int(min_calls or 0))
+        kept = [row for row in rows if keep.keeps(row)]
+        domains = sorted({d for row in rows for d in row.domains})
+        ids = [row.id for row in kept]
+        frame = pd.DataFrame([row.row() for row in kept]) if kept else pd.DataFrame(columns=["dialogue"])
+        return (f"{len(kept)} of {len(rows)} dialogues of {run} shown.", frame,
+                gr.update(choices=ids, value=ids[0] if ids else None),
+                gr.update(choices=["", *domains], value=domain if domain in domains else ""))
+
+    def open_dialogue(self, run: str | None, dialogue_id: str | None) -> tuple[Any, ...]:
+        """A dialogue at its last event: the slider (set to its events), then the panels."""
+        transcript = self._transcript(run, dialogue_id)
+        if transcript is None or not transcript.events:
+            return (gr.update(minimum=1, maximum=1, value=1), *self._panels(Transcript(), ""))
+        last = len(transcript.events)
+        return (gr.update(minimum=1, maximum=last, value=last, step=1),
+                *self._panels(transcript, event_label(transcript, last - 1)))
+
+    def at_event(self, run: str | None, dialogue_id: str | None, number: float | None) -> tuple[Any, ...]:
+        """The panels as they stood after event `number` (1-based) of the dialogue."""
+        transcript = self._transcript(run, dialogue_id)
+        if transcript is None or not transcript.events:
+            return self._panels(Transcript(), "")
+        index = max(0, min(int(number or 1) - 1, len(transcript.events) - 1))
+        return self._panels(as_it_was(transcript, index), event_label(transcript, index))
+
+    def _transcript(self, run: str | None, dialogue_id: str | None) -> Transcript | None:
+        if not run or not dialogue_id:
+            return None
+        try:
+            return self.folder.transcript(run, dialogue_id)
+        except NotARun:
+            return None
+
+    @staticmethod
+    def _panels(transcript: Transcript, label: str) -> tuple[Any, ...]:
+        messages, _ids = view.chat_messages(transcript)
+        return (label, messages, view.belief_html(transcript),
+                view.table_html(view.api_calls(transcript), "runs-api-calls-table"),
+                view.table_html(view.database_rows(transcript), "runs-db-results-table"),
+                view.table_html(view.bookings(transcript), "runs-bookings-table"))
+
+
+def build_runs_tab(tab: RunsTab) -> None:
+    """The Runs tab's components, wired to `tab`."""
+    gr.Markdown("Every evaluation and simulation run below the runs folder. Open a run to filter its dialogues, "
+                "and a dialogue to step through its events.", elem_classes=["tab-intro"])
+    with gr.Row():
+        under = gr.Textbox(label="Folder (below the runs folder; empty: all of it)", elem_id="runs-folder", scale=3)
+        show = gr.Button("List runs", variant="primary", elem_id="runs-list", scale=1)
+    status = gr.Markdown(elem_id="runs-status")
+    runs = gr.Dataframe(elem_id="runs-table", interactive=False, wrap=True, max_height=260)
+    with gr.Row():
+        run = gr.Dropdown(label="Run", choices=[], elem_id="runs-run", scale=2)
+        verdict = gr.Radio(list(VERDICTS), value="any", label="Verdict", elem_id="runs-verdict", scale=2)
+        blame = gr.Dropdown(list(BLAMES), value="", label="Blame", elem_id="runs-blame", scale=1)
+        domain = gr.Dropdown([""], value="", label="Domain", elem_id="runs-domain", scale=1)
+        min_calls = gr.Number(0, label="At least N model calls", elem_id="runs-min-calls", precision=0, scale=1)
+    dialogues_status = gr.Markdown(elem_id="runs-dialogues-status")
+    dialogues = gr.Dataframe(elem_id="runs-dialogues", interactive=False, wrap=True, max_height=260)
+    dialogue = gr.Dropdown(label="Dialogue", choices=[], elem_id="runs-dialogue")
+    event = gr.Slider(1, 1, value=1, step=1, label="Event", elem_id="runs-event")
+    event_text = gr.Markdown(elem_id="runs-event-label")
+    with gr.Row():
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(elem_id="runs-chat", label="Dialogue (read-only)", buttons=[], latex_delimiters=[],
+                              allow_tags=False, sanitize_html=True)
+        with gr.Column(scale=2):
+            gr.Markdown("### Belief state", elem_classes=["panel-title"])
+            belief = gr.HTML(elem_id="runs-belief")
+            gr.Markdown("### API calls (newest first)", elem_classes=["panel-title"])
+            calls = gr.HTML(elem_id="runs-api-calls")
+            gr.Markdown("### Database results", elem_classes=["panel-title"])
+            rows = gr.HTML(elem_id="runs-db-results")
+            gr.Markdown("### Bookings", elem_classes=["panel-title"])
+            booked = gr.HTML(elem_id="runs-bookings")
+    panels = [event_text, chat, belief, calls, rows, booked]
+    filters = [run, verdict, blame, domain, min_calls]
+    listed = [dialogues_status, dialogues, dialogue, domain]
+
+    show.click(tab.list_runs, [under], [status, runs, run])
+    under.submit(tab.list_runs, [under], [status, runs, run])
+    run.change(tab.dialogues, filters, listed)
+    for control in (verdict, blame, domain):
+        control.input(tab.dialogues, filters, listed)
+    min_calls.submit(tab.dialogues, filters, listed)
+    dialogue.change(tab.open_dialogue, [run, dialogue], [event, *panels])
+    event.release(tab.at_event, [run, dialogue, event], panels, trigger_mode="always_last")
+    event.input(tab.at_event, [run, dialogue, event], panels, trigger_mode="always_last")
