@@ -56,9 +56,9 @@ class RunsTab:
         """A dialogue at its last event: the slider (set to its events), then the panels."""
         transcript = self._transcript(run, dialogue_id)
         if transcript is None or not transcript.events:
-            return (gr.update(minimum=1, maximum=1, value=1), *self._panels(Transcript(), ""))
-        last = len(transcript.events)
-        return (gr.update(minimum=1, maximum=last, value=last, step=1),
+            return (gr.update(minimum=1, maximum=2, value=1), *self._panels(Transcript(), ""))
+        last = len(transcript.events)  # a slider needs two ends: a one-event dialogue's second end shows the same
+        return (gr.update(minimum=1, maximum=max(last, 2), value=last, step=1),
                 *self._panels(transcript, event_label(transcript, last - 1)))
 
     def at_event(self, run: str | None, dialogue_id: str | None, number: float | None) -> tuple[Any, ...]:
@@ -104,7 +104,7 @@ def build_runs_tab(tab: RunsTab) -> None:
     dialogues_status = gr.Markdown(elem_id="runs-dialogues-status")
     dialogues = gr.Dataframe(elem_id="runs-dialogues", interactive=False, wrap=True, max_height=260)
     dialogue = gr.Dropdown(label="Dialogue", choices=[], elem_id="runs-dialogue")
-    event = gr.Slider(1, 1, value=1, step=1, label="Event", elem_id="runs-event")
+    event = gr.Slider(1, 2, value=1, step=1, label="Event", elem_id="runs-event")
     event_text = gr.Markdown(elem_id="runs-event-label")
     with gr.Row():
         with gr.Column(scale=3):

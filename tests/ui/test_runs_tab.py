@@ -1,0 +1,78 @@
+"""The Runs tab in Debian's chromium: a run made by `app.simulate --backend rules --goals 3` is listed, filtered
+to passed and failed dialogues, and a dialogue stepped through its events with the belief panel following."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.agent.test_agent_dialogues import TRIP
+from tests.browser_helpers import running_app
+from tests.run_helpers import needs_test_files, rules_run
+from tests.ui.test_browser import missing
+from tests.ui.test_workbench_browser import browser, open_tab, wait_text  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.skipif(missing is not None, reason=str(missing)), needs_test_files]
+
+
+@pytest.fixture(scope="module")
+def runs_server(tmp_path_factory, raw_db_dir):
+    home = tmp_path_factory.mktemp("runs-home")
+    root = tmp_path_factory.mktemp("runs-root")
+    rules_run(root / "nightly" / "sim-rules", raw_db_dir, home)
+    script = home / "chat.json"
+    script.write_text(json.dumps(TRIP))
+    env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_RUNS_DIR": str(root)}
+    with running_app(["--backend", "scripted", "--script", str(script)], env) as url:
+        yield url, root
+
+
+def belief(page) -> str:
+    return page.inner_text("#runs-belief")
+
+
+def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):  # noqa: F811
+    url, root = runs_server
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#message textarea")
+    open_tab(page, "Runs")
+    page.fill("#runs-folder textarea", "../..")
+    page.click("#runs-list")
+    wait_text(page, "#runs-status", "not below the runs folder")
+    page.fill("#runs-folder textarea", "")
+    page.click("#runs-list")
+    wait_text(page, "#runs-status", "1 run found")
+    table = page.inner_text("#runs-table")
+    assert "nightly/sim-rules" in table and "rules" in table and "agenda" in table
+    wait_text(page, "#runs-dialogues-status", "3 of 3 dialogues")
+    page.locator("#runs-verdict label").filter(has_text=re.compile(r"^\s*not complete\s*$")).click()
+    wait_text(page, "#runs-dialogues-status", "0 of 3 dialogues")  # the rule-based system meets every goal
+    page.locator("#runs-verdict label").filter(has_text=re.compile(r"^\s*complete\s*$")).click()
+    wait_text(page, "#runs-dialogues-status", "3 of 3 dialogues")
+    page.wait_for_function("() => (document.querySelector('#runs-dialogues').innerText.match(/sim-/g) || [])"
+                           ".length >= 3", timeout=10_000)
+    wait_text(page, "#runs-event-label", "event ")
+    last = page.inner_text("#runs-event-label")
+    total = int(re.search(r"of (\d+)", last)[1])
+    assert f"event {total} of {total}" in last
+    final = belief(page)
+    assert "Nothing understood yet" not in final
+    slider = page.locator("#runs-event input[type=range]")
+    slider.focus()
+    page.keyboard.press("Home")
+    wait_text(page, "#runs-event-label", f"event 1 of {total}")
+    wait_text(page, "#runs-belief", "Nothing understood yet")
+    seen = {belief(page)}
+    for _step in range(total - 1):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(250)
+        seen.add(belief(page))
+    wait_text(page, "#runs-event-label", f"event {total} of {total}")
+    page.wait_for_function("t => document.querySelector('#runs-belief').innerText === t", arg=final, timeout=10_000)
+    assert final in seen and len(seen) >= 2, seen  # the panel followed the slider from empty to the final state
+    assert page.locator("#runs-chat .message").count() >= 2  # the dialogue itself, with the chat's panels beside it
+    assert str(root) not in page.inner_text("#tab-runs")  # no server path on the page
+    page.close()
