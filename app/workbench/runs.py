@@ -151,7 +151,7 @@ class RunsFolder:
 def headline(metrics: dict[str, Any], command: str = "simulate") -> dict[str, float | None]:
     """A run's headline rates: a simulation's Inform, Success, Book and Complete; an evaluation's Inform, Success
     and JGA (None where the run has no metrics yet)."""
-    if command == "simulate":
+    if command in ("simulate", "fork"):
         rates = metrics.get("rates") or {}
         return {rate: rates.get(rate, {}).get("value") for rate in ("inform", "success", "book", "complete")}
     state = metrics.get("state") or {}
@@ -201,7 +201,8 @@ def event_label(transcript: Transcript, index: int) -> str:
     if not text and hasattr(event, "changes"):
         text = ", ".join(f"{slot}={value}" for slot, value in event.changes.items())
     shown = f": {text[:80]}" if text else ""
-    return f"event {index + 1} of {len(transcript.events)} · turn {event.turn + 1} · {event.kind}{shown}"
+    where = f"event {index + 1} of {len(transcript.events)} · turn {event.turn + 1}"
+    return f"{where} · {event.kind} · id {event.id}{shown}"
 
 
 def as_it_was(transcript: Transcript, index: int) -> Transcript:
