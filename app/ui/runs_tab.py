@@ -4,17 +4,30 @@ Reading the folders is `app.workbench.runs`; this module only renders."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 import pandas as pd
 
 from app.dialogue.transcript import Transcript
+from app.simulation.fork import ForkRefused, fork_dialogue
+from app.tools.toolbox import Toolbox
 from app.ui import view
 from app.workbench.runs import VERDICTS, DialogueFilter, NotARun, RunsFolder, as_it_was, event_label
 
 BLAMES = ("", "agent", "user", "infrastructure")
 RUN_COLUMNS = ["run", "command", "system", "user", "date", "dialogues", "inform", "success", "book", "complete", "jga"]
+
+
+class RunsPicks(NamedTuple):
+    """What the page needs of the Runs tab to fork into the Chat tab: the picked run, dialogue and event, the
+    button and the line that says how it went."""
+
+    run: gr.Dropdown
+    dialogue: gr.Dropdown
+    event: gr.Slider
+    fork: gr.Button
+    status: gr.Markdown
 
 
 class RunsTab:
@@ -69,6 +82,23 @@ class RunsTab:
         index = max(0, min(int(number or 1) - 1, len(transcript.events) - 1))
         return self._panels(as_it_was(transcript, index), event_label(transcript, index))
 
+    def fork(self, run: str | None, dialogue_id: str | None, number: float | None, toolbox: Toolbox | None,
+             meta: dict[str, Any]) -> Transcript | str:
+        """The dialogue copied up to event `number` (1-based) with its bookings restored, recorded with `meta`
+        (the page's backend and format) and its parent: a new chat to go on with. A string says why not."""
+        transcript = self._transcript(run, dialogue_id)
+        if transcript is None or not transcript.events:
+            return "Choose a run and a dialogue first."
+        if toolbox is None:
+            return "The database is not available, so no booking can be restored; see the header."
+        event = transcript.events[max(0, min(int(number or 1) - 1, len(transcript.events) - 1))]
+        try:
+            forked = fork_dialogue(transcript, event.id, toolbox)
+        except ForkRefused as error:
+            return str(error).removeprefix("--fork: ")
+        forked.meta = {**meta, "forked_from": forked.meta["forked_from"]}
+        return forked
+
     def _transcript(self, run: str | None, dialogue_id: str | None) -> Transcript | None:
         if not run or not dialogue_id:
             return None
@@ -86,8 +116,8 @@ class RunsTab:
                 view.table_html(view.bookings(transcript), "runs-bookings-table"))
 
 
-def build_runs_tab(tab: RunsTab) -> None:
-    """The Runs tab's components, wired to `tab`."""
+def build_runs_tab(tab: RunsTab) -> RunsPicks:
+    """The Runs tab's components, wired to `tab`; the picks the page wires to the Chat tab."""
     gr.Markdown("Every evaluation and simulation run below the runs folder. Open a run to filter its dialogues, "
                 "and a dialogue to step through its events.", elem_classes=["tab-intro"])
     with gr.Row():
@@ -105,7 +135,10 @@ def build_runs_tab(tab: RunsTab) -> None:
     dialogues = gr.Dataframe(elem_id="runs-dialogues", interactive=False, wrap=True, max_height=260)
     dialogue = gr.Dropdown(label="Dialogue", choices=[], elem_id="runs-dialogue")
     event = gr.Slider(1, 2, value=1, step=1, label="Event", elem_id="runs-event")
-    event_text = gr.Markdown(elem_id="runs-event-label")
+    with gr.Row():
+        event_text = gr.Markdown(elem_id="runs-event-label")
+        fork = gr.Button("Fork into the Chat tab at this event", elem_id="runs-fork", size="sm", scale=0)
+    fork_status = gr.Markdown(elem_id="runs-fork-status")
     with gr.Row():
         with gr.Column(scale=3):
             chat = gr.Chatbot(elem_id="runs-chat", label="Dialogue (read-only)", buttons=[], latex_delimiters=[],
@@ -132,3 +165,4 @@ def build_runs_tab(tab: RunsTab) -> None:
     dialogue.change(tab.open_dialogue, [run, dialogue], [event, *panels])
     event.release(tab.at_event, [run, dialogue, event], panels, trigger_mode="always_last")
     event.input(tab.at_event, [run, dialogue, event], panels, trigger_mode="always_last")
+    return RunsPicks(run, dialogue, event, fork, fork_status)

@@ -14,7 +14,7 @@ from app.ui.arena_tab import ArenaTab, build_arena_tab
 from app.ui.demo import DemoApp
 from app.ui.results_tab import ResultsTab, build_results_tab
 from app.ui.review_tab import ReviewTab, build_review_tab
-from app.ui.runs_tab import RunsTab, build_runs_tab
+from app.ui.runs_tab import RunsPicks, RunsTab, build_runs_tab
 from app.workbench.annotations import AnnotationStore
 from app.workbench.arena import Arena, arena_systems
 from app.workbench.arena_store import ArenaStore
@@ -60,14 +60,17 @@ class Workbench:
                    RunsTab(RunsFolder(app.settings.runs_dir)))
 
 
-def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]) -> list[gr.Textbox]:
-    """The four tabs, to be called inside the page's gr.Tabs. Returns the boxes where a person types their name."""
+def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]
+                         ) -> tuple[list[gr.Textbox], RunsPicks | None]:
+    """The four tabs, to be called inside the page's gr.Tabs. Returns the boxes where a person types their name,
+    and the Runs tab's picks (None without a database), which the page wires to the Chat tab."""
     names: list[gr.Textbox] = []
+    picks: list[RunsPicks] = []
     tabs: list[tuple[str, str, Callable[[Workbench], gr.Textbox | None]]] = [
         ("Review queue", "review", lambda w: build_review_tab(w.review)),
         ("Arena", "arena", lambda w: build_arena_tab(w.arena, concurrency)),
         ("Results", "results", lambda w: build_results_tab(w.results)),
-        ("Runs", "runs", lambda w: build_runs_tab(w.runs)),
+        ("Runs", "runs", lambda w: picks.append(build_runs_tab(w.runs))),
     ]
     for title, tab_id, build in tabs:
         with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
@@ -75,4 +78,4 @@ def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any
                 gr.Markdown("The database is not available, so this tab cannot open; see the header.")
             elif (name := build(workbench)) is not None:
                 names.append(name)
-    return names
+    return names, picks[0] if picks else None

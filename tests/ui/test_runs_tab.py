@@ -75,4 +75,18 @@ def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):
     assert final in seen and len(seen) >= 2, seen  # the panel followed the slider from empty to the final state
     assert page.locator("#runs-chat .message").count() >= 2  # the dialogue itself, with the chat's panels beside it
     assert str(root) not in page.inner_text("#tab-runs")  # no server path on the page
+
+    page.click("#runs-fork")  # at the last event: the taxi booked, the goodbye said
+    page.wait_for_selector("#chat", state="visible", timeout=15_000)  # the Chat tab opened with the fork
+    wait_text(page, "#chat", "taxi")
+    wait_text(page, "#bookings", "booked")
+    assert page.inner_text("#belief") == final
+    forked_reference = page.inner_text("#bookings tbody td:nth-child(2)")
+    open_tab(page, "Runs")
+    assert "Forked" in page.inner_text("#runs-fork-status")
+    page.locator("#runs-event input[type=range]").focus()
+    page.keyboard.press("End")
+    wait_text(page, "#runs-event-label", f"event {total} of {total}")
+    parent_reference = page.inner_text("#runs-bookings tbody td:nth-child(2)")
+    assert forked_reference != parent_reference and len(forked_reference) == 8  # made again under the fork's id
     page.close()
