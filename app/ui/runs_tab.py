@@ -13,7 +13,16 @@ from app.dialogue.transcript import Transcript
 from app.simulation.fork import ForkRefused, fork_dialogue
 from app.tools.toolbox import Toolbox
 from app.ui import view
-from app.workbench.runs import VERDICTS, DialogueFilter, NotARun, RunsFolder, as_it_was, event_label
+from app.workbench.runs import (
+    VERDICTS,
+    DialogueFilter,
+    NotARun,
+    RunsFolder,
+    as_it_was,
+    by_goal,
+    event_label,
+    first_difference,
+)
 
 BLAMES = ("", "agent", "user", "infrastructure")
 RUN_COLUMNS = ["run", "command", "system", "user", "date", "dialogues", "inform", "success", "book", "complete", "jga"]
@@ -82,6 +91,41 @@ class RunsTab:
         index = max(0, min(int(number or 1) - 1, len(transcript.events) - 1))
         return self._panels(as_it_was(transcript, index), event_label(transcript, index))
 
+    def run_names(self, under: str) -> Any:
+        """The runs below the chosen folder: the side-by-side's second-run chooser (the second one when there is)."""
+        try:
+            names = [run.name for run in self.folder.runs(under)]
+        except NotARun:
+            names = []
+        return gr.update(choices=names, value=names[1] if len(names) > 1 else None)
+
+    def goals_in_both(self, run: str | None, other: str | None) -> Any:
+        """The goals both runs ran: the side-by-side's goal chooser."""
+        try:
+            shared = sorted(set(by_goal(self.folder.dialogues(run))) & set(by_goal(self.folder.dialogues(other)))) \
+                if run and other else []
+        except NotARun:
+            shared = []
+        return gr.update(choices=shared, value=shared[0] if shared else None)
+
+    def side_by_side(self, run: str | None, other: str | None, goal: str | None) -> tuple[Any, ...]:
+        """The two runs' dialogues of `goal`, the first event where they differ marked in each: a line, two chats."""
+        if not run or not other or not goal:
+            return "Choose a second run and a goal both ran.", [], []
+        try:
+            one = self.folder.transcript(run, by_goal(self.folder.dialogues(run))[goal])
+            two = self.folder.transcript(other, by_goal(self.folder.dialogues(other))[goal])
+        except (NotARun, KeyError):
+            return f"Both runs must have run {goal}.", [], []
+        parted = first_difference(one, two)
+        if parted is None:
+            return f"{goal}: the two dialogues say the same, event for event.", _chat(one), _chat(two)
+        here, there = parted
+        where = [f"{name}: event {i + 1} ({t.events[i].kind}, turn {t.events[i].turn + 1})" if i is not None
+                 else f"{name}: ended before it" for name, i, t in (("left", here, one), ("right", there, two))]
+        return (f"{goal}: the dialogues part at the first event marked ⚑ ({'; '.join(where)}).",
+                _chat(one, here), _chat(two, there))
+
     def fork(self, run: str | None, dialogue_id: str | None, number: float | None, toolbox: Toolbox | None,
              meta: dict[str, Any]) -> Transcript | str:
         """The dialogue copied up to event `number` (1-based) with its bookings restored, recorded with `meta`
@@ -114,6 +158,22 @@ class RunsTab:
                 view.table_html(view.api_calls(transcript), "runs-api-calls-table"),
                 view.table_html(view.database_rows(transcript), "runs-db-results-table"),
                 view.table_html(view.bookings(transcript), "runs-bookings-table"))
+
+
+MARK = "⚑ **The runs part here**"
+
+
+def _chat(transcript: Transcript, parted: int | None = None) -> list[dict[str, Any]]:
+    """The chat's messages, the first one showing the event at `parted` or later marked."""
+    messages, ids = view.chat_messages(transcript)
+    if parted is None:
+        return messages
+    position = {event.id: i for i, event in enumerate(transcript.events)}
+    marked = next((n for n, event_id in enumerate(ids) if position.get(event_id, -1) >= parted), None)
+    if marked is None:
+        return [*messages, {"role": "assistant", "content": f"{MARK}: nothing more was said."}]
+    messages[marked] = {**messages[marked], "content": f"{MARK}\n\n{messages[marked]['content']}"}
+    return messages
 
 
 def build_runs_tab(tab: RunsTab) -> RunsPicks:
@@ -152,12 +212,26 @@ def build_runs_tab(tab: RunsTab) -> RunsPicks:
             rows = gr.HTML(elem_id="runs-db-results")
             gr.Markdown("### Bookings", elem_classes=["panel-title"])
             booked = gr.HTML(elem_id="runs-bookings")
+    with gr.Accordion("Two runs side by side on the same goal", open=False, elem_id="runs-compare-panel"):
+        with gr.Row():
+            other = gr.Dropdown(label="Second run", choices=[], elem_id="runs-other", scale=2)
+            goal = gr.Dropdown(label="Goal both ran", choices=[], elem_id="runs-goal", scale=1)
+            compare = gr.Button("Side by side", elem_id="runs-compare", size="sm", scale=0)
+        compared = gr.Markdown(elem_id="runs-compare-status")
+        with gr.Row():
+            left = gr.Chatbot(elem_id="runs-compare-left", label="Run (above)", buttons=[], latex_delimiters=[],
+                              allow_tags=False, sanitize_html=True)
+            right = gr.Chatbot(elem_id="runs-compare-right", label="Second run", buttons=[], latex_delimiters=[],
+                               allow_tags=False, sanitize_html=True)
     panels = [event_text, chat, belief, calls, rows, booked]
     filters = [run, verdict, blame, domain, min_calls]
     listed = [dialogues_status, dialogues, dialogue, domain]
 
-    show.click(tab.list_runs, [under], [status, runs, run])
-    under.submit(tab.list_runs, [under], [status, runs, run])
+    for trigger in (show.click, under.submit):
+        trigger(tab.list_runs, [under], [status, runs, run]).then(tab.run_names, [under], other)
+    for picked in (run, other):
+        picked.change(tab.goals_in_both, [run, other], goal)
+    compare.click(tab.side_by_side, [run, other, goal], [compared, left, right])
     run.change(tab.dialogues, filters, listed)
     for control in (verdict, blame, domain):
         control.input(tab.dialogues, filters, listed)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.dialogue.costs import dialogue_costs
-from app.dialogue.transcript import Transcript
+from app.dialogue.transcript import AnyEvent, ModelCalled, Transcript
 
 TRANSCRIPTS = "transcripts.jsonl"
 METRICS = "metrics.json"
@@ -212,3 +212,30 @@ def as_it_was(transcript: Transcript, index: int) -> Transcript:
         return transcript
     index = max(0, min(index, len(transcript.events) - 1))
     return transcript.fork(transcript.events[index].id, id=transcript.id)
+
+
+def _content(event: AnyEvent) -> str:
+    """What an event says, without its id, time or step: two runs' events compare on this."""
+    return json.dumps(event.model_dump(mode="json", exclude={"id", "at", "step", "call_id"}), sort_keys=True)
+
+
+def first_difference(one: Transcript, other: Transcript) -> tuple[int | None, int | None] | None:
+    """Where two dialogues of the same goal part: the index in each of the first event that differs (model calls,
+    which differ in their timings, left out; None for a side that ended first), or None when they say the same."""
+    said = [(i, _content(e)) for i, e in enumerate(one.events) if not isinstance(e, ModelCalled)]
+    heard = [(i, _content(e)) for i, e in enumerate(other.events) if not isinstance(e, ModelCalled)]
+    for (i, mine), (j, theirs) in zip(said, heard, strict=False):
+        if mine != theirs:
+            return i, j
+    if len(said) == len(heard):
+        return None
+    return (said[len(heard)][0], None) if len(said) > len(heard) else (None, heard[len(said)][0])
+
+
+def by_goal(rows: list[DialogueRow]) -> dict[str, str]:
+    """A run's first dialogue for each goal: goal -> dialogue id."""
+    found: dict[str, str] = {}
+    for row in rows:
+        if row.goal:
+            found.setdefault(row.goal, row.id)
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -21,7 +22,14 @@ pytestmark = [pytest.mark.skipif(missing is not None, reason=str(missing)), need
 def runs_server(tmp_path_factory, raw_db_dir):
     home = tmp_path_factory.mktemp("runs-home")
     root = tmp_path_factory.mktemp("runs-root")
-    rules_run(root / "nightly" / "sim-rules", raw_db_dir, home)
+    made = rules_run(root / "nightly" / "sim-rules", raw_db_dir, home)
+    copy = root / "nightly" / "sim-copy"  # the same run, but one goal's last reply said otherwise
+    shutil.copytree(made, copy)
+    records = [json.loads(line) for line in (copy / "transcripts.jsonl").read_text().splitlines()]
+    changed = next(r for r in records if r["goal"] == "pmul2437")
+    last = max(i for i, e in enumerate(changed["transcript"]["events"]) if e["kind"] == "agent_said")
+    changed["transcript"]["events"][last]["text"] = "Goodbye then."
+    (copy / "transcripts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     script = home / "chat.json"
     script.write_text(json.dumps(TRIP))
     env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_RUNS_DIR": str(root)}
@@ -44,9 +52,9 @@ def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):
     wait_text(page, "#runs-status", "not below the runs folder")
     page.fill("#runs-folder textarea", "")
     page.click("#runs-list")
-    wait_text(page, "#runs-status", "1 run found")
+    wait_text(page, "#runs-status", "2 runs found")
     table = page.inner_text("#runs-table")
-    assert "nightly/sim-rules" in table and "rules" in table and "agenda" in table
+    assert "nightly/sim-rules" in table and "nightly/sim-copy" in table and "agenda" in table
     wait_text(page, "#runs-dialogues-status", "3 of 3 dialogues")
     page.locator("#runs-verdict label").filter(has_text=re.compile(r"^\s*not complete\s*$")).click()
     wait_text(page, "#runs-dialogues-status", "0 of 3 dialogues")  # the rule-based system meets every goal
@@ -75,6 +83,13 @@ def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):
     assert final in seen and len(seen) >= 2, seen  # the panel followed the slider from empty to the final state
     assert page.locator("#runs-chat .message").count() >= 2  # the dialogue itself, with the chat's panels beside it
     assert str(root) not in page.inner_text("#tab-runs")  # no server path on the page
+
+    page.click("#runs-compare-panel button:has-text('side by side')")
+    page.wait_for_timeout(300)
+    page.click("#runs-compare")
+    wait_text(page, "#runs-compare-status", "pmul2437: the dialogues part at")
+    assert "⚑" in page.inner_text("#runs-compare-left") and "⚑" in page.inner_text("#runs-compare-right")
+    assert "Goodbye then." in page.inner_text("#runs-compare-left") + page.inner_text("#runs-compare-right")
 
     page.click("#runs-fork")  # at the last event: the taxi booked, the goodbye said
     page.wait_for_selector("#chat", state="visible", timeout=15_000)  # the Chat tab opened with the fork

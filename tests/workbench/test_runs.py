@@ -84,3 +84,20 @@ def test_a_dialogue_at_any_event(root):
     assert event_label(transcript, 0).startswith(f"event 1 of {len(transcript.events)} · turn 1 · user_said")
     with pytest.raises(NotARun):
         folder.transcript("sim-rules", "no-such-dialogue")
+
+
+def test_two_runs_of_a_goal_part_at_their_first_different_event(root):
+    from app.dialogue.transcript import AgentSaid
+    from app.workbench.runs import by_goal, first_difference
+
+    folder = RunsFolder(root)
+    one, other = by_goal(folder.dialogues("sim-rules")), by_goal(folder.dialogues("older/sim-broken"))
+    assert set(one) == set(other) and len(one) == 3
+    goal = next(iter(one))
+    a, b = folder.transcript("sim-rules", one[goal]), folder.transcript("older/sim-broken", other[goal])
+    assert first_difference(a, b) is None  # the same dialogue: ids and times aside, nothing differs
+    where = next(i for i, e in enumerate(a.events) if isinstance(e, AgentSaid))
+    changed = a.model_copy(update={"events": [*a.events[:where], a.events[where].model_copy(
+        update={"text": "Something else."}), *a.events[where + 1:]]})
+    assert first_difference(a, changed) == (where, where)
+    assert first_difference(a, a.fork(a.events[where].id, id="short")) == (where + 1, None)
