@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,8 @@ class RunsFolder:
         path = self.folder(run) / TRANSCRIPTS
         if not path.is_file():
             raise NotARun(f"{run!r} holds no {TRANSCRIPTS}: not a run")
-        return [read for line in path.read_text(encoding="utf-8").splitlines() if (read := _record(line))]
+        stat = path.stat()  # read again only once the file changed: the slider asks at every event
+        return list(_read(str(path), stat.st_mtime_ns, stat.st_size))
 
     def _summary(self, transcripts: Path) -> RunSummary:
         path = transcripts.parent
@@ -156,6 +158,13 @@ def headline(metrics: dict[str, Any], command: str = "simulate") -> dict[str, fl
         return {rate: rates.get(rate, {}).get("value") for rate in ("inform", "success", "book", "complete")}
     state = metrics.get("state") or {}
     return {"inform": metrics.get("inform"), "success": metrics.get("success"), "jga": state.get("jga")}
+
+
+@lru_cache(maxsize=8)
+def _read(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[dict[str, Any] | None, Transcript], ...]:
+    """The readable records of a transcripts.jsonl as it was at that time and size (callers never change them)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return tuple(read for line in lines if (read := _record(line)))
 
 
 def _json(path: Path) -> dict[str, Any]:
