@@ -105,3 +105,17 @@ def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):
     parent_reference = page.inner_text("#runs-bookings tbody td:nth-child(2)")
     assert forked_reference != parent_reference and len(forked_reference) == 8  # made again under the fork's id
     page.close()
+
+
+def test_the_runs_tab_on_a_phone(runs_server, browser):  # noqa: F811
+    url, _root = runs_server
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#message textarea")
+    open_tab(page, "Runs")
+    page.click("#runs-list")
+    wait_text(page, "#runs-status", "2 runs found")
+    wait_text(page, "#runs-event-label", "event ")
+    wait_text(page, "#runs-bookings", "booked")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 391  # nothing sticks out sideways
+    page.close()
