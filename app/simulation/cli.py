@@ -191,6 +191,9 @@ def _fork(args: argparse.Namespace, settings: Settings, user_for: UserFor) -> in
             parent.event(spec.event)
         except KeyError:
             raise ForkRefused(f"--fork: dialogue {parent.id} has no event {spec.event!r}") from None
+        if (setup := run_setup(args.out)) is not None and setup.get("command") != "fork":
+            raise ForkRefused(f"--out {args.out} holds {describe(setup)}; give a folder for forks (a fork would "
+                              "be counted among that run's dialogues)")
         args.out.mkdir(parents=True, exist_ok=True)
         backend = None
         if args.backend not in ORACLES and args.backend != RULES:

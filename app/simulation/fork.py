@@ -17,7 +17,7 @@ from app.dialogue.goals import availability_of
 from app.dialogue.session import UserSide
 from app.dialogue.transcript import Booked, Refused, ToolAnswered, ToolCalled, Transcript, UserSaid, new_id
 from app.tools.toolbox import Toolbox
-from app.workbench.runs import NotARun, RunsFolder
+from app.workbench.runs import TRANSCRIPTS, NotARun, RunsFolder
 
 
 class ForkRefused(Exception):
@@ -44,12 +44,12 @@ class ForkSpec:
 
 def parent_of(spec: ForkSpec) -> Transcript:
     """The dialogue the spec names, read from its run's transcripts.jsonl; ForkRefused when there is none."""
-    if not spec.run.is_dir():
-        raise ForkRefused(f"--fork: no run folder {spec.run}")
+    if not (spec.run / TRANSCRIPTS).is_file():
+        raise ForkRefused(f"--fork: no run folder {spec.run} (a folder holding {TRANSCRIPTS})")
     try:
         return RunsFolder(spec.run).transcript("", spec.dialogue)
-    except NotARun as error:
-        raise ForkRefused(f"--fork: {spec.run}: {error}") from None
+    except NotARun:
+        raise ForkRefused(f"--fork: run {spec.run} has no dialogue {spec.dialogue!r}") from None
 
 
 def fork_dialogue(parent: Transcript, event_id: str, toolbox: Toolbox) -> Transcript:

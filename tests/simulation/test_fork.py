@@ -90,6 +90,14 @@ def test_fork_from_the_command_line_goes_on_to_a_verdict(run, parent, simulate, 
     assert len(fork.bookings()) == len(parent.bookings())  # nothing booked twice
 
 
+def test_a_fork_into_a_runs_folder_is_refused(run, parent, simulate):
+    before = (run / "transcripts.jsonl").read_text()
+    spec = f"{run}:{parent.id}:{parent.events[0].id}"
+    status, err = simulate("--fork", spec, "--backend", "rules", "--out", str(run))
+    assert status == 2 and "give a folder for forks" in one_line(err)
+    assert (run / "transcripts.jsonl").read_text() == before
+
+
 @pytest.mark.parametrize(("spec", "says"), [
     ("{run}-missing:{dialogue}:{event}", "no run folder"),
     ("{run}:no-such-dialogue:{event}", "has no dialogue 'no-such-dialogue'"),
