@@ -100,6 +100,8 @@ class Settings(BaseSettings):
                     "of max_prompt_tokens + max_new_tokens. 8 fits CoALM-8B in bf16 on a 24 GB GPU.")
     watch_pause_s: float = Field(1.5, ge=0, le=30, description="Watch a goal: the pause after each reply (half of it "
                                  "after each user message), so a person can read the dialogue as it plays.")
+    runs_dir: Path = Field(default_factory=lambda: REPO_ROOT / "runs",
+                           description="The Runs tab lists the evaluation and simulation runs below this folder.")
     raters_per_item: int = Field(3, ge=1, le=20, description="Raters each review-queue dialogue gets.")
     share_default: bool = Field(False, description="Whether a new chat starts shared with the review queue (each "
                                 "person can change it); on only where every visitor is an annotator.")

@@ -59,10 +59,12 @@ class BookingDesk:
         self.catalogue = catalogue
 
     def book(self, domain: Domain, request: dict[str, Any], dialogue_id: str,
-             availability: Availability = BASELINE) -> Confirmed | Declined:
+             availability: Availability = BASELINE, picked_as: str | None = None) -> Confirmed | Declined:
         """The stored booking, or the rule's refusal; ValueError when the request names no single entity.
-        `availability` decides whether there is room (a goal-driven dialogue's script; by default the baseline)."""
-        entity = self._entity(domain, request, dialogue_id)
+        `availability` decides whether there is room (a goal-driven dialogue's script; by default the baseline).
+        `picked_as`: the dialogue whose id picks an assigned entity (a taxi's car), so that a forked dialogue's
+        restored booking gets the car its parent got."""
+        entity = self._entity(domain, request, picked_as or dialogue_id)
         for _attempt in range(10):  # 36^8 references: a clash is rare, but the unique index has the last word
             try:
                 return self._decide_and_store(domain, entity, request, dialogue_id, availability)

@@ -68,3 +68,12 @@ def one_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     assert len(lines) == 1, text
     return lines[0]
+
+
+def rules_run(out: Path, raw_db_dir: Path, home: Path, goals: int = 3) -> Path:
+    """A quick simulation run (`app.simulate --backend rules --goals N`) written to `out`; returns `out`."""
+    process = start("app.simulate", "--backend", "rules", "--goals", str(goals), "--out", str(out), "--test-dir",
+                    str(TEST_DIR), env=command_env(home, raw_db_dir))
+    _stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    return out

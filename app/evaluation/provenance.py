@@ -29,7 +29,7 @@ PROMPTS = REPO_ROOT / "app" / "agent" / "prompts"
 # Settings that say where or how fast a run happened, or hold a secret: they do not change its dialogues.
 PLACE_SETTINGS = frozenset({"home", "db_url", "data_dir", "test_dir", "api_key", "admin_token", "port", "host",
                             "download_timeout_s", "base_url", "script", "remote_concurrency", "local_concurrency",
-                            "share_default", "raters_per_item", "arena"})
+                            "share_default", "raters_per_item", "arena", "runs_dir"})
 PLACE_FLAGS = frozenset({"out", "compare", "workers", "test_dir", "check", "script", "base_url", "user_base_url",
                          "score", "seed"})  # the seed is recorded on its own
 GIT_TIMEOUT_S = 10

@@ -50,6 +50,7 @@ from app.evaluation.run_folder import (
 from app.evaluation.runner import read_results
 from app.settings import BadSetting, Settings
 from app.simulation.checker import GoalChecker
+from app.simulation.fork import ForkRefused, ForkSpec, catch_up, fork_dialogue, parent_of
 from app.simulation.oracle import GoalOracle, Mistake
 from app.simulation.recheck import NotTranscripts, run_check
 from app.simulation.report import compare, flip_lines, report, summary_lines, write_flips, write_outputs
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(flags, db_url=f"sqlite:///{args.out / 'sim.sqlite3'}", max_steps=args.max_steps)
         user_for = _users(args, settings)  # flags first: a wrong command line should not wait for a download
+        if args.fork:
+            return _fork(args, settings, user_for)
         folder = data.locate(args.test_dir or settings.test_dir, settings.home / "multiwoz-test",
                              settings.download_timeout_s, names=[data.GOALS_FILE])
     except (data.TestDataUnavailable, ValueError) as error:  # a BadSetting is a ValueError
@@ -172,6 +175,56 @@ def _simulate(args: argparse.Namespace, settings: Settings, user_for: UserFor, g
               f"{'a real difference' if compared_with['real'] else 'not distinguishable from noise'}")
         print(flip_lines(compared_with["flipped"]))
     print(summary_lines(metrics))
+    return 0
+
+
+def _fork(args: argparse.Namespace, settings: Settings, user_for: UserFor) -> int:
+    """--fork RUN_DIR:DIALOGUE_ID:EVENT_ID: copy that dialogue up to the event (its bookings made again), let the user
+    go on from there against the chosen system, and check it; the line is appended to --out's transcripts.jsonl."""
+    try:
+        spec = ForkSpec.parse(args.fork)
+        parent = parent_of(spec)
+        if parent.goal is None:
+            raise ForkRefused(f"--fork: dialogue {parent.id} has no goal (an evaluation's turn-level dialogue); fork "
+                              "a simulation's dialogue")
+        try:
+            parent.event(spec.event)
+        except KeyError:
+            raise ForkRefused(f"--fork: dialogue {parent.id} has no event {spec.event!r}") from None
+        if (setup := run_setup(args.out)) is not None and setup.get("command") != "fork":
+            raise ForkRefused(f"--out {args.out} holds {describe(setup)}; give a folder for forks (a fork would "
+                              "be counted among that run's dialogues)")
+        args.out.mkdir(parents=True, exist_ok=True)
+        backend = None
+        if args.backend not in ORACLES and args.backend != RULES:
+            check_choices(settings)
+            backend = make_backend(settings)
+        toolbox = Toolbox.open(settings)
+        system = _system(args.backend, settings, toolbox, backend)
+        fork = fork_dialogue(parent, spec.event, toolbox)
+    except (ForkRefused, BackendError, BadSetting, DataUnavailable, OSError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    goal, run = parent.goal, int(str(parent.meta.get("run") or 0))
+    label = args.backend if backend is None else backend.label
+    fork.meta.update({"system": label, "user": args.user, "format": settings.format})
+    user: UserSide = user_for(goal, run)
+    if args.user == "agenda":  # the parent's own user, brought to where the dialogue stands
+        user = AgendaUser(goal, seed=int(str(parent.meta.get("seed") or 0)) + run)
+        catch_up(user, fork)
+    copied, restored = len(fork.events), len(fork.bookings())
+    for _event in run_dialogue(system.agent(fork), user, fork, resume=True, max_turns=args.max_turns):
+        pass
+    verdict = GoalChecker(toolbox).check(goal, fork, toolbox.bookings(fork.id))
+    record = {"goal": goal.id, "run": run, "turns": len(fork.turns()), "corpus_turns": goal.corpus_turns,
+              "verdict": verdict.summary(), "alignment": round(alignment(goal, fork), 4), "transcript": fork.to_data()}
+    if not (args.out / "run.json").exists():
+        (args.out / "run.json").write_text(json.dumps({"command": "fork", "system": label, "user": args.user}))
+    with (args.out / TRANSCRIPTS).open("a", encoding="utf-8") as sink:
+        sink.write(json.dumps(record) + "\n")
+    print(f"Forked {parent.id} at event {spec.event} into {fork.id}: {copied} events copied, {restored} booking(s) "
+          f"restored; {len(fork.events) - copied} events since, complete: {verdict.complete}. Written to "
+          f"{args.out / TRANSCRIPTS}")
     return 0
 
 
@@ -264,6 +317,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare", type=Path, help="another run's --out: is the difference in Complete real, and "
                                                      "which goals flipped (passed in one, failed in the other; "
                                                      "written to flips.csv)?")
+    parser.add_argument("--fork", metavar="RUN_DIR:DIALOGUE_ID:EVENT_ID",
+                        help="no run: copy that dialogue up to that event (its bookings restored), and let the user go "
+                             "on from there against --backend; appended to --out's transcripts.jsonl")
     parser.add_argument("--check", type=Path, metavar="FILE",
                         help="no simulation: check the dialogues in FILE (a simulation's or an evaluation's "
                              "transcripts.jsonl, a saved dialogue, or the corpus' test.json, replayed with the human "

@@ -155,8 +155,9 @@ class Toolbox:
         return all_tools()
 
     def call(self, name: object, arguments: object, dialogue_id: str,
-             availability: Availability = BASELINE) -> ToolAnswer:
-        """Run one API call; `availability` decides bookings (a goal-driven dialogue passes its goal's script)."""
+             availability: Availability = BASELINE, picked_as: str | None = None) -> ToolAnswer:
+        """Run one API call; `availability` decides bookings (a goal-driven dialogue passes its goal's script);
+        `picked_as` names the dialogue whose id picks an assigned entity (a fork restoring its parent's taxi)."""
         tool = self.tools.get(name) if isinstance(name, str) else None
         if tool is None:
             return ToolError(message=f"unknown tool {name!r:.60}; available: {', '.join(self.tools)}")
@@ -166,7 +167,7 @@ class Toolbox:
             return ToolError(message=f"{name}: arguments must be keyword arguments, not {arguments!r:.60}")
         try:
             given = tool.arguments.model_validate(arguments).model_dump(exclude_none=True)
-            return self._run(tool, given, dialogue_id, availability)
+            return self._run(tool, given, dialogue_id, availability, picked_as)
         except ValidationError as error:
             return ToolError(message=describe_validation_error(tool, error))
         except ValueError as error:  # valid arguments the service could not act on (no such hotel, no time)
@@ -186,10 +187,11 @@ class Toolbox:
         """This dialogue's bookings as stored, oldest first."""
         return self.desk.bookings(dialogue_id)
 
-    def _run(self, tool: Tool, given: dict[str, Any], dialogue_id: str, availability: Availability) -> ToolAnswer:
+    def _run(self, tool: Tool, given: dict[str, Any], dialogue_id: str, availability: Availability,
+             picked_as: str | None = None) -> ToolAnswer:
         domain = tool.domain.name
         if tool.kind == "book":
-            made = self.desk.book(tool.domain, given, dialogue_id, availability)
+            made = self.desk.book(tool.domain, given, dialogue_id, availability, picked_as)
             if isinstance(made, Confirmed):
                 return Booked(domain=domain, reference=made.reference, details=made.details)
             return Refused(domain=domain, reason=made.reason, hint=made.hint)

@@ -11,6 +11,7 @@ from app.ui import theme, view
 from app.ui.demo import ChatPage, DemoApp, example_openers
 from app.ui.goal_play import GoalPanel, GoalPlay
 from app.ui.goal_watch import WatchPanel
+from app.ui.runs_tab import RunsPicks
 from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
 from app.ui.workbench import Workbench, build_workbench_tabs
 
@@ -46,6 +47,21 @@ def _copies(count: int):  # noqa: ANN202 - a handler
     return lambda name: [name] * count if count > 1 else name
 
 
+def _wire_fork(app: DemoApp, workbench: Workbench, picks: RunsPicks, tabs: gr.Tabs, page: ChatPage) -> None:
+    """The Runs tab's "Fork into the Chat tab": the picked dialogue up to the picked event, its bookings restored,
+    becomes the chat (on the page's own backend and format), and the Chat tab opens."""
+    outputs = [picks.status, tabs, *page]
+
+    def fork(run: str | None, dialogue: str | None, number: float | None, current: Any) -> list[Any]:
+        made = workbench.runs.fork(run, dialogue, number, app.toolbox, app.new_dialogue().meta)
+        if isinstance(made, str):
+            return [f"⚠️ {made}", gr.skip(), *[gr.skip()] * len(page)]
+        note = f"Forked {dialogue} at event {int(number or 1)} into the Chat tab: go on from there."
+        return [note, gr.Tabs(selected="chat-tab"), *app.start_over(current, made)]
+
+    picks.fork.click(fork, [picks.run, picks.dialogue, picks.event, page.state], outputs, queue=False)
+
+
 def build_ui(app: DemoApp) -> gr.Blocks:
     """The whole page: the chat with its panels, rating and export, goal play and the workbench tabs, wired
     to the app's handlers."""
@@ -57,7 +73,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         dialogue_memory = gr.BrowserState("", storage_key="coalm-woz-dialogue")  # the dialogue a reload brings back
         gr.Markdown("# CoALM finds and books: hotels, restaurants, trains, taxis, attractions", elem_id="title")
         header = gr.Markdown(app.header(), elem_id="header")
-        with gr.Tabs(elem_id="tabs"):
+        with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Chat", id="chat-tab", elem_id="tab-chat"):
                 with gr.Row(elem_id="chat-row"):
                     with gr.Column(scale=3, elem_id="chat-column"):
@@ -114,13 +130,17 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                     export_status = gr.Markdown(elem_id="export-status")
                     export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files", height=120)
             turns = {"concurrency_limit": limit, "concurrency_id": "turns", **QUEUE_STATUS}
-            name_boxes = [annotator, *build_workbench_tabs(Workbench.of(app), turns)]
+            workbench = Workbench.of(app)
+            workbench_names, runs_picks = build_workbench_tabs(workbench, turns)
+            name_boxes = [annotator, *workbench_names]
 
         page = ChatPage(chat=chatbot, message=message, belief=belief, calls=calls, rows=rows, bookings=booked,
                         state=state, retry=retry_button, download=download, status=turn_status, share=share, send=send,
                         dialogue_id=dialogue_memory, goal_card=goal_panel.card, goal_verdict=goal_panel.verdict,
                         goal_panel=goal_panel.panel)
         outputs = list(page)
+        if workbench is not None and runs_picks is not None:
+            _wire_fork(app, workbench, runs_picks, tabs, page)
         goal_panel.wire(demo, page)
         watch_panel.wire(demo, page)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",

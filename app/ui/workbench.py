@@ -14,19 +14,22 @@ from app.ui.arena_tab import ArenaTab, build_arena_tab
 from app.ui.demo import DemoApp
 from app.ui.results_tab import ResultsTab, build_results_tab
 from app.ui.review_tab import ReviewTab, build_review_tab
+from app.ui.runs_tab import RunsPicks, RunsTab, build_runs_tab
 from app.workbench.annotations import AnnotationStore
 from app.workbench.arena import Arena, arena_systems
 from app.workbench.arena_store import ArenaStore
 from app.workbench.review_store import SHARED, ReviewStore
+from app.workbench.runs import RunsFolder
 
 
 @dataclass(frozen=True)
 class Workbench:
-    """The workbench tabs' handlers (review queue, arena, results) over the demo's database."""
+    """The workbench tabs' handlers (review queue, arena, results, runs) over the demo's database and runs folder."""
 
     review: ReviewTab
     arena: ArenaTab
     results: ResultsTab
+    runs: RunsTab
 
     @classmethod
     def of(cls, app: DemoApp) -> Workbench | None:
@@ -53,16 +56,21 @@ class Workbench:
 
         exports = app.settings.home / "exports"
         results = ResultsTab(review, votes, app.settings.admin_token, exports)
-        return cls(ReviewTab(review), ArenaTab(make_arena, save_side, app.settings.share_default), results)
+        return cls(ReviewTab(review), ArenaTab(make_arena, save_side, app.settings.share_default), results,
+                   RunsTab(RunsFolder(app.settings.runs_dir)))
 
 
-def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]) -> list[gr.Textbox]:
-    """The three tabs, to be called inside the page's gr.Tabs. Returns the boxes where a person types their name."""
+def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]
+                         ) -> tuple[list[gr.Textbox], RunsPicks | None]:
+    """The four tabs, to be called inside the page's gr.Tabs. Returns the boxes where a person types their name,
+    and the Runs tab's picks (None without a database), which the page wires to the Chat tab."""
     names: list[gr.Textbox] = []
+    picks: list[RunsPicks] = []
     tabs: list[tuple[str, str, Callable[[Workbench], gr.Textbox | None]]] = [
         ("Review queue", "review", lambda w: build_review_tab(w.review)),
         ("Arena", "arena", lambda w: build_arena_tab(w.arena, concurrency)),
         ("Results", "results", lambda w: build_results_tab(w.results)),
+        ("Runs", "runs", lambda w: picks.append(build_runs_tab(w.runs))),
     ]
     for title, tab_id, build in tabs:
         with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
@@ -70,4 +78,4 @@ def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any
                 gr.Markdown("The database is not available, so this tab cannot open; see the header.")
             elif (name := build(workbench)) is not None:
                 names.append(name)
-    return names
+    return names, picks[0] if picks else None

@@ -1,0 +1,100 @@
+"""Fork a run's dialogue at one of its events: `python -m app.simulate --fork RUN_DIR:DIALOGUE_ID:EVENT_ID`.
+
+The new dialogue holds the parent's events up to and including that event (its meta's `forked_from` names the
+parent dialogue and the event). The bookings made up to there are made again through the toolbox under the new
+dialogue's id (every booking call replayed in order, refused ones too, so the goal's availability script sees the
+same history), and the copied events name the new references, so the database and the transcript agree."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from app.dialogue.goals import availability_of
+from app.dialogue.session import UserSide
+from app.dialogue.transcript import Booked, Refused, ToolAnswered, ToolCalled, Transcript, UserSaid, new_id
+from app.tools.toolbox import Toolbox
+from app.workbench.runs import TRANSCRIPTS, NotARun, RunsFolder
+
+
+class ForkRefused(Exception):
+    """The fork cannot be made (a bad spec, a missing run, dialogue or event); the message is one line."""
+
+
+@dataclass(frozen=True)
+class ForkSpec:
+    """Where to fork: the run's folder, the dialogue's id, the event's id."""
+
+    run: Path
+    dialogue: str
+    event: str
+
+    @classmethod
+    def parse(cls, spec: str) -> ForkSpec:
+        """RUN_DIR:DIALOGUE_ID:EVENT_ID (the run's folder may itself hold colons; the ids do not)."""
+        run, _, rest = spec.rpartition(":")
+        run, _, dialogue = run.rpartition(":")
+        if not run or not dialogue or not rest:
+            raise ForkRefused(f"--fork {spec!r}: give RUN_DIR:DIALOGUE_ID:EVENT_ID")
+        return cls(Path(run), dialogue, rest)
+
+
+def parent_of(spec: ForkSpec) -> Transcript:
+    """The dialogue the spec names, read from its run's transcripts.jsonl; ForkRefused when there is none."""
+    if not (spec.run / TRANSCRIPTS).is_file():
+        raise ForkRefused(f"--fork: no run folder {spec.run} (a folder holding {TRANSCRIPTS})")
+    try:
+        return RunsFolder(spec.run).transcript("", spec.dialogue)
+    except NotARun:
+        raise ForkRefused(f"--fork: run {spec.run} has no dialogue {spec.dialogue!r}") from None
+
+
+def fork_dialogue(parent: Transcript, event_id: str, toolbox: Toolbox) -> Transcript:
+    """A new dialogue holding `parent` up to and including `event_id`, its bookings made again under its own id."""
+    try:
+        kept = parent.fork(event_id, id=f"{parent.id}-fork-{new_id()[:6]}")
+    except KeyError:
+        raise ForkRefused(f"--fork: dialogue {parent.id} has no event {event_id!r}") from None
+    references = _restore_bookings(kept, parent.id, toolbox)
+    text = kept.to_json()
+    for old, new in references.items():  # references are 8 random capitals and digits: nothing else matches
+        text = text.replace(old, new)
+    forked = Transcript.from_json(text)
+    restored: dict[str, JsonValue] = dict(references)
+    forked.meta["forked_from"] = {"transcript": parent.id, "event": event_id, "references": restored}
+    return forked
+
+
+def _restore_bookings(kept: Transcript, parent_id: str, toolbox: Toolbox) -> dict[str, str]:
+    """Replay the kept booking calls under the new id (an assigned entity, a taxi's car, picked as the parent's
+    was); the old reference -> the new one. ForkRefused when a call now answers otherwise."""
+    answers = {e.call_id: e.result for e in kept.events if isinstance(e, ToolAnswered)}
+    references: dict[str, str] = {}
+    for event in kept.events:
+        if not isinstance(event, ToolCalled) or not isinstance(was := answers.get(event.call_id), Booked | Refused):
+            continue
+        now = toolbox.call(event.name, event.arguments, kept.id, availability_of(kept.goal), picked_as=parent_id)
+        differs = isinstance(now, Booked) and isinstance(was, Booked) and now.details != was.details
+        if type(now) is not type(was) or differs:
+            raise ForkRefused(f"--fork: {event.name} at event {event.id} answered {now.summary()} this time, "
+                              f"not {was.summary()}; the world cannot be restored")
+        if isinstance(was, Booked) and isinstance(now, Booked):
+            references[was.reference] = now.reference
+    return references
+
+
+def catch_up(user: UserSide, transcript: Transcript) -> None:
+    """Bring a user side that keeps its own state (the agenda user) to where `transcript` stands: it is shown the
+    dialogue as it stood before each of its messages, as when the dialogue was made (what it says is dropped)."""
+    for position, event in enumerate(transcript.events):
+        if isinstance(event, UserSaid):
+            user.next(Transcript(id=transcript.id, goal=transcript.goal, events=transcript.events[:position]))
+
+
+def as_record(fork: Transcript, verdict: dict[str, object], goal: str, turns: int) -> str:
+    """The forked dialogue as a line of transcripts.jsonl, as a simulation writes it."""
+    return json.dumps({"goal": goal, "run": 0, "turns": turns, "verdict": verdict, "alignment": None,
+                       "transcript": fork.to_data()})
