@@ -177,7 +177,9 @@ class DemoApp:
         one); None while a model is loading or ready."""
         if self.status.state != "failed":
             return None
-        return without_paths(f"🔴 {self.status.remedy} {WITHOUT_A_MODEL}")
+        # Without the database nothing answers, not even the rule-based system: offer it only with one.
+        offer = f" {WITHOUT_A_MODEL}" if self.toolbox is not None else ""
+        return without_paths(f"🔴 {self.status.remedy}{offer}")
 
     def notice_for(self, transcript: Transcript | None) -> str | None:
         """`no_model`, for the dialogue shown: one the rule-based system answers needs no model."""

@@ -267,6 +267,7 @@ def test_unusable_database_keeps_the_page_up(tmp_path):
     assert app.status.state == "failed" and "database is not available" in shown_text(app.header())
     _, final = last(app.respond("hello", None))
     assert "WOZ_DATA_DIR" in final[STATUS] and final[STATE].events == [] and final[INPUT] == "hello"
+    assert "Watch a goal" not in final[STATUS]  # the rule-based system needs the database too
 
 
 def test_a_message_waiting_for_a_model_that_then_fails_goes_back_into_the_box(tmp_path, raw_db_dir):
