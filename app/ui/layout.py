@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from app.backends.base import on_zero_gpu
+from app.simulation.systems import RULES
 from app.ui import theme, view
 from app.ui.demo import ChatPage, DemoApp, example_openers
 from app.ui.goal_play import GoalPanel, GoalPlay
@@ -49,17 +50,20 @@ def _copies(count: int):  # noqa: ANN202 - a handler
 
 def _wire_fork(app: DemoApp, workbench: Workbench, picks: RunsPicks, tabs: gr.Tabs, page: ChatPage) -> None:
     """The Runs tab's "Fork into the Chat tab": the picked dialogue up to the picked event, its bookings restored,
-    becomes the chat (on the page's own backend and format), and the Chat tab opens."""
+    becomes the chat, answered from there by the page's own model or by the rule-based system (whichever ran the
+    parent), and the Chat tab opens."""
     outputs = [picks.status, tabs, *page]
 
-    def fork(run: str | None, dialogue: str | None, number: float | None, current: Any) -> list[Any]:
-        made = workbench.runs.fork(run, dialogue, number, app.toolbox, app.new_dialogue().meta)
+    def fork(run: str | None, dialogue: str | None, number: float | None, answers: str, current: Any) -> list[Any]:
+        meta = (app.rules_dialogue() if answers == RULES else app.new_dialogue()).meta
+        made = workbench.runs.fork(run, dialogue, number, app.toolbox, meta)
         if isinstance(made, str):
             return [f"⚠️ {made}", gr.skip(), *[gr.skip()] * len(page)]
         note = f"Forked {dialogue} at event {int(number or 1)} into the Chat tab: go on from there."
         return [note, gr.Tabs(selected="chat-tab"), *app.start_over(current, made)]
 
-    picks.fork.click(fork, [picks.run, picks.dialogue, picks.event, page.state], outputs, queue=False)
+    picks.fork.click(fork, [picks.run, picks.dialogue, picks.event, picks.answers, page.state], outputs,
+                     queue=False)
 
 
 def build_ui(app: DemoApp) -> gr.Blocks:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from app.dialogue.transcript import Transcript
 from app.simulation.fork import ForkRefused, fork_dialogue
+from app.simulation.systems import RULES, RULES_LABEL
 from app.tools.toolbox import Toolbox
 from app.ui import view
 from app.workbench.runs import (
@@ -37,6 +38,7 @@ class RunsPicks(NamedTuple):
     event: gr.Slider
     fork: gr.Button
     status: gr.Markdown
+    answers: gr.Radio  # who goes on in the fork: the page's model or the rule-based system
 
 
 class RunsTab:
@@ -197,6 +199,8 @@ def build_runs_tab(tab: RunsTab) -> RunsPicks:
     event = gr.Slider(1, 2, value=1, step=1, label="Event", elem_id="runs-event")
     with gr.Row():
         event_text = gr.Markdown(elem_id="runs-event-label")
+        answers = gr.Radio([("the page's model", "model"), (RULES_LABEL, RULES)], value="model",
+                           label="Who answers the fork", elem_id="runs-fork-answers", scale=0)
         fork = gr.Button("Fork into the Chat tab at this event", elem_id="runs-fork", size="sm", scale=0)
     fork_status = gr.Markdown(elem_id="runs-fork-status")
     with gr.Row():
@@ -239,4 +243,4 @@ def build_runs_tab(tab: RunsTab) -> RunsPicks:
     dialogue.change(tab.open_dialogue, [run, dialogue], [event, *panels])
     event.release(tab.at_event, [run, dialogue, event], panels, trigger_mode="always_last")
     event.input(tab.at_event, [run, dialogue, event], panels, trigger_mode="always_last")
-    return RunsPicks(run, dialogue, event, fork, fork_status)
+    return RunsPicks(run, dialogue, event, fork, fork_status, answers)

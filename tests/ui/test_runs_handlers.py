@@ -47,6 +47,8 @@ def test_a_fork_for_the_chat_carries_the_pages_meta_and_its_parent(tab, toolbox)
     forked = tab.fork("sim-rules", dialogue, 99, toolbox, {"backend": "scripted"})
     assert isinstance(forked, Transcript) and forked.meta["backend"] == "scripted"
     assert forked.meta["forked_from"]["transcript"] == dialogue and toolbox.bookings(forked.id)
+    by_rules = tab.fork("sim-rules", dialogue, 99, toolbox, {"backend": "rules"})  # "Who answers the fork"
+    assert isinstance(by_rules, Transcript) and by_rules.meta["backend"] == "rules" and by_rules.id != forked.id
 
 
 def test_the_first_difference_is_marked_in_the_chat(tab):

@@ -97,6 +97,12 @@ def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):
     wait_text(page, "#bookings", "booked")
     assert page.inner_text("#belief") == final
     forked_reference = page.inner_text("#bookings tbody td:nth-child(2)")
+    # The fork goes on with another backend than its parent's (the rule-based system ran it; the page's scripted
+    # model answers now), on top of what the parent had said and booked.
+    page.fill("#message textarea", "I need a cheap guesthouse in the north")
+    page.press("#message textarea", "Enter")
+    wait_text(page, "#chat", "I have 2 cheap guesthouses in the north")
+    assert "taxi" in page.inner_text("#chat") and forked_reference in page.inner_text("#bookings")
     open_tab(page, "Runs")
     assert "Forked" in page.inner_text("#runs-fork-status")
     page.locator("#runs-event input[type=range]").focus()
