@@ -17,6 +17,7 @@ from app.dialogue.transcript import (
     CallWithAnswer,
     Found,
     InterimReply,
+    ModelCalled,
     Refused,
     Thought,
     ToolAnswered,
@@ -105,7 +106,27 @@ def _step_messages(turn: TurnView) -> list[tuple[dict[str, Any], str]]:
             steps.append((_step("⚠️ The model's action could not be used", as_text(event.message), "done"), event.id))
         elif isinstance(event, TurnFailed) and event is not last:  # a retry went on after it
             steps.append((_step("⚠️ Interrupted", as_text(event.message), "done"), event.id))
+    calls_made = [e for e in turn.events if isinstance(e, ModelCalled) and e.side == "agent"]
+    if calls_made:  # what the reply cost, folded; no model name (the review queue hides which system answered)
+        steps.append((_cost_step(calls_made), calls_made[-1].id))
     return steps
+
+
+def _cost_step(calls: list[ModelCalled]) -> dict[str, Any]:
+    """One folded step: the turn's model calls, their tokens (as counted, or "not reported") and seconds."""
+    seconds = sum(call.total_s for call in calls)
+    counted = [call for call in calls if call.counted_by != "not reported"]
+    tokens = (f" · {sum(c.prompt_tokens or 0 for c in counted):,} prompt + "
+              f"{sum(c.generated_tokens or 0 for c in counted):,} generated tokens" if counted else
+              " · tokens not reported")
+    lines = []
+    for number, call in enumerate(calls, start=1):
+        counts = (f"{call.prompt_tokens or 0:,} prompt + {call.generated_tokens or 0:,} generated tokens "
+                  f"({call.counted_by})" if call.counted_by != "not reported" else "tokens not reported")
+        first = f", first token after {call.first_token_s:.2f} s" if call.first_token_s is not None else ""
+        lines.append(f"- call {number}: {counts}{first}, {call.total_s:.2f} s{'' if call.ok else ', did not finish'}")
+    title = f"🧮 {len(calls)} model call{'s' if len(calls) != 1 else ''}{tokens}"
+    return _step(title, "\n".join(lines), "done", duration=round(seconds, 4))
 
 
 def _step(title: str, content: str, status: str, **extra: Any) -> dict[str, Any]:

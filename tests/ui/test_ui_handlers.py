@@ -61,7 +61,10 @@ def test_panels_follow_a_multi_domain_dialogue(tmp_path, raw_db_dir):
     assert shown_text(step["metadata"]["title"]) == "🔧 FindHotel(area='north', pricerange='cheap', type='guesthouse')"
     assert step["metadata"]["status"] == "done" and step["metadata"]["duration"] > 0
     assert said(step).startswith("2 found: city centre north b and b, worth house")
-    assert chat[3] == {"role": "assistant", "content": TRIP[1].removeprefix("System: ")}
+    cost = chat[3]  # the reply's model calls, folded: how many, their tokens (as counted) and seconds
+    assert cost["metadata"]["title"] == "🧮 2 model calls · tokens not reported" and cost["metadata"]["duration"] >= 0
+    assert said(cost).startswith("call 1: tokens not reported") and "call 2:" in said(cost)
+    assert chat[4] == {"role": "assistant", "content": TRIP[1].removeprefix("System: ")}
     assert every[0][INPUT] == "" and [said(m) for m in every[0][CHAT][-2:]] == [users[0], "…"]
     assert all(isinstance(o[INPUT], type(gr.skip())) for o in every[1:])  # typing during the turn is not wiped
     assert final[RETRY]["visible"] is False and final[STATUS] == "✅ Ready"
@@ -199,7 +202,7 @@ def test_new_dialogue_ends_the_running_turn_whose_handler_then_shows_the_new_one
     assert old.turns()[0].reply.stopped and app.store.transcript(old.id) is not None
     assert list(app.respond("sent to the old one", old)) == []  # still queued for the old dialogue: dropped
     _, reply = last(app.respond("hello", fresh[STATE]))  # the next message runs in the new dialogue
-    assert [said(m) for m in reply[CHAT]] == ["hello", "Hello again."]
+    assert [said(m) for m in reply[CHAT] if not m.get("metadata")] == ["hello", "Hello again."]
     idle = app.start_over(reply[STATE])  # with no turn running, the button draws the new dialogue itself
     assert idle[CHAT] == [] and idle[STATE].id != reply[STATE].id and idle[DOWNLOAD]["interactive"] is False
 

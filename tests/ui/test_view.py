@@ -8,7 +8,17 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.dialogue.transcript import AgentSaid, Thought, ToolAnswered, ToolCalled, ToolError, Transcript, TurnFailed
+from app.dialogue.transcript import (
+    AgentSaid,
+    ModelCalled,
+    Thought,
+    ToolAnswered,
+    ToolCalled,
+    ToolError,
+    Transcript,
+    TurnFailed,
+    UserSaid,
+)
 from app.ui.view import as_reply, as_text, chat_messages
 from tests.markup import rendered, shown_text
 
@@ -73,3 +83,22 @@ def test_the_chat_shows_people_tools_thoughts_and_failures_as_text_and_replies_a
     assert "server said <img src=http://host/p>" in shown_text(messages[-1]["content"])
     every = " ".join(rendered(m["content"]) + rendered(m.get("metadata", {}).get("title", "")) for m in messages)
     assert "<img" not in every and "<script" not in every and "<b>" not in every and "<i>" not in every
+
+
+def test_a_replys_model_calls_fold_into_one_step_with_their_counts_and_seconds():
+    """What a reply cost, in the chat's step details: the agent's calls with the counts as counted (a server's or
+    the tokenizer's; "not reported" where none came), never a model name (the review queue hides the system)."""
+    transcript = Transcript(events=[
+        UserSaid(turn=0, text="a hotel"),
+        ModelCalled(turn=0, step=1, backend="openai", model="secret-model", prompt_tokens=1200, generated_tokens=30,
+                    counted_by="server", first_token_s=0.25, total_s=1.5),
+        ModelCalled(turn=0, step=2, backend="openai", model="secret-model", total_s=0.5),
+        ModelCalled(turn=0, step=0, side="user", backend="openai", model="simulator", prompt_tokens=9,
+                    generated_tokens=9, counted_by="server", total_s=9.0),
+        AgentSaid(turn=0, step=2, text="Here.")])
+    messages, _ids = chat_messages(transcript)
+    cost = next(m for m in messages if m.get("metadata", {}).get("title", "").startswith("🧮"))
+    assert cost["metadata"]["title"] == "🧮 2 model calls · 1,200 prompt + 30 generated tokens"  # the agent's only
+    assert cost["metadata"]["duration"] == 2.0 and messages[-1]["content"] == "Here."
+    assert "call 1: 1,200 prompt + 30 generated tokens (server), first token after 0.25 s, 1.50 s" in cost["content"]
+    assert "call 2: tokens not reported, 0.50 s" in cost["content"] and "secret-model" not in str(messages)
