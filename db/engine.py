@@ -6,6 +6,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,11 +51,26 @@ def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 - DB-API objec
     # Waiting comes first: switching a new file to WAL needs a lock another starting process may hold.
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # WAL with synchronous=NORMAL commits without an fsync per booking and lets readers run during writes.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Checkpoints (which fsync) run on a background thread instead of inside some unlucky booking's commit.
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
+
+
+def _switch_to_wal(cursor) -> None:  # noqa: ANN001 - a DB-API cursor
+    """`PRAGMA journal_mode=WAL`, waiting for the other connections that switch a new file at the same moment:
+    SQLite answers "database is locked" at once there, without calling the busy handler (six pools opening one
+    new file together hit it about once in ten tries), so the switch is tried again for up to BUSY_TIMEOUT_MS."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_explicit_transactions(connection, _record) -> None:  # noqa: ANN001 - DB-API objects
