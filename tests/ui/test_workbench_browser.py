@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,10 @@ CLIPPED_HEADERS = """() => [...document.querySelectorAll('table th .header')].fi
     return text.width > 0 && text.right > edge - 2; }).map(s => s.innerText)"""
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, raw_db_dir):
-    home = tmp_path_factory.mktemp("workbench-home")
+@contextmanager
+def workbench_app(home, raw_db_dir, repeats: int = 1):
+    """The page with a seeded review queue, a scripted chat and a scripted arena (each script `repeats` times,
+    for tests that chat and play matches more than once); yields its URL."""
     engine = make_engine(f"sqlite:///{home / 'woz.sqlite3'}")
     ensure_imported(engine, [LocalFolder(raw_db_dir)])
     seed_review_queue(ReviewStore(engine, raters_per_item=3), Toolbox(engine))
@@ -55,12 +57,18 @@ def server(tmp_path_factory, raw_db_dir):
     scripts = {}
     for name, outputs in (("chat", TRIP), ("a", GOOD), ("b", TOOLS_SIDE)):
         scripts[name] = home / f"{name}.json"
-        scripts[name].write_text(json.dumps(outputs))
+        scripts[name].write_text(json.dumps(outputs * repeats))
     arena = [{"backend": "scripted", "script": str(scripts["a"]), "model": "coalm-side"},
              {"backend": "scripted", "script": str(scripts["b"]), "model": "tools-side", "format": "tools"}]
     env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein",
            "WOZ_ARENA": json.dumps(arena), "WOZ_RATERS_PER_ITEM": "3"}
     with running_app(["--backend", "scripted", "--script", str(scripts["chat"])], env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, raw_db_dir):
+    with workbench_app(tmp_path_factory.mktemp("workbench-home"), raw_db_dir) as url:
         yield url
 
 

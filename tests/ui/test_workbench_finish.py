@@ -5,21 +5,11 @@ and a failed adjudication keeps the lead's choice."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from app.tools.toolbox import Toolbox
-from app.workbench.review_store import ReviewStore
-from db.engine import make_engine
-from db.importer import LocalFolder, ensure_imported
-from tests.agent.test_agent_dialogues import TRIP
-from tests.browser_helpers import running_app
 from tests.ui.test_browser import missing
 from tests.ui.test_page_finish import SIZES, shot
-from tests.ui.test_workbench_browser import browser, open_tab, server, wait_text  # noqa: F401 - fixtures
-from tests.ui.test_workbench_ui import TOOLS_SIDE
-from tests.workbench_seed import GOOD, seed_review_queue
+from tests.ui.test_workbench_browser import browser, open_tab, server, wait_text, workbench_app  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.skipif(missing is not None, reason=str(missing))
 # The review chat's scrolling box: how far down it is scrolled, and whether it scrolls at all.
@@ -93,20 +83,7 @@ def test_a_failed_adjudication_keeps_the_leads_choice(server, browser, viewport)
 @pytest.fixture(scope="module")
 def showcase(tmp_path_factory, raw_db_dir):
     """A page with a seeded review queue and scripts long enough for a chat and an arena match at each size."""
-    home = tmp_path_factory.mktemp("showcase-home")
-    engine = make_engine(f"sqlite:///{home / 'woz.sqlite3'}")
-    ensure_imported(engine, [LocalFolder(raw_db_dir)])
-    seed_review_queue(ReviewStore(engine, raters_per_item=3), Toolbox(engine))
-    engine.dispose()
-    scripts = {}
-    for name, outputs in (("chat", TRIP), ("a", GOOD), ("b", TOOLS_SIDE)):
-        scripts[name] = home / f"{name}.json"
-        scripts[name].write_text(json.dumps(outputs * 4))
-    arena = [{"backend": "scripted", "script": str(scripts["a"]), "model": "coalm-side"},
-             {"backend": "scripted", "script": str(scripts["b"]), "model": "tools-side", "format": "tools"}]
-    env = {"WOZ_HOME": str(home), "WOZ_DATA_DIR": str(raw_db_dir), "WOZ_ADMIN_TOKEN": "letmein",
-           "WOZ_ARENA": json.dumps(arena), "WOZ_RATERS_PER_ITEM": "3"}
-    with running_app(["--backend", "scripted", "--script", str(scripts["chat"])], env) as url:
+    with workbench_app(tmp_path_factory.mktemp("showcase-home"), raw_db_dir, repeats=4) as url:
         yield url
 
 
