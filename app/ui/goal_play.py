@@ -149,3 +149,8 @@ class GoalPanel:
         # The goal list loads with the page (not at import or build): looked for once per process.
         page.load(self.play.choices, None, self.choice)
         page.load(self.play.systems, None, self.system)
+
+    def when_no_model(self) -> Any:
+        """The system choice once no model can answer (the rules only); nothing changes while one loads or
+        answers."""
+        return self.play.systems() if self.play.app.no_model() else gr.skip()

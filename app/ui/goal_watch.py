@@ -88,6 +88,10 @@ class WatchPanel:
         page.load(play.choices, None, self.choice)
         page.load(self._systems, None, [self.system, self.panel])
 
+    def when_no_model(self) -> tuple[Any, Any]:
+        """`_systems` once no model can answer; nothing changes while one loads or answers."""
+        return self._systems() if self.handler.app.no_model() else (gr.skip(), gr.skip())
+
     def _systems(self) -> tuple[Any, Any]:
         """The system choice, and the panel opened when no model can answer: what works without one."""
         return self.handler.play.systems(), gr.update(open=True) if self.handler.app.no_model() else gr.skip()

@@ -185,7 +185,12 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         # so it is done before a person can have typed and sent anything.
         demo.load(app.restore, [dialogue_memory], outputs, queue=False, show_progress="hidden")
         timer = gr.Timer(2)
-        timer.tick(lambda shown: (app.header(), gr.Timer(active=app.status.state == "loading"),
-                                  *app.model_status(shown)),
-                   state, [header, timer, turn_status, send], show_progress="hidden")
+        model_state = timer.tick(lambda shown: (app.header(), gr.Timer(active=app.status.state == "loading"),
+                                                *app.model_status(shown)),
+                                 state, [header, timer, turn_status, send], show_progress="hidden")
+        # A model found unable to load after the page loaded (it was still loading then) leaves the goal panels'
+        # system choices to the rules and opens Watch a goal, as a page loaded after the failure shows them.
+        model_state.then(lambda: (*watch_panel.when_no_model(), goal_panel.when_no_model()), None,
+                         [watch_panel.system, watch_panel.panel, goal_panel.system], queue=False,
+                         show_progress="hidden")
     return demo

@@ -68,6 +68,29 @@ def test_watch_a_goal_plays_the_agenda_user_against_the_rules_to_a_saved_verdict
     assert app.review.item(transcript.id) is not None
 
 
+def test_a_model_found_unable_to_load_after_the_page_loaded_leaves_the_rules_and_opens_watch_a_goal(tmp_path,
+                                                                                                    raw_db_dir):
+    """The page loads while the model still loads (both panels offer it, Watch a goal stays shut); the page's timer
+    then finds it failed, and the panels change as a page loaded after the failure shows them."""
+    from app.ui.demo import Status
+    from app.ui.goal_play import GoalPanel, GoalPlay
+    from app.ui.goal_watch import WatchPanel
+
+    app = no_model_app(tmp_path, raw_db_dir)
+    failed = app.status
+    with gr.Blocks():
+        play = GoalPlay(app)
+        watch, goal = WatchPanel(play), GoalPanel(play)
+    app.status = Status("loading", "loading the model…")
+    assert watch.when_no_model() == (gr.skip(), gr.skip()) and goal.when_no_model() == gr.skip()
+    assert [value for _, value in play.systems()["choices"]] == ["model", RULES]  # what the page loaded with
+    app.status = failed
+    system, panel = watch.when_no_model()
+    assert panel == gr.update(open=True)
+    assert system["choices"] == [(RULES_LABEL, RULES)] and system["value"] == RULES
+    assert goal.when_no_model()["choices"] == [(RULES_LABEL, RULES)]
+
+
 def test_play_a_goal_with_the_rules_chats_without_a_model(watcher):
     app, watch = watcher
     goal = watch.play.goal_set().ids[0]
