@@ -36,7 +36,7 @@ from app.backends.transformers_backend import TransformersBackend
 from app.dialogue.session import Messages, run_dialogue
 from app.dialogue.transcript import Transcript
 from app.tools.toolbox import Toolbox
-from benchmarks.batching_models import coalm_8b_shaped, load_folder, one_at_a_time, smollm_folder, tiny_folder
+from benchmarks.batching_models import coalm_8b_shaped, load_folder, references, smollm_folder, tiny_folder
 
 OPENERS = ["I need a cheap hotel in the north", "Find me a train from cambridge to ely on friday",
            "Is there an italian restaurant in the centre?", "I want to visit a museum in the west",
@@ -131,10 +131,11 @@ def table(title: str, rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def equivalence(model: Any, tokenizer: Any, calls: list[Call], limit: int) -> str:
-    """How many of the batched answers one-at-a-time `generate` writes exactly alike, and where the others part."""
+def equivalence(source: str, device: str, calls: list[Call], limit: int) -> str:
+    """How many of the batched answers one-at-a-time `generate` (in a fresh process, `references`) writes exactly
+    alike, and where the others part."""
     chosen = [c for c in calls if c.request is not None][:limit]
-    alone = [one_at_a_time(model, tokenizer, c.request) for c in chosen]  # type: ignore[arg-type]
+    alone = references(source, device, [c.request for c in chosen if c.request is not None])
 
     def alike(a: str, c: Call) -> bool:  # an answer the agent stopped reading is compared as far as it was read
         return a == c.text if c.whole else a.startswith(c.text)
@@ -175,8 +176,9 @@ def single_stream(backend: TransformersBackend, new_tokens: int = 512) -> float:
     return (backend.generated_tokens - before - 1) / (ended - first) if first else float("nan")
 
 
-def run_model(name: str, model: Any, tokenizer: Any, toolbox: Toolbox, args: argparse.Namespace
+def run_model(name: str, source: str, model: Any, tokenizer: Any, toolbox: Toolbox, args: argparse.Namespace
               ) -> TransformersBackend:
+    """The table for each format; `source` is where a fresh process finds the model again (`references`)."""
     backend = TransformersBackend.of_model(model, tokenizer, concurrency=max(args.levels),
                                            context_tokens=args.max_prompt_tokens + args.max_new_tokens)
     for format_name in args.formats:
@@ -192,7 +194,7 @@ def run_model(name: str, model: Any, tokenizer: Any, toolbox: Toolbox, args: arg
         print(table(f"{name} ({model.device}, {model.dtype}), {format_name} format (prompts of {prompts[0]}-"
                     f"{prompts[-1]} tokens), {args.max_new_tokens} new tokens a call at most", rows), flush=True)
         if args.equivalence:
-            print(equivalence(model, tokenizer, batched, args.equivalence), flush=True)
+            print(equivalence(source, args.device, batched, args.equivalence), flush=True)
     return backend
 
 
@@ -217,16 +219,17 @@ def main() -> None:
         if args.shape:
             model, tokenizer, bound, said = coalm_8b_shaped(args.device)
             print(said, flush=True)
-            backend = run_model("random CoALM-8B shape", model, tokenizer, toolbox, args)
+            backend = run_model("random CoALM-8B shape", "coalm-8b", model, tokenizer, toolbox, args)
             alone = single_stream(backend)
+            backend.close()
             print(f"single stream: {alone:.0f} tokens/s, {100 * alone / bound:.0f}% of the bandwidth bound "
                   f"({bound:.0f} tokens/s)", flush=True)
             return
         for name in args.models:
             folder = tiny_folder(base) if name == "tiny" else smollm_folder(base)
             model, tokenizer = load_folder(folder, args.device)
-            run_model({"tiny": "tiny offline model", "smollm": "SmolLM2-135M-Instruct"}[name], model, tokenizer,
-                      toolbox, args)
+            run_model({"tiny": "tiny offline model", "smollm": "SmolLM2-135M-Instruct"}[name], str(folder), model,
+                      tokenizer, toolbox, args).close()  # its generation loop ends before the next one starts
             if name == "smollm" and args.simulate_goals:
                 for format_name in args.formats:
                     compare_simulations(folder, args.simulate_goals, base, args.max_new_tokens, format_name)

@@ -96,6 +96,27 @@ def copy_bandwidth(device: str, gigabytes: int = 4) -> float:
     return 2 * 5 * (gigabytes << 30) / seconds
 
 
+def references(source: str, device: str, requests: list[ModelRequest]) -> list[str]:
+    """`one_at_a_time` for each request, in a fresh process that loads the model anew (`source`: a model folder, or
+    "coalm-8b" for the seeded random weights). Not in the process whose model served the batch: there, once the
+    engine had served dialogues, plain forward passes on the same model object gave other logits than a fresh
+    load (8 of 8 first tokens differed on SmolLM2 while the batched answers equalled a fresh process's `generate`
+    and full forward passes), so the reference, not batching, was what had changed."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_references, source, device, requests).result()
+
+
+def _references(source: str, device: str, requests: list[ModelRequest]) -> list[str]:
+    if source == "coalm-8b":
+        model, tokenizer, _bound, _said = coalm_8b_shaped(device)
+    else:
+        model, tokenizer = load_folder(Path(source), device)
+    return [one_at_a_time(model, tokenizer, request) for request in requests]
+
+
 def one_at_a_time(model: Any, tokenizer: Any, request: ModelRequest) -> str:
     """The answer as the backend gave it before batching: `model.generate` on this request alone, greedy, with
     generate's own stop strings, decoded incrementally (special tokens skipped) as the backend decodes."""

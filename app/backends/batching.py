@@ -27,6 +27,45 @@ CPU_BATCH_TOKENS = 1024  # tokens per forward pass on a CPU: more is no faster t
 FLUSH_S = 0.02  # a reader is woken at most this often (every token woke 16 readers to fight the model's CPU threads)
 
 
+def _attention_per_request(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, **kwargs: Any) -> Any:
+    """transformers' SDPA attention, once per request of a continuous batch on a CPU.
+
+    With SDPA (the only exact attention continuous batching has on a CPU: flash kernels need a GPU), transformers
+    computes one batch's attention as one dense product of every query token with every request's keys under a
+    block-diagonal mask: a 1,024-token prefill chunk beside seven 1,400-token dialogues paid for 11,200 keys where
+    its own 1,400 count (measured here on SmolLM2: 8 dialogues ran slower than one after the other). Each request's
+    block of the same mask, through the same function, gives the same attention at the cost of its own keys; what
+    the varlen flash kernels do on a GPU. Anything else (no batch lengths, a GPU, one request) goes through as it
+    came."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    cu_q: Any = kwargs.get("cu_seq_lens_q")
+    cu_k: Any = kwargs.get("cu_seq_lens_k")  # a dict where a model mixes attention kinds: left to the dense product
+    if (cu_q is None or attention_mask is None or query.device.type != "cpu" or query.shape[0] != 1
+            or not hasattr(cu_k, "tolist") or len(cu_q) <= 2):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    q_ends, k_ends = cu_q.tolist(), cu_k.tolist()
+    if q_ends[-1] != query.shape[2] or k_ends[-1] != key.shape[2]:  # padded shapes: only the dense product knows
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    import torch
+
+    outputs = []
+    for q0, q1, k0, k1 in zip(q_ends, q_ends[1:], k_ends, k_ends[1:], strict=False):
+        if q1 > q0:
+            output, _ = sdpa_attention_forward(module, query[:, :, q0:q1], key[:, :, k0:k1], value[:, :, k0:k1],
+                                               attention_mask[..., q0:q1, k0:k1], **kwargs)
+            outputs.append(output)  # (1, tokens, heads, dim): the query tokens stay in the batch's order
+    return torch.cat(outputs, dim=1), None
+
+
+def _attend_per_request_on_cpus() -> None:
+    """Make transformers' "sdpa" attention `_attention_per_request` (registered through its AttentionInterface).
+    Outside a continuous batch on a CPU it is the same function as before, so no other model call changes."""
+    from transformers import AttentionInterface
+
+    AttentionInterface.register("sdpa", _attention_per_request)
+
+
 class EngineStopped(Exception):
     """The generation loop ended (a crash of a forward pass, or shutdown) before this request finished."""
 
@@ -77,6 +116,8 @@ class Engine:
 
         pages_per_turn = math.ceil(context_tokens / PAGE_SIZE)
         gpu = model.device.type != "cpu"
+        if not gpu:
+            _attend_per_request_on_cpus()
         config = ContinuousBatchingConfig(
             page_size=PAGE_SIZE, num_blocks=concurrency * pages_per_turn,
             max_batch_tokens=None if gpu else CPU_BATCH_TOKENS,
@@ -108,7 +149,8 @@ class Engine:
         # ran 3-6 times slower once the thread that had set the manager up had ended (SmolLM2 and the tiny model,
         # measured here), as it did when a request's thread (the first dialogue's) set it up. And as it is a daemon,
         # so is the generation thread it starts: transformers' own is not, and kept a finished command alive.
-        threading.Thread(target=own, name="batching-owner", daemon=True).start()
+        self._owner = threading.Thread(target=own, name="batching-owner", daemon=True)
+        self._owner.start()
         if (failure := ready.get()) is not None:
             raise failure
         # A daemon thread still inside a forward pass when the interpreter finalizes aborts the process ("terminate
@@ -155,6 +197,11 @@ class Engine:
             self.manager.stop(block=True, timeout=10)
         self.manager.destroy()
         self._released.set()
+        # The owner thread ends its inference-mode block and exits before the interpreter does: one still in torch
+        # when the process ended aborted it ("terminate called without an active exception", exit 134; seen after
+        # `app.simulate --backend transformers` had written its results).
+        if threading.current_thread() is not self._owner:
+            self._owner.join(timeout=10)
 
     def _route(self) -> None:
         """Move each output from the manager's one queue to its request's mailbox: the newest snapshot of each

@@ -147,6 +147,14 @@ class TransformersBackend:
             self._engine = engine = self._start_engine(self.concurrency, self.context_tokens)
             return engine
 
+    def close(self) -> None:
+        """Stop the shared engine (its generation loop and KV cache); a later request starts a new one. Turns
+        still running end with BackendError."""
+        with self._engine_lock:
+            engine, self._engine = self._engine, None
+        if engine is not None and engine.pid == os.getpid():
+            engine.close()
+
     def _start_engine(self, concurrency: int, context_tokens: int) -> Engine:
         import torch
 

@@ -68,6 +68,24 @@ def fork_dialogue(parent: Transcript, event_id: str, toolbox: Toolbox) -> Transc
     return forked
 
 
+def fork_at(parent: Transcript, number: float | None, toolbox: Toolbox | None,
+            meta: dict[str, JsonValue]) -> Transcript:
+    """The page's fork (from a run, the chat or a review item): `parent` up to its event `number` (1-based, clamped
+    to the events there are), its bookings restored, recorded with `meta` (who answers from there) and its parent.
+    ForkRefused says why not, in words for the page."""
+    if not parent.events:
+        raise ForkRefused("There is nothing to fork yet: the dialogue has no events.")
+    if toolbox is None:
+        raise ForkRefused("The database is not available, so no booking can be restored; see the header.")
+    event = parent.events[max(0, min(int(number or 1) - 1, len(parent.events) - 1))]
+    try:
+        forked = fork_dialogue(parent, event.id, toolbox)
+    except ForkRefused as error:
+        raise ForkRefused(str(error).removeprefix("--fork: ")) from None
+    forked.meta = {**meta, "forked_from": forked.meta["forked_from"]}
+    return forked
+
+
 def _restore_bookings(kept: Transcript, parent_id: str, toolbox: Toolbox) -> dict[str, str]:
     """Replay the kept booking calls under the new id (an assigned entity, a taxi's car, picked as the parent's
     was); the old reference -> the new one. ForkRefused when a call now answers otherwise."""

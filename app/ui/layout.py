@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 
 from app.backends.base import on_zero_gpu
-from app.simulation.systems import RULES
+from app.dialogue.transcript import Transcript
 from app.ui import theme, view
 from app.ui.demo import ChatPage, DemoApp, example_openers
+from app.ui.fork_panel import build_fork_panel, events_of, fork_into_chat, label_at
 from app.ui.goal_play import GoalPanel, GoalPlay
 from app.ui.goal_watch import WatchPanel
-from app.ui.runs_tab import RunsPicks
 from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
 from app.ui.workbench import Workbench, build_workbench_tabs
 
@@ -48,22 +49,17 @@ def _copies(count: int):  # noqa: ANN202 - a handler
     return lambda name: [name] * count if count > 1 else name
 
 
-def _wire_fork(app: DemoApp, workbench: Workbench, picks: RunsPicks, tabs: gr.Tabs, page: ChatPage) -> None:
-    """The Runs tab's "Fork into the Chat tab": the picked dialogue up to the picked event, its bookings restored,
-    becomes the chat, answered from there by the page's own model or by the rule-based system (whichever ran the
-    parent), and the Chat tab opens."""
-    outputs = [picks.status, tabs, *page]
+def _forks_into_chat(app: DemoApp, button: gr.Button, picked: list[Any], source: Callable[..., Transcript | None],
+                     number: gr.Slider, answers: gr.Radio, status: gr.Markdown, tabs: gr.Tabs, page: ChatPage) -> None:
+    """`button` forks the dialogue `source` reads from the `picked` components' values into the Chat tab
+    (`fork_into_chat`)."""
 
-    def fork(run: str | None, dialogue: str | None, number: float | None, answers: str, current: Any) -> list[Any]:
-        meta = (app.rules_dialogue() if answers == RULES else app.new_dialogue()).meta
-        made = workbench.runs.fork(run, dialogue, number, app.toolbox, meta)
-        if isinstance(made, str):
-            return [f"⚠️ {made}", gr.skip(), *[gr.skip()] * len(page)]
-        note = f"Forked {dialogue} at event {int(number or 1)} into the Chat tab: go on from there."
-        return [note, gr.Tabs(selected="chat-tab"), *app.start_over(current, made)]
+    def fork(*values: Any) -> list[Any]:
+        *chosen, at, who, current = values
+        line, shown_tabs, shown = fork_into_chat(app, source(*chosen), at, who, current)
+        return [line, shown_tabs, *shown]
 
-    picks.fork.click(fork, [picks.run, picks.dialogue, picks.event, picks.answers, page.state], outputs,
-                     queue=False)
+    button.click(fork, [*picked, number, answers, page.state], [status, tabs, *page], queue=False)
 
 
 def build_ui(app: DemoApp) -> gr.Blocks:
@@ -120,6 +116,9 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                 goals = GoalPlay(app)  # the goals and the checker, shared by Watch a goal and Play a goal
                 watch_panel = WatchPanel(goals)
                 goal_panel = GoalPanel(goals)
+                chat_fork = build_fork_panel("chat", "Fork this dialogue", "Go back to any event of this dialogue "
+                                             "and go on differently from there, in a new dialogue (this one is kept "
+                                             "as it is): the events up to there are copied, with their bookings.")
                 with gr.Accordion("Rate this dialogue", open=False, elem_id="rating-panel"):
                     with gr.Row():
                         annotator = gr.Textbox(label="Your name (annotator)", elem_id="annotator")
@@ -135,7 +134,7 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                     export_files = gr.File(file_count="multiple", label="Export", elem_id="export-files", height=120)
             turns = {"concurrency_limit": limit, "concurrency_id": "turns", **QUEUE_STATUS}
             workbench = Workbench.of(app)
-            workbench_names, runs_picks = build_workbench_tabs(workbench, turns)
+            workbench_names, fork_sources = build_workbench_tabs(workbench, turns)
             name_boxes = [annotator, *workbench_names]
 
         page = ChatPage(chat=chatbot, message=message, belief=belief, calls=calls, rows=rows, bookings=booked,
@@ -143,8 +142,14 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         dialogue_id=dialogue_memory, goal_card=goal_panel.card, goal_verdict=goal_panel.verdict,
                         goal_panel=goal_panel.panel)
         outputs = list(page)
-        if workbench is not None and runs_picks is not None:
-            _wire_fork(app, workbench, runs_picks, tabs, page)
+        if workbench is not None and (runs := fork_sources.runs) is not None:
+            _forks_into_chat(app, runs.fork, [runs.run, runs.dialogue], workbench.runs.transcript, runs.event,
+                             runs.answers, runs.status, tabs, page)
+        if workbench is not None and (review := fork_sources.review) is not None:
+            _forks_into_chat(app, review.controls.fork, [review.item], workbench.review.transcript,
+                             review.controls.event, review.controls.answers, review.controls.status, tabs, page)
+        chat_fork.event.input(label_at, [state, chat_fork.event], chat_fork.label, trigger_mode="always_last",
+                              queue=False)
         goal_panel.wire(demo, page)
         watch_panel.wire(demo, page)
         turn_options: dict[str, Any] = {"outputs": outputs, "concurrency_limit": limit, "concurrency_id": "turns",
@@ -153,12 +158,25 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         # (trigger_mode "always_last"; "once" dropped it): turns of one dialogue never overlap, none is lost.
         for trigger in (message.submit, send.click):  # said at once; Gradio adds the place in line and the wait
             trigger(lambda: WAITING, None, turn_status, queue=False)
-        message.submit(respond, [message, state], trigger_mode="always_last", **turn_options)
-        send.click(respond, [message, state], trigger_mode="always_last", **turn_options)
-        retry_button.click(retry, [state], **turn_options)
+        turn_events = [message.submit(respond, [message, state], trigger_mode="always_last", **turn_options),
+                       send.click(respond, [message, state], trigger_mode="always_last", **turn_options),
+                       retry_button.click(retry, [state], **turn_options)]
         # The example openers sit inside the empty chat, where the reply will appear (buttons under the chat sent the
         # page scrolling past it on a phone).
-        chatbot.example_select(opener_text, None, message, queue=False).then(respond, [message, state], **turn_options)
+        turn_events.append(chatbot.example_select(opener_text, None, message, queue=False).then(
+            respond, [message, state], **turn_options))
+        # The chat forks itself: the dialogue shown, up to the chosen event, becomes a new one. Its events are
+        # counted when the panel opens and after each turn.
+        _forks_into_chat(app, chat_fork.fork, [state], lambda shown: shown, chat_fork.event, chat_fork.answers,
+                         chat_fork.status, tabs, page)
+
+        def fork_events(shown: Transcript | None) -> tuple[Any, str, Any]:
+            return events_of(shown, shown is not None and app.by_rules(shown))
+
+        fork_controls = [chat_fork.event, chat_fork.label, chat_fork.answers]
+        chat_fork.panel.expand(fork_events, state, fork_controls, queue=False)
+        for turn in turn_events:  # the slider follows the dialogue as it grows, also while the panel is open
+            turn.then(fork_events, state, fork_controls, queue=False, show_progress="hidden")
         # Stop asks the running turn to end (what was shown of its reply is kept) instead of cancelling the handler:
         # a cancelled one left the page ignoring the next message for a moment.
         stop.click(app.stop_turn, [state], None, queue=False)

@@ -4,13 +4,14 @@ as a whole with the same questions as the chat; every answer is saved the moment
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.dialogue.transcript import AgentSaid, Transcript
 from app.ui import theme, view
+from app.ui.fork_panel import ForkPanel, build_fork_panel, events_of, label_at
 from app.workbench.questions import FLAGS, of_scope, question
 from app.workbench.review_store import ReviewStore
 
@@ -57,7 +58,7 @@ class ReviewTab:
         """No other item for this rater: why, in the same terms as the progress line (never "every dialogue has its
         raters" while it counts dialogues that still need some); the unfinished one stays on screen."""
         progress = self.store.progress(rater)
-        if current and self._transcript(current) is not None and current not in self.store.rated_items(rater):
+        if current and self.transcript(current) is not None and current not in self.store.rated_items(rater):
             return (*[gr.skip()] * 5, progress.text(), ONLY_THIS)
         if progress.left_for_rater:
             return self._show(None, rater, BUSY.format(n=progress.left_for_rater))
@@ -66,7 +67,7 @@ class ReviewTab:
         return self._show(None, rater, NOTHING)
 
     def _show(self, item_id: str | None, rater: str, status: str) -> tuple[Any, ...]:
-        transcript = self._transcript(item_id)
+        transcript = self.transcript(item_id)
         progress = self.store.progress(rater).text() if rater else ""
         if transcript is None:
             return [], view.belief_html(Transcript()), view.api_calls(Transcript()), view.bookings(Transcript()), \
@@ -75,7 +76,8 @@ class ReviewTab:
         return (messages, view.belief_html(transcript), view.api_calls(transcript), view.bookings(transcript),
                 item_id, progress, status)
 
-    def _transcript(self, item_id: str | None) -> Transcript | None:
+    def transcript(self, item_id: str | None) -> Transcript | None:
+        """The item's dialogue as raters see it: without its record of who answered (the system stays hidden)."""
         stored = self.store.item(item_id) if item_id else None
         return None if stored is None else Transcript.from_data({**stored.transcript, "meta": {}})
 
@@ -83,7 +85,7 @@ class ReviewTab:
         """Save the rater's choice for one of the agent's replies as the feedback control shows it: one choice per
         reply (like, dislike or a flag), which replaces their earlier choice there, and "" takes it back. The
         message to show."""
-        transcript = self._transcript(item_id)
+        transcript = self.transcript(item_id)
         if transcript is None or item_id is None:
             return "Press **Next dialogue** first."
         reply = reply_of(transcript, like)
@@ -106,7 +108,7 @@ class ReviewTab:
                ) -> tuple[Any, ...]:
         """Save the dialogue's answers (flags not raised count as "no" on the replies this rater judged), then
         show the next item. Nothing is saved when an answer is missing."""
-        transcript = self._transcript(item_id)
+        transcript = self.transcript(item_id)
         if transcript is None or item_id is None:
             return (*self.next(rater), gr.skip(), gr.skip())
         if completed is None or naturalness is None:
@@ -136,8 +138,16 @@ def reply_of(transcript: Transcript, like: gr.LikeData) -> AgentSaid | None:
     return transcript.turns()[turn].reply
 
 
-def build_review_tab(tab: ReviewTab) -> gr.Textbox:
-    """Returns the rater's name box (the page remembers the name in the browser)."""
+class ReviewFork(NamedTuple):
+    """What the page needs to fork the item shown into the Chat tab."""
+
+    item: gr.State
+    controls: ForkPanel
+
+
+def build_review_tab(tab: ReviewTab) -> tuple[gr.Textbox, ReviewFork]:
+    """Returns the rater's name box (the page remembers the name in the browser) and the fork panel's parts the
+    page wires to the Chat tab."""
     gr.Markdown("Dialogues recorded from the chat, the arena, evaluation and simulation runs and imported files. "
                 "The system's name is hidden while you rate.", elem_classes=["tab-intro"])
     item = gr.State(None)
@@ -168,10 +178,19 @@ def build_review_tab(tab: ReviewTab) -> gr.Textbox:
         naturalness = gr.Radio(list(question("naturalness").options), label=question("naturalness").label,
                                elem_id="review-naturalness")
     submit = gr.Button("Save and next", variant="primary", elem_id="review-submit")
+    fork = build_fork_panel("review", "Fork this dialogue into the Chat tab", "Go on from any event of this dialogue "
+                            "in the Chat tab: the dialogue up to there is copied, with its bookings, and the page's "
+                            "model or the rule-based system answers what you say next. Your ratings are not touched.")
 
     shown = [chat, belief, calls, booked, item, progress, status]
-    start.click(tab.next, [rater, item], shown).then(None, js=TO_TOP)
+    def fork_events(item_id: str | None) -> tuple[Any, str, Any]:
+        return events_of(tab.transcript(item_id))
+
+    start.click(tab.next, [rater, item], shown).then(None, js=TO_TOP).then(
+        fork_events, item, [fork.event, fork.label, fork.answers], queue=False)
     chat.like(tab.rate_reply, [item, rater], [status])
     submit.click(tab.submit, [item, rater, completed, naturalness], [*shown, completed, naturalness]).then(
-        None, js=TO_TOP)
-    return rater
+        None, js=TO_TOP).then(fork_events, item, [fork.event, fork.label, fork.answers], queue=False)
+    fork.event.input(lambda item_id, number: label_at(tab.transcript(item_id), number), [item, fork.event],
+                     fork.label, trigger_mode="always_last", queue=False)
+    return rater, ReviewFork(item, fork)

@@ -10,10 +10,8 @@ import gradio as gr
 import pandas as pd
 
 from app.dialogue.transcript import Transcript
-from app.simulation.fork import ForkRefused, fork_dialogue
-from app.simulation.systems import RULES, RULES_LABEL
-from app.tools.toolbox import Toolbox
 from app.ui import view
+from app.ui.fork_panel import ANSWERS, MODEL
 from app.workbench.runs import (
     VERDICTS,
     DialogueFilter,
@@ -78,7 +76,7 @@ class RunsTab:
 
     def open_dialogue(self, run: str | None, dialogue_id: str | None) -> tuple[Any, ...]:
         """A dialogue at its last event: the slider (set to its events), then the panels."""
-        transcript = self._transcript(run, dialogue_id)
+        transcript = self.transcript(run, dialogue_id)
         if transcript is None or not transcript.events:
             return (gr.update(minimum=1, maximum=2, value=1), *self._panels(Transcript(), ""))
         last = len(transcript.events)  # a slider needs two ends: a one-event dialogue's second end shows the same
@@ -87,7 +85,7 @@ class RunsTab:
 
     def at_event(self, run: str | None, dialogue_id: str | None, number: float | None) -> tuple[Any, ...]:
         """The panels as they stood after event `number` (1-based) of the dialogue."""
-        transcript = self._transcript(run, dialogue_id)
+        transcript = self.transcript(run, dialogue_id)
         if transcript is None or not transcript.events:
             return self._panels(Transcript(), "")
         index = max(0, min(int(number or 1) - 1, len(transcript.events) - 1))
@@ -128,24 +126,8 @@ class RunsTab:
         return (f"{goal}: the dialogues part at the first event marked ⚑ ({'; '.join(where)}).",
                 _chat(one, here), _chat(two, there))
 
-    def fork(self, run: str | None, dialogue_id: str | None, number: float | None, toolbox: Toolbox | None,
-             meta: dict[str, Any]) -> Transcript | str:
-        """The dialogue copied up to event `number` (1-based) with its bookings restored, recorded with `meta`
-        (the page's backend and format) and its parent: a new chat to go on with. A string says why not."""
-        transcript = self._transcript(run, dialogue_id)
-        if transcript is None or not transcript.events:
-            return "Choose a run and a dialogue first."
-        if toolbox is None:
-            return "The database is not available, so no booking can be restored; see the header."
-        event = transcript.events[max(0, min(int(number or 1) - 1, len(transcript.events) - 1))]
-        try:
-            forked = fork_dialogue(transcript, event.id, toolbox)
-        except ForkRefused as error:
-            return str(error).removeprefix("--fork: ")
-        forked.meta = {**meta, "forked_from": forked.meta["forked_from"]}
-        return forked
-
-    def _transcript(self, run: str | None, dialogue_id: str | None) -> Transcript | None:
+    def transcript(self, run: str | None, dialogue_id: str | None) -> Transcript | None:
+        """The run's dialogue, or None when none is picked or it is not there."""
         if not run or not dialogue_id:
             return None
         try:
@@ -199,7 +181,7 @@ def build_runs_tab(tab: RunsTab) -> RunsPicks:
     event = gr.Slider(1, 2, value=1, step=1, label="Event", elem_id="runs-event")
     with gr.Row():
         event_text = gr.Markdown(elem_id="runs-event-label")
-        answers = gr.Radio([("the page's model", "model"), (RULES_LABEL, RULES)], value="model",
+        answers = gr.Radio(ANSWERS, value=MODEL,
                            label="Who answers the fork", elem_id="runs-fork-answers", scale=0)
         fork = gr.Button("Fork into the Chat tab at this event", elem_id="runs-fork", size="sm", scale=0)
     fork_status = gr.Markdown(elem_id="runs-fork-status")

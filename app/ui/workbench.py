@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 
@@ -13,7 +13,7 @@ from app.tools.toolbox import Toolbox
 from app.ui.arena_tab import ArenaTab, build_arena_tab
 from app.ui.demo import DemoApp
 from app.ui.results_tab import ResultsTab, build_results_tab
-from app.ui.review_tab import ReviewTab, build_review_tab
+from app.ui.review_tab import ReviewFork, ReviewTab, build_review_tab
 from app.ui.runs_tab import RunsPicks, RunsTab, build_runs_tab
 from app.workbench.annotations import AnnotationStore
 from app.workbench.arena import Arena, arena_systems
@@ -60,17 +60,30 @@ class Workbench:
                    RunsTab(RunsFolder(app.settings.runs_dir)))
 
 
+class ForkSources(NamedTuple):
+    """What the page wires to the Chat tab's fork: the Runs tab's picks and the Review queue's fork panel (None
+    without a database)."""
+
+    runs: RunsPicks | None = None
+    review: ReviewFork | None = None
+
+
 def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any]
-                         ) -> tuple[list[gr.Textbox], RunsPicks | None]:
+                         ) -> tuple[list[gr.Textbox], ForkSources]:
     """The four tabs, to be called inside the page's gr.Tabs. Returns the boxes where a person types their name,
-    and the Runs tab's picks (None without a database), which the page wires to the Chat tab."""
+    and the places a dialogue can be forked from into the Chat tab."""
     names: list[gr.Textbox] = []
-    picks: list[RunsPicks] = []
+    forks: dict[str, Any] = {}
+
+    def review(w: Workbench) -> gr.Textbox:
+        rater, forks["review"] = build_review_tab(w.review)
+        return rater
+
     tabs: list[tuple[str, str, Callable[[Workbench], gr.Textbox | None]]] = [
-        ("Review queue", "review", lambda w: build_review_tab(w.review)),
+        ("Review queue", "review", review),
         ("Arena", "arena", lambda w: build_arena_tab(w.arena, concurrency)),
         ("Results", "results", lambda w: build_results_tab(w.results)),
-        ("Runs", "runs", lambda w: picks.append(build_runs_tab(w.runs))),
+        ("Runs", "runs", lambda w: forks.update(runs=build_runs_tab(w.runs))),
     ]
     for title, tab_id, build in tabs:
         with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
@@ -78,4 +91,4 @@ def build_workbench_tabs(workbench: Workbench | None, concurrency: dict[str, Any
                 gr.Markdown("The database is not available, so this tab cannot open; see the header.")
             elif (name := build(workbench)) is not None:
                 names.append(name)
-    return names, picks[0] if picks else None
+    return names, ForkSources(**forks)

@@ -40,15 +40,21 @@ def test_filters_and_the_slider(tab):
     assert label.startswith("event 1 of") and "Nothing understood yet" in belief
 
 
-def test_a_fork_for_the_chat_carries_the_pages_meta_and_its_parent(tab, toolbox):
-    assert tab.fork("sim-rules", None, 1, toolbox, {}) == "Choose a run and a dialogue first."
+def test_a_fork_for_the_chat_carries_the_pages_meta_and_its_parent(tab, tmp_path, raw_db_dir):
+    from app.ui.fork_panel import fork_into_chat
+    from tests.ui.test_ui_handlers import STATE, started
+
+    app = started(tmp_path, raw_db_dir, [])
+    assert tab.transcript("sim-rules", None) is None
+    assert fork_into_chat(app, tab.transcript("sim-rules", None), 1, "model", None)[0] == \
+        "⚠️ Choose a dialogue with events first."
     dialogue = tab.dialogues("sim-rules", "any", "", "taxi", 0)[2]["value"]
-    assert "database is not available" in str(tab.fork("sim-rules", dialogue, 3, None, {}))
-    forked = tab.fork("sim-rules", dialogue, 99, toolbox, {"backend": "scripted"})
+    parent = tab.transcript("sim-rules", dialogue)
+    forked = fork_into_chat(app, parent, 99, "model", None)[2][STATE]
     assert isinstance(forked, Transcript) and forked.meta["backend"] == "scripted"
-    assert forked.meta["forked_from"]["transcript"] == dialogue and toolbox.bookings(forked.id)
-    by_rules = tab.fork("sim-rules", dialogue, 99, toolbox, {"backend": "rules"})  # "Who answers the fork"
-    assert isinstance(by_rules, Transcript) and by_rules.meta["backend"] == "rules" and by_rules.id != forked.id
+    assert forked.meta["forked_from"]["transcript"] == dialogue and app.toolbox.bookings(forked.id)
+    by_rules = fork_into_chat(app, parent, 99, "rules", None)[2][STATE]  # "Who answers the fork"
+    assert by_rules.meta["backend"] == "rules" and by_rules.id != forked.id
 
 
 def test_the_first_difference_is_marked_in_the_chat(tab):
