@@ -37,8 +37,9 @@ def build_fork_panel(prefix: str, title: str, intro: str) -> ForkPanel:
         event = gr.Slider(1, 2, value=1, step=1, label="Fork after event", elem_id=f"{prefix}-fork-event")
         label = gr.Markdown(elem_id=f"{prefix}-fork-event-label")
         with gr.Row():
-            answers = gr.Radio(ANSWERS, value=MODEL, label="Who answers the fork", elem_id=f"{prefix}-fork-answers")
-            fork = gr.Button("Fork into the Chat tab", elem_id=f"{prefix}-fork", size="sm", scale=0)
+            answers = gr.Radio(ANSWERS, value=MODEL, label="Who answers the fork", elem_id=f"{prefix}-fork-answers",
+                               scale=3)
+            fork = gr.Button("Fork into the Chat tab", elem_id=f"{prefix}-fork", size="sm", scale=1)
         status = gr.Markdown(elem_id=f"{prefix}-fork-status")
     return ForkPanel(panel, event, label, answers, fork, status)
 

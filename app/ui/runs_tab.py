@@ -179,16 +179,16 @@ def build_runs_tab(tab: RunsTab) -> RunsPicks:
     dialogues = gr.Dataframe(elem_id="runs-dialogues", interactive=False, wrap=True, max_height=260)
     dialogue = gr.Dropdown(label="Dialogue", choices=[], elem_id="runs-dialogue")
     event = gr.Slider(1, 2, value=1, step=1, label="Event", elem_id="runs-event")
+    event_text = gr.Markdown(elem_id="runs-event-label")
     with gr.Row():
-        event_text = gr.Markdown(elem_id="runs-event-label")
-        answers = gr.Radio(ANSWERS, value=MODEL,
-                           label="Who answers the fork", elem_id="runs-fork-answers", scale=0)
-        fork = gr.Button("Fork into the Chat tab at this event", elem_id="runs-fork", size="sm", scale=0)
+        answers = gr.Radio(ANSWERS, value=MODEL, label="Who answers the fork", elem_id="runs-fork-answers", scale=3)
+        fork = gr.Button("Fork into the Chat tab at this event", elem_id="runs-fork", size="sm", scale=1)
     fork_status = gr.Markdown(elem_id="runs-fork-status")
     with gr.Row():
         with gr.Column(scale=3):
-            chat = gr.Chatbot(elem_id="runs-chat", label="Dialogue (read-only)", buttons=[], latex_delimiters=[],
-                              allow_tags=False, sanitize_html=True)
+            gr.Markdown("#### Dialogue (read-only)", elem_classes=["panel-title"])
+            chat = gr.Chatbot(elem_id="runs-chat", label="Dialogue (read-only)", show_label=False, buttons=[],
+                              latex_delimiters=[], allow_tags=False, sanitize_html=True)
         with gr.Column(scale=2):
             gr.Markdown("### Belief state", elem_classes=["panel-title"])
             belief = gr.HTML(elem_id="runs-belief")

@@ -61,8 +61,9 @@ table.woz-table td { overflow-wrap: normal; hyphens: none; }
 #chat .example { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); }
 /* The goal verdict's table scrolls sideways on a phone instead of being cut off at the screen's edge. */
 #goal-verdict table { display: block; overflow-x: auto; max-width: 100%; }
-/* The review queue's chat is read-only: no trash icon (it would only empty the screen). */
-#review-chat button[aria-label='Clear'] { display: none !important; }
+/* The review queue's and the Runs tab's chats are read-only: no trash icon (it would only empty the screen). */
+#review-chat button[aria-label='Clear'], #runs-chat button[aria-label='Clear'],
+[id^="runs-compare-"] button[aria-label='Clear'] { display: none !important; }
 /* The chat's trash icon sits at its top right: the messages keep clear of it instead of scrolling under it. */
 #chat .message-wrap { padding-right: 36px; }
 

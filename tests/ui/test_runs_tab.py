@@ -13,7 +13,7 @@ from tests.agent.test_agent_dialogues import TRIP
 from tests.browser_helpers import running_app
 from tests.run_helpers import needs_test_files, rules_run
 from tests.ui.test_browser import missing
-from tests.ui.test_workbench_browser import browser, open_tab, wait_text  # noqa: F401 - fixtures
+from tests.ui.test_workbench_browser import browser, open_tab, shot, wait_text  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.skipif(missing is not None, reason=str(missing)), needs_test_files]
 
@@ -41,7 +41,7 @@ def belief(page) -> str:
     return page.inner_text("#runs-belief")
 
 
-def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):  # noqa: F811
+def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser, tmp_path):  # noqa: F811
     url, root = runs_server
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(url, wait_until="load")
@@ -83,6 +83,8 @@ def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):
     assert final in seen and len(seen) >= 2, seen  # the panel followed the slider from empty to the final state
     assert page.locator("#runs-chat .message").count() >= 2  # the dialogue itself, with the chat's panels beside it
     assert str(root) not in page.inner_text("#tab-runs")  # no server path on the page
+    page.locator("#runs-dialogue").scroll_into_view_if_needed()
+    shot(page, tmp_path, "runs-1440x900")  # a dialogue at its last event, with the chat's panels
 
     page.click("#runs-compare-panel button:has-text('side by side')")
     page.wait_for_timeout(300)
@@ -113,7 +115,7 @@ def test_open_a_run_filter_it_and_step_through_a_dialogue(runs_server, browser):
     page.close()
 
 
-def test_the_runs_tab_on_a_phone(runs_server, browser):  # noqa: F811
+def test_the_runs_tab_on_a_phone(runs_server, browser, tmp_path):  # noqa: F811
     url, _root = runs_server
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page.goto(url, wait_until="load")
@@ -124,4 +126,6 @@ def test_the_runs_tab_on_a_phone(runs_server, browser):  # noqa: F811
     wait_text(page, "#runs-event-label", "event ")
     wait_text(page, "#runs-bookings", "booked")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 391  # nothing sticks out sideways
+    page.locator("#runs-dialogue").scroll_into_view_if_needed()
+    shot(page, tmp_path, "runs-390x844")
     page.close()
