@@ -193,10 +193,12 @@ class Engine:
             if self._closed:
                 return
             self._closed = True
-        if self.manager.is_running():
-            self.manager.stop(block=True, timeout=10)
-        self.manager.destroy()
-        self._released.set()
+        try:
+            if self.manager.is_running():
+                self.manager.stop(block=True, timeout=10)
+            self.manager.destroy()
+        finally:  # even when stopping failed (a loop stuck past the timeout), the owner thread is let go
+            self._released.set()
         # The owner thread ends its inference-mode block and exits before the interpreter does: one still in torch
         # when the process ended aborted it ("terminate called without an active exception", exit 134; seen after
         # `app.simulate --backend transformers` had written its results).
@@ -238,4 +240,7 @@ _RUNNING: weakref.WeakSet[Engine] = weakref.WeakSet()
 @atexit.register
 def _close_running_engines() -> None:
     for engine in list(_RUNNING):
-        engine.close()
+        try:
+            engine.close()
+        except Exception:  # one engine that cannot stop leaves the others to close
+            log.exception("a batching engine could not be closed at exit")

@@ -68,6 +68,20 @@ def fork_dialogue(parent: Transcript, event_id: str, toolbox: Toolbox) -> Transc
     return forked
 
 
+def copied_events(transcript: Transcript) -> set[str]:
+    """The ids of the events a fork copied from its parent (none for a dialogue that is not a fork): the replies
+    among them are the parent's system's, not this dialogue's."""
+    forked = transcript.meta.get("forked_from")
+    at = forked.get("event") if isinstance(forked, dict) else None
+    ids = [e.id for e in transcript.events]
+    return set(ids[:ids.index(at) + 1]) if isinstance(at, str) and at in ids else set()
+
+
+def event_number(number: float | None, count: int) -> int:
+    """A slider's event number (1-based) as a fork takes it: whole, and within the `count` events there are."""
+    return max(1, min(int(number or 1), count))
+
+
 def fork_at(parent: Transcript, number: float | None, toolbox: Toolbox | None,
             meta: dict[str, JsonValue]) -> Transcript:
     """The page's fork (from a run, the chat or a review item): `parent` up to its event `number` (1-based, clamped
@@ -77,7 +91,7 @@ def fork_at(parent: Transcript, number: float | None, toolbox: Toolbox | None,
         raise ForkRefused("There is nothing to fork yet: the dialogue has no events.")
     if toolbox is None:
         raise ForkRefused("The database is not available, so no booking can be restored; see the header.")
-    event = parent.events[max(0, min(int(number or 1) - 1, len(parent.events) - 1))]
+    event = parent.events[event_number(number, len(parent.events)) - 1]
     try:
         forked = fork_dialogue(parent, event.id, toolbox)
     except ForkRefused as error:

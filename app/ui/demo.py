@@ -20,6 +20,7 @@ from app.backends import BackendError
 from app.dialogue.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
 from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed, UserSaid, valid_text
 from app.settings import Settings
+from app.simulation.fork import copied_events
 from app.simulation.systems import RULES, RULES_LABEL, rules_system
 from app.tools.toolbox import Toolbox
 from app.ui import view
@@ -476,6 +477,10 @@ class DemoApp:
         """The share control: put this dialogue in the review queue, where raters (other people) read it, or take
         it out again. It joins once the agent has answered a turn. The dialogue and what it says back."""
         transcript = transcript if transcript is not None else self.new_dialogue()
+        if shared and transcript.meta.get("forked_from"):
+            transcript.meta[SHARED] = False
+            return transcript, ("Not shared: this is a fork, and its replies up to the fork were another dialogue's "
+                                "(maybe another system's); raters judge whole dialogues of one system.")
         transcript.meta[SHARED] = bool(shared)
         if not shared:
             withdrawn = self.review.withdraw(transcript.id) if self.review else False
@@ -519,6 +524,10 @@ class DemoApp:
         event = next((e for e in transcript.events if e.id == event_ids[index]), None)
         if not isinstance(event, AgentSaid):  # an error bubble, a stopped turn: nothing the agent said
             gr.Warning("Only the agent's replies can be rated; this message is not one, so nothing was saved.")
+            return gr.skip()
+        if event.id in copied_events(transcript):  # counted for this dialogue's system, it would be misjudged
+            gr.Warning("This reply was copied from the dialogue this one was forked from; rate it there. Nothing "
+                       "was saved.")
             return gr.skip()
         # Gradio sends True / False for the thumbs, the option's text for a flag, and "" when a choice is
         # taken back (its extra options send each choice twice: saving the same choice again changes nothing).

@@ -8,10 +8,11 @@ from typing import Any, NamedTuple
 import gradio as gr
 
 from app.dialogue.transcript import Transcript
-from app.simulation.fork import ForkRefused, fork_at
+from app.simulation.fork import ForkRefused, event_number, fork_at
 from app.simulation.systems import RULES, RULES_LABEL
 from app.ui.demo import ChatPage, DemoApp
 from app.ui.goal_play import MODEL
+from app.workbench.review_store import SHARED
 from app.workbench.runs import event_label
 
 ANSWERS = [("the page's model", MODEL), (RULES_LABEL, RULES)]  # who answers a fork
@@ -59,7 +60,7 @@ def label_at(transcript: Transcript | None, number: float | None) -> str:
     """What the event at `number` (1-based, clamped) is."""
     if transcript is None or not transcript.events:
         return "No events yet: there is nothing to fork."
-    return event_label(transcript, max(0, min(int(number or 1), len(transcript.events)) - 1))
+    return event_label(transcript, event_number(number, len(transcript.events)) - 1)
 
 
 def fork_into_chat(app: DemoApp, parent: Transcript | None, number: float | None, who: str | None,
@@ -71,11 +72,12 @@ def fork_into_chat(app: DemoApp, parent: Transcript | None, number: float | None
     unchanged = [gr.skip()] * len(ChatPage._fields)
     if parent is None or not parent.events:
         return "⚠️ Choose a dialogue with events first.", gr.skip(), unchanged
-    meta = (app.rules_dialogue() if who == RULES else app.new_dialogue()).meta
+    # Not shared with the review queue: the replies up to the fork are the parent's, maybe another system's.
+    meta = {**(app.rules_dialogue() if who == RULES else app.new_dialogue()).meta, SHARED: False}
     try:
         made = fork_at(parent, number, app.toolbox, meta)
     except ForkRefused as error:
         return f"⚠️ {error}", gr.skip(), unchanged
-    after = min(max(int(number or 1), 1), len(parent.events))
-    note = f"Forked after event {after} into the Chat tab: go on from there."
+    note = (f"Forked after event {event_number(number, len(parent.events))} into the Chat tab: go on from "
+            "there.")
     return note, gr.Tabs(selected="chat-tab"), app.start_over(current, made)

@@ -50,16 +50,17 @@ def _copies(count: int):  # noqa: ANN202 - a handler
 
 
 def _forks_into_chat(app: DemoApp, button: gr.Button, picked: list[Any], source: Callable[..., Transcript | None],
-                     number: gr.Slider, answers: gr.Radio, status: gr.Markdown, tabs: gr.Tabs, page: ChatPage) -> None:
+                     number: gr.Slider, answers: gr.Radio, status: gr.Markdown, tabs: gr.Tabs, page: ChatPage
+                     ) -> Any:
     """`button` forks the dialogue `source` reads from the `picked` components' values into the Chat tab
-    (`fork_into_chat`)."""
+    (`fork_into_chat`); the click's event, to chain on."""
 
     def fork(*values: Any) -> list[Any]:
         *chosen, at, who, current = values
         line, shown_tabs, shown = fork_into_chat(app, source(*chosen), at, who, current)
         return [line, shown_tabs, *shown]
 
-    button.click(fork, [*picked, number, answers, page.state], [status, tabs, *page], queue=False)
+    return button.click(fork, [*picked, number, answers, page.state], [status, tabs, *page], queue=False)
 
 
 def build_ui(app: DemoApp) -> gr.Blocks:
@@ -142,12 +143,14 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                         dialogue_id=dialogue_memory, goal_card=goal_panel.card, goal_verdict=goal_panel.verdict,
                         goal_panel=goal_panel.panel)
         outputs = list(page)
+        forks: list[Any] = []  # every way a fork takes the chat (the chat's fork slider follows each)
         if workbench is not None and (runs := fork_sources.runs) is not None:
-            _forks_into_chat(app, runs.fork, [runs.run, runs.dialogue], workbench.runs.transcript, runs.event,
-                             runs.answers, runs.status, tabs, page)
+            forks.append(_forks_into_chat(app, runs.fork, [runs.run, runs.dialogue], workbench.runs.transcript,
+                                          runs.event, runs.answers, runs.status, tabs, page))
         if workbench is not None and (review := fork_sources.review) is not None:
-            _forks_into_chat(app, review.controls.fork, [review.item], workbench.review.transcript,
-                             review.controls.event, review.controls.answers, review.controls.status, tabs, page)
+            forks.append(_forks_into_chat(app, review.controls.fork, [review.item], workbench.review.fork_parent,
+                                          review.controls.event, review.controls.answers, review.controls.status,
+                                          tabs, page))
         chat_fork.event.input(label_at, [state, chat_fork.event], chat_fork.label, trigger_mode="always_last",
                               queue=False)
         goal_panel.wire(demo, page)
@@ -167,23 +170,26 @@ def build_ui(app: DemoApp) -> gr.Blocks:
             respond, [message, state], **turn_options))
         # The chat forks itself: the dialogue shown, up to the chosen event, becomes a new one. Its events are
         # counted when the panel opens and after each turn.
-        _forks_into_chat(app, chat_fork.fork, [state], lambda shown: shown, chat_fork.event, chat_fork.answers,
-                         chat_fork.status, tabs, page)
+        forks.append(_forks_into_chat(app, chat_fork.fork, [state], lambda shown: shown, chat_fork.event,
+                                      chat_fork.answers, chat_fork.status, tabs, page))
 
-        def fork_events(shown: Transcript | None) -> tuple[Any, str, Any]:
-            return events_of(shown, shown is not None and app.by_rules(shown))
+        def fork_events(shown: Transcript | None) -> tuple[Any, str, Any]:  # rules by default where they answer
+            return events_of(shown, app.no_model() is not None or (shown is not None and app.by_rules(shown)))
 
         fork_controls = [chat_fork.event, chat_fork.label, chat_fork.answers]
         chat_fork.panel.expand(fork_events, state, fork_controls, queue=False)
-        for turn in turn_events:  # the slider follows the dialogue as it grows, also while the panel is open
-            turn.then(fork_events, state, fork_controls, queue=False, show_progress="hidden")
+        # The slider follows the dialogue shown as it grows (also while the panel is open) and when another takes
+        # its place (a fork, New dialogue, the trash icon; a reload, below).
+        for changed in (*turn_events, *forks):
+            changed.then(fork_events, state, fork_controls, queue=False, show_progress="hidden")
         # Stop asks the running turn to end (what was shown of its reply is kept) instead of cancelling the handler:
         # a cancelled one left the page ignoring the next message for a moment.
         stop.click(app.stop_turn, [state], None, queue=False)
         # New dialogue, and the chat's own trash icon (which empties only what is shown: the next message would bring
         # the "deleted" dialogue back), start afresh; a running turn ends and shows the fresh dialogue last.
-        new.click(app.start_over, [state], outputs, queue=False)
-        chatbot.clear(app.start_over, [state], outputs, queue=False)
+        for fresh in (new.click(app.start_over, [state], outputs, queue=False),
+                      chatbot.clear(app.start_over, [state], outputs, queue=False)):
+            fresh.then(fork_events, state, fork_controls, queue=False, show_progress="hidden")
         # One rating at a time, in the order given: a like and the dislike that follows it must not overtake each
         # other (the store keeps the last one).
         chatbot.like(app.rate_message, [state, annotator], download, concurrency_limit=1, concurrency_id="ratings")
@@ -201,7 +207,8 @@ def build_ui(app: DemoApp) -> gr.Blocks:
         demo.load(lambda name: [name] * len(name_boxes), annotator_memory, name_boxes)
         # A reload brings back the dialogue this browser showed (a fresh page starts a fresh one); outside the queue,
         # so it is done before a person can have typed and sent anything.
-        demo.load(app.restore, [dialogue_memory], outputs, queue=False, show_progress="hidden")
+        demo.load(app.restore, [dialogue_memory], outputs, queue=False, show_progress="hidden").then(
+            fork_events, state, fork_controls, queue=False, show_progress="hidden")
         timer = gr.Timer(2)
         model_state = timer.tick(lambda shown: (app.header(), gr.Timer(active=app.status.state == "loading"),
                                                 *app.model_status(shown)),

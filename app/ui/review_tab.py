@@ -3,13 +3,14 @@ as a whole with the same questions as the chat; every answer is saved the moment
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, NamedTuple
 
 import gradio as gr
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.dialogue.transcript import AgentSaid, Transcript
+from app.dialogue.transcript import AgentSaid, ModelCalled, Transcript
 from app.ui import theme, view
 from app.ui.fork_panel import ForkPanel, build_fork_panel, events_of, label_at
 from app.workbench.questions import FLAGS, of_scope, question
@@ -80,6 +81,18 @@ class ReviewTab:
         """The item's dialogue as raters see it: without its record of who answered (the system stays hidden)."""
         stored = self.store.item(item_id) if item_id else None
         return None if stored is None else Transcript.from_data({**stored.transcript, "meta": {}})
+
+    def fork_parent(self, item_id: str | None) -> Transcript | None:
+        """The item as a fork starts from it: as raters see it, under an id that says nothing of where it came
+        from (a simulation's or an arena match's id would), its model calls without the backend and model that
+        made them; so the fork, its download and its record name no hidden system either."""
+        transcript = self.transcript(item_id)
+        if transcript is None or item_id is None:
+            return None
+        events = [e.model_copy(update={"backend": "hidden", "model": None}) if isinstance(e, ModelCalled) else e
+                  for e in transcript.events]
+        return Transcript(id=f"review-{hashlib.sha256(item_id.encode()).hexdigest()[:12]}", goal=transcript.goal,
+                          events=events)
 
     def rate_reply(self, item_id: str | None, rater: str, like: gr.LikeData) -> str:
         """Save the rater's choice for one of the agent's replies as the feedback control shows it: one choice per
@@ -183,14 +196,14 @@ def build_review_tab(tab: ReviewTab) -> tuple[gr.Textbox, ReviewFork]:
                             "model or the rule-based system answers what you say next. Your ratings are not touched.")
 
     shown = [chat, belief, calls, booked, item, progress, status]
-    def fork_events(item_id: str | None) -> tuple[Any, str, Any]:
-        return events_of(tab.transcript(item_id))
+    def fork_events(item_id: str | None) -> tuple[Any, ...]:  # the item shown: its events, no earlier fork's line
+        return (*events_of(tab.transcript(item_id)), "")
 
-    start.click(tab.next, [rater, item], shown).then(None, js=TO_TOP).then(
-        fork_events, item, [fork.event, fork.label, fork.answers], queue=False)
+    forking = [fork.event, fork.label, fork.answers, fork.status]
+    start.click(tab.next, [rater, item], shown).then(None, js=TO_TOP).then(fork_events, item, forking, queue=False)
     chat.like(tab.rate_reply, [item, rater], [status])
     submit.click(tab.submit, [item, rater, completed, naturalness], [*shown, completed, naturalness]).then(
-        None, js=TO_TOP).then(fork_events, item, [fork.event, fork.label, fork.answers], queue=False)
+        None, js=TO_TOP).then(fork_events, item, forking, queue=False)
     fork.event.input(lambda item_id, number: label_at(tab.transcript(item_id), number), [item, fork.event],
                      fork.label, trigger_mode="always_last", queue=False)
     return rater, ReviewFork(item, fork)

@@ -10,6 +10,7 @@ import gradio as gr
 import pandas as pd
 
 from app.dialogue.transcript import Transcript
+from app.simulation.fork import event_number
 from app.ui import view
 from app.ui.fork_panel import ANSWERS, MODEL
 from app.workbench.runs import (
@@ -88,7 +89,7 @@ class RunsTab:
         transcript = self.transcript(run, dialogue_id)
         if transcript is None or not transcript.events:
             return self._panels(Transcript(), "")
-        index = max(0, min(int(number or 1) - 1, len(transcript.events) - 1))
+        index = event_number(number, len(transcript.events)) - 1
         return self._panels(as_it_was(transcript, index), event_label(transcript, index))
 
     def run_names(self, under: str) -> Any:

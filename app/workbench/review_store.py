@@ -134,6 +134,8 @@ class ReviewStore:
         True when it is one after this. It stays one as the dialogue grows."""
         if not transcript.meta.get(SHARED) or finished_turns(transcript) == 0:
             return False
+        if transcript.meta.get("forked_from"):  # its replies up to the fork are another dialogue's (its system's)
+            return False
         try:
             checked_transcript(transcript.to_data())
         except ValueError:

@@ -9,8 +9,9 @@ import re
 import gradio as gr
 import pytest
 
-from app.dialogue.transcript import Booked, ToolAnswered, Transcript
+from app.dialogue.transcript import AgentSaid, Booked, ModelCalled, ToolAnswered, Transcript
 from app.simulation.systems import RULES
+from app.ui import view
 from app.ui.fork_panel import events_of, fork_into_chat, label_at
 from app.ui.goal_play import MODEL
 from app.ui.review_tab import ReviewTab
@@ -65,6 +66,25 @@ def test_the_chat_forks_itself_after_a_booking_and_goes_on_in_the_fork(tmp_path,
     assert final[STATE].id == fork.id and said(final[CHAT][-1])
     assert len(state.events) == parent_events and app.toolbox.bookings(state.id) == [parent_booking]
 
+    # The fork is not shared with the review queue, and the replies it copied are not rated as its own: they are
+    # the parent's (another system's, maybe).
+    went_on = final[STATE]
+    assert went_on.meta["shared"] is False
+    transcript, said_back = app.share(went_on, True)
+    assert said_back.startswith("Not shared: this is a fork") and transcript.meta["shared"] is False
+    _messages, ids = view.chat_messages(went_on)
+    replies = [i for i, event_id in enumerate(ids) if isinstance(went_on.event(event_id), AgentSaid)]
+
+    def like(index: int) -> gr.LikeData:
+        return gr.LikeData(None, {"index": index, "value": "x", "liked": True})
+
+    with pytest.warns(UserWarning, match="copied from the dialogue this one was forked from"):
+        assert app.rate_message(went_on, "Ada", like(replies[0])) == gr.skip()
+    assert app.store.ratings(went_on.id)["messages"] == []
+    app.rate_message(went_on, "Ada", like(replies[-1]))  # the reply given in the fork is its own
+    assert [r["feedback"] for r in app.store.ratings(went_on.id)["messages"]] == ["like"]
+    assert label_at(went_on, 0.5).startswith("event 1 of")  # clamped as the fork clamps it
+
     # Before the booking: nothing was booked yet, so the fork holds no booking; answered by the rules if chosen.
     _, _, early = fork_into_chat(app, state, 1, RULES, final[STATE])
     assert early[STATE].meta["backend"] == RULES and app.toolbox.bookings(early[STATE].id) == []
@@ -76,6 +96,7 @@ def test_nothing_to_fork_and_no_database_are_said_and_change_nothing(tmp_path, r
     line, tabs, page = fork_into_chat(app, None, 1, MODEL, None)
     assert line == "⚠️ Choose a dialogue with events first." and all(p == gr.skip() for p in [tabs, *page])
     assert events_of(Transcript())[1] == "No events yet: there is nothing to fork."
+    assert label_at(Transcript(events=[]), 3) == "No events yet: there is nothing to fork."
     _, final = last(app.respond(USERS[0], None))
     app.toolbox = None  # the database went away
     line, _tabs, page = fork_into_chat(app, final[STATE], 99, MODEL, final[STATE])
@@ -93,13 +114,19 @@ def review_tab(tmp_path, toolbox) -> ReviewTab:
 def test_a_review_item_forks_into_the_chat_blind_with_its_bookings(tmp_path, raw_db_dir, review_tab):
     app = started(tmp_path, raw_db_dir, TRIP)
     item = review_tab.next("cy")[4]
-    parent = review_tab.transcript(item)
-    assert parent is not None and parent.meta == {}  # as raters see it: who answered stays hidden
+    shown = review_tab.transcript(item)
+    assert shown is not None and shown.meta == {}  # as raters see it: who answered stays hidden
+    assert any(isinstance(e, ModelCalled) and e.backend != "hidden" for e in shown.events)  # its calls name it
+    parent = review_tab.fork_parent(item)
     slider, _label, _answers = events_of(parent)
     line, _tabs, page = fork_into_chat(app, parent, slider["value"], RULES, None)
     fork = page[STATE]
-    assert line.startswith("Forked after event") and len(fork.events) == len(parent.events)
-    assert fork.meta["backend"] == RULES and "good-model" not in fork.to_json()  # the fork names no hidden system
+    assert line.startswith("Forked after event") and len(fork.events) == len(shown.events)
+    # The fork, its download and its record name no hidden system: not in its meta, not in the model calls it
+    # copied, not by the item's id (a simulation's or an arena match's id says where it came from).
+    assert fork.meta["backend"] == RULES and "good-model" not in fork.to_json() and item not in fork.to_json()
+    calls = [e for e in fork.events if isinstance(e, ModelCalled)]
+    assert calls and all(e.backend == "hidden" and e.model is None for e in calls)
     assert [b.domain for b in app.toolbox.bookings(fork.id)] == [b.domain for b in parent.bookings()] != []
     assert {b.reference for b in fork.bookings()} == {b.reference for b in app.toolbox.bookings(fork.id)}
     assert review_tab.store.answers(item, "cy") == []  # forking rated nothing

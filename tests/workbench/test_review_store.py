@@ -110,6 +110,10 @@ def test_only_shared_live_chats_with_a_finished_turn_join(store: ReviewStore, to
     assert set(store.systems()) == {"dlg000", "dlg001", "dlg002", shared.id}
     assert not store.share(private) and not store.share(stopped)  # not shared; no finished turn
     assert store.withdraw(shared.id) and shared.id not in store.systems()
+    # A fork holds its parent's replies up to the fork (another system's, maybe): never one system's item.
+    fork = shared.fork(shared.events[-1].id, id="a-fork")
+    chats.save_transcript(fork)
+    assert fork.meta["shared"] is True and not store.share(fork) and "a-fork" not in store.systems()
 
 
 @pytest.mark.parametrize("how", ["booking", "belief", "gap", "duplicate"])
