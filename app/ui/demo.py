@@ -549,6 +549,9 @@ class DemoApp:
         their earlier one; a message and the download."""
         if transcript is None or not transcript.events or self.store is None:
             return "Chat first, then rate the dialogue.", gr.skip()
+        if transcript.meta.get("forked_from"):  # as a whole it is two dialogues, maybe of two systems
+            return ("⚠️ This is a fork: its first part is another dialogue's (maybe another system's), so it is not "
+                    "rated as a whole; rate the replies given in it (👍 👎 under each)."), gr.skip()
         if completed not in ("yes", "partly", "no") or naturalness is None:
             return "Please choose both *task completed* and *naturalness*.", gr.skip()
         self._save(transcript)

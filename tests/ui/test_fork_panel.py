@@ -84,6 +84,8 @@ def test_the_chat_forks_itself_after_a_booking_and_goes_on_in_the_fork(tmp_path,
     app.rate_message(went_on, "Ada", like(replies[-1]))  # the reply given in the fork is its own
     assert [r["feedback"] for r in app.store.ratings(went_on.id)["messages"]] == ["like"]
     assert label_at(went_on, 0.5).startswith("event 1 of")  # clamped as the fork clamps it
+    said_back, _download = app.rate_dialogue(went_on, "yes", 4, "", "Ada")  # as a whole: two dialogues' turns
+    assert said_back.startswith("⚠️ This is a fork") and app.store.ratings(went_on.id)["dialogue"] == []
 
     # Before the booking: nothing was booked yet, so the fork holds no booking; answered by the rules if chosen.
     _, _, early = fork_into_chat(app, state, 1, RULES, final[STATE])

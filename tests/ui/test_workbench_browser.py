@@ -134,6 +134,17 @@ def test_reviewer_queue_arena_and_results(server, browser, tmp_path):
     wait_text(page, "#review-progress", "4 of 5 left for you · you rated 1")
     assert page.evaluate(WRAPPED_HEADERS) == [] and page.evaluate(CLIPPED_HEADERS) == []
     assert not page.locator("#review-chat button[aria-label='Clear']").is_visible()  # read-only: no trash icon
+    # The item shown forks into the Chat tab, at its last event, with the item's words and nothing of its system.
+    opening = page.inner_text("#review-chat").strip().splitlines()[0]
+    page.click("#review-fork-panel button:has-text('Fork this dialogue')")
+    wait_text(page, "#review-fork-event-label", "event ")
+    page.click("#review-fork")
+    page.wait_for_selector("#chat", state="visible", timeout=15_000)
+    wait_text(page, "#chat", opening)
+    assert "good-model" not in page.inner_text("#chat") and "weak-model" not in page.inner_text("#chat")
+    open_tab(page, "Review queue")
+    wait_text(page, "#review-fork-status", "Forked after event")
+    assert "4 of 5 left for you · you rated 1" in page.inner_text("#review-progress")  # forking rated nothing
 
     open_tab(page, "Arena")
     page.fill("#arena-message textarea", "I need a cheap guesthouse in the north")
