@@ -399,10 +399,13 @@ class DemoApp:
             return ChatPage(*[gr.skip()] * len(ChatPage._fields))
         return self.render(fresh)
 
-    def restore(self, dialogue_id: str | None) -> ChatPage:
+    def restore(self, dialogue_id: str | None, current: Transcript | None = None) -> ChatPage:
         """The page as it loads: the dialogue this browser showed last (its id is in the browser's storage, the
         transcript in the store), or a fresh one. A turn of it still running for the page that went away is
-        stopped first, so what is shown is what was kept."""
+        stopped first, so what is shown is what was kept. When the page already holds a dialogue (`current`: the
+        person started a goal or sent a message before a slow load was answered), it is left as it is."""
+        if current is not None:
+            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
         transcript = None
         if dialogue_id and self.store is not None:
             with self._lock:

@@ -206,8 +206,9 @@ def build_ui(app: DemoApp) -> gr.Blocks:
                       trigger_mode="always_last")
         demo.load(lambda name: [name] * len(name_boxes), annotator_memory, name_boxes)
         # A reload brings back the dialogue this browser showed (a fresh page starts a fresh one); outside the queue,
-        # so it is done before a person can have typed and sent anything.
-        demo.load(app.restore, [dialogue_memory], outputs, queue=False, show_progress="hidden").then(
+        # so it is usually done before a person can have typed and sent anything, and when a slow machine answers it
+        # later (a goal already started, a message already sent), it leaves that dialogue alone.
+        demo.load(app.restore, [dialogue_memory, state], outputs, queue=False, show_progress="hidden").then(
             fork_events, state, fork_controls, queue=False, show_progress="hidden")
         timer = gr.Timer(2)
         model_state = timer.tick(lambda shown: (app.header(), gr.Timer(active=app.status.state == "loading"),

@@ -215,6 +215,8 @@ def test_a_reload_brings_back_the_dialogue_from_the_store(tmp_path, raw_db_dir):
     assert back[STATE].id == final[STATE].id and back[CHAT] == final[CHAT] and back[BELIEF] == final[BELIEF]
     assert back[CALLS] == final[CALLS] and back[STATUS] == "✅ Ready"
     assert app.restore("dlg-unknown")[CHAT] == [] and app.restore("")[CHAT] == []  # a fresh page: a fresh dialogue
+    # A load answered after the person had started (a goal, a message): what they started stays on the page.
+    assert all(output == gr.skip() for output in app.restore(final[DIALOGUE_ID], Transcript()))
 
 
 def test_ratings_are_stored_and_exported(tmp_path, raw_db_dir):
