@@ -53,6 +53,7 @@ __all__ = ["EVENT", "EVENT_TYPES", "FORMAT_VERSION", "VERDICT_KEY", "ActionRejec
 
 FORMAT_VERSION = 2  # version 1: the old `Dialogue` (turns with steps and event dicts)
 VERDICT_KEY = "goal_verdict"  # the meta entry holding a goal-driven dialogue's verdict (saved with it)
+FORKED_FROM = "forked_from"  # the meta entry of a fork: the parent dialogue and the event it was forked after
 
 
 # -- views -----------------------------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class Transcript(BaseModel):
     def fork(self, at: str, id: str | None = None) -> Transcript:
         """A new transcript holding the events up to and including `at`, to continue differently from there."""
         kept = list(self._until(at))
-        meta: dict[str, JsonValue] = {**self.meta, "forked_from": {"transcript": self.id, "event": at}}
+        meta: dict[str, JsonValue] = {**self.meta, FORKED_FROM: {"transcript": self.id, "event": at}}
         return Transcript(id=id or f"dlg-{new_id()}", meta=meta, goal=self.goal, events=kept)
 
     def problems(self) -> list[str]:

@@ -201,7 +201,10 @@ def _fork(args: argparse.Namespace, settings: Settings, user_for: UserFor) -> in
             backend = make_backend(settings)
         toolbox = Toolbox.open(settings)
         system = _system(args.backend, settings, toolbox, backend)
-        fork = fork_dialogue(parent, spec.event, toolbox)
+        try:
+            fork = fork_dialogue(parent, spec.event, toolbox)
+        except ForkRefused as error:
+            raise ForkRefused(f"--fork: {error}") from None
     except (ForkRefused, BackendError, BadSetting, DataUnavailable, OSError) as error:
         print(error, file=sys.stderr)
         return 2

@@ -15,13 +15,23 @@ from pydantic import JsonValue
 
 from app.dialogue.goals import availability_of
 from app.dialogue.session import UserSide
-from app.dialogue.transcript import Booked, Refused, ToolAnswered, ToolCalled, Transcript, UserSaid, new_id
+from app.dialogue.transcript import (
+    FORKED_FROM,
+    Booked,
+    Refused,
+    ToolAnswered,
+    ToolCalled,
+    Transcript,
+    UserSaid,
+    new_id,
+)
 from app.tools.toolbox import Toolbox
 from app.workbench.runs import TRANSCRIPTS, NotARun, RunsFolder
 
 
 class ForkRefused(Exception):
-    """The fork cannot be made (a bad spec, a missing run, dialogue or event); the message is one line."""
+    """The fork cannot be made (a bad spec, a missing run, dialogue or event); the message is one line, in words for
+    the page (the command line says `--fork: ` before it where it is about the spec)."""
 
 
 @dataclass(frozen=True)
@@ -57,21 +67,21 @@ def fork_dialogue(parent: Transcript, event_id: str, toolbox: Toolbox) -> Transc
     try:
         kept = parent.fork(event_id, id=f"{parent.id}-fork-{new_id()[:6]}")
     except KeyError:
-        raise ForkRefused(f"--fork: dialogue {parent.id} has no event {event_id!r}") from None
+        raise ForkRefused(f"dialogue {parent.id} has no event {event_id!r}") from None
     references = _restore_bookings(kept, parent.id, toolbox)
     text = kept.to_json()
     for old, new in references.items():  # references are 8 random capitals and digits: nothing else matches
         text = text.replace(old, new)
     forked = Transcript.from_json(text)
     restored: dict[str, JsonValue] = dict(references)
-    forked.meta["forked_from"] = {"transcript": parent.id, "event": event_id, "references": restored}
+    forked.meta[FORKED_FROM] = {"transcript": parent.id, "event": event_id, "references": restored}
     return forked
 
 
 def copied_events(transcript: Transcript) -> set[str]:
     """The ids of the events a fork copied from its parent (none for a dialogue that is not a fork): the replies
     among them are the parent's system's, not this dialogue's."""
-    forked = transcript.meta.get("forked_from")
+    forked = transcript.meta.get(FORKED_FROM)
     at = forked.get("event") if isinstance(forked, dict) else None
     ids = [e.id for e in transcript.events]
     return set(ids[:ids.index(at) + 1]) if isinstance(at, str) and at in ids else set()
@@ -92,11 +102,8 @@ def fork_at(parent: Transcript, number: float | None, toolbox: Toolbox | None,
     if toolbox is None:
         raise ForkRefused("The database is not available, so no booking can be restored; see the header.")
     event = parent.events[event_number(number, len(parent.events)) - 1]
-    try:
-        forked = fork_dialogue(parent, event.id, toolbox)
-    except ForkRefused as error:
-        raise ForkRefused(str(error).removeprefix("--fork: ")) from None
-    forked.meta = {**meta, "forked_from": forked.meta["forked_from"]}
+    forked = fork_dialogue(parent, event.id, toolbox)
+    forked.meta = {**meta, FORKED_FROM: forked.meta[FORKED_FROM]}
     return forked
 
 
@@ -111,7 +118,7 @@ def _restore_bookings(kept: Transcript, parent_id: str, toolbox: Toolbox) -> dic
         now = toolbox.call(event.name, event.arguments, kept.id, availability_of(kept.goal), picked_as=parent_id)
         differs = isinstance(now, Booked) and isinstance(was, Booked) and now.details != was.details
         if type(now) is not type(was) or differs:
-            raise ForkRefused(f"--fork: {event.name} at event {event.id} answered {now.summary()} this time, "
+            raise ForkRefused(f"{event.name} at event {event.id} answered {now.summary()} this time, "
                               f"not {was.summary()}; the world cannot be restored")
         if isinstance(was, Booked) and isinstance(now, Booked):
             references[was.reference] = now.reference

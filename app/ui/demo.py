@@ -18,7 +18,15 @@ from app.agent.agent import STOPPED
 from app.assembly import SystemUnderTest, assemble
 from app.backends import BackendError
 from app.dialogue.session import Messages, OneMessage, UserSide, run_dialogue, user_text_problem
-from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed, UserSaid, valid_text
+from app.dialogue.transcript import (
+    FORKED_FROM,
+    AgentSaid,
+    ReplyChunk,
+    Transcript,
+    TurnFailed,
+    UserSaid,
+    valid_text,
+)
 from app.settings import Settings
 from app.simulation.fork import copied_events
 from app.simulation.systems import RULES, RULES_LABEL, rules_system
@@ -480,7 +488,7 @@ class DemoApp:
         """The share control: put this dialogue in the review queue, where raters (other people) read it, or take
         it out again. It joins once the agent has answered a turn. The dialogue and what it says back."""
         transcript = transcript if transcript is not None else self.new_dialogue()
-        if shared and transcript.meta.get("forked_from"):
+        if shared and transcript.meta.get(FORKED_FROM):
             transcript.meta[SHARED] = False
             return transcript, ("Not shared: this is a fork, and its replies up to the fork were another dialogue's "
                                 "(maybe another system's); raters judge whole dialogues of one system.")
@@ -552,7 +560,7 @@ class DemoApp:
         their earlier one; a message and the download."""
         if transcript is None or not transcript.events or self.store is None:
             return "Chat first, then rate the dialogue.", gr.skip()
-        if transcript.meta.get("forked_from"):  # as a whole it is two dialogues, maybe of two systems
+        if transcript.meta.get(FORKED_FROM):  # as a whole it is two dialogues, maybe of two systems
             return ("⚠️ This is a fork: its first part is another dialogue's (maybe another system's), so it is not "
                     "rated as a whole; rate the replies given in it (👍 👎 under each)."), gr.skip()
         if completed not in ("yes", "partly", "no") or naturalness is None:

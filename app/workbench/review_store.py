@@ -15,7 +15,7 @@ from sqlalchemy import Engine, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.dialogue.transcript import Transcript
+from app.dialogue.transcript import FORKED_FROM, Transcript
 from app.workbench.agreement import Answer
 from app.workbench.questions import DIALOGUE_TARGET, question
 from app.workbench.tables import (
@@ -134,7 +134,7 @@ class ReviewStore:
         True when it is one after this. It stays one as the dialogue grows."""
         if not transcript.meta.get(SHARED) or finished_turns(transcript) == 0:
             return False
-        if transcript.meta.get("forked_from"):  # its replies up to the fork are another dialogue's (its system's)
+        if transcript.meta.get(FORKED_FROM):  # its replies up to the fork are another dialogue's (its system's)
             return False
         try:
             checked_transcript(transcript.to_data())
