@@ -197,8 +197,9 @@ class DemoApp:
     def model_status(self, transcript: Transcript | None = None) -> tuple[Any, Any]:
         """The status line and the Send button as the model's state has them (the page's timer asks while the
         model loads): a failed model is said at the message box and Send is off; loading and ready say so. A
-        dialogue the rule-based system answers is left as it is (a watched one says it is playing)."""
-        if transcript is not None and self.by_rules(transcript):  # the model's state is not this dialogue's
+        dialogue the rule-based system answers is left as it is (a watched one says it is playing), and so is one
+        whose turn is running: its status line is the turn's (a tick's "Ready" mid-turn invited Done too early)."""
+        if transcript is not None and (self.by_rules(transcript) or self.running(transcript)):
             return gr.skip(), gr.skip()
         if (notice := self.no_model()) is not None:
             return notice, gr.update(interactive=False)
@@ -272,6 +273,11 @@ class DemoApp:
         with self._lock:
             live = self._live[transcript.id] = _LiveTurn(watching=watching)
         return live
+
+    def running(self, transcript: Transcript) -> bool:
+        """Whether a turn of this dialogue (or the whole of it, Watch a goal) is running right now."""
+        with self._lock:
+            return transcript.id in self._live
 
     def watching(self, transcript: Transcript) -> bool:
         """Whether this dialogue is playing (Watch a goal) right now."""

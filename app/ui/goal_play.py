@@ -107,6 +107,9 @@ class GoalPlay:
         if transcript is None or transcript.goal is None:
             gr.Warning("Start a goal first: this dialogue has no goal to check.")
             return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+        if self.app.running(transcript):  # a reply still on its way would be judged half-said
+            gr.Warning("The assistant is still answering: press Done once its reply is in (or Stop it first).")
+            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
         if not transcript.events:
             gr.Warning("Nothing to check yet: chat with the assistant to get the task done, then press Done.")
             return ChatPage(*[gr.skip()] * len(ChatPage._fields))

@@ -16,7 +16,7 @@ from tests.browser_helpers import chromium as launch_chromium
 from tests.browser_helpers import running_app
 from tests.markup import shown_text
 from tests.ui.test_browser import missing
-from tests.ui.test_ui_handlers import CARD, STATE, VERDICT, last, started
+from tests.ui.test_ui_handlers import CARD, STATE, STATUS, VERDICT, last, started
 
 TEST_DIR = REPO_ROOT.parent / "shared" / "multiwoz"
 pytestmark = pytest.mark.skipif(not (TEST_DIR / "test_mwz21" / "test.json").is_file(),
@@ -62,7 +62,13 @@ def test_a_goal_played_through_the_handlers_is_checked_and_stored(tmp_path, raw_
     assert transcript.goal.id == GOAL and not transcript.events and "boat" in card and opened[VERDICT] == ""
     nothing_said = play.done(transcript)  # Done before any turn: no verdict shown that is not saved
     assert isinstance(nothing_said[VERDICT], type(gr.skip())) and app.store.transcript(transcript.id) is None
-    _every, final = last(app.respond(ASK, transcript))
+    turn = app.respond(ASK, transcript)
+    next(turn)  # the message is shown and the turn runs: neither Done nor the page's timer may speak for it
+    assert all(isinstance(value, type(gr.skip())) for value in play.done(transcript))
+    assert all(isinstance(value, type(gr.skip())) for value in app.model_status(transcript))
+    assert VERDICT_KEY not in transcript.meta
+    _every, final = last(turn)
+    assert app.model_status(final[STATE])[0] == final[STATUS]  # once it has ended the timer says what it says
     checked = play.done(final[STATE])
     verdict, saved = checked[VERDICT], checked[STATE]
     assert verdict.startswith("✅ **Goal met.**") and "| attraction |" in verdict
