@@ -43,8 +43,9 @@ def press_mid_turn(browser: Any, url: str, press: str, viewport: dict[str, int],
     page = open_page(browser, url, viewport)
     try:
         return _press_and_check(page, press, after_s)
-    except Exception as error:  # a timeout is an unusable page, described
-        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    except Exception as error:  # a timeout is an unusable page, described: what was waited for, and why in vain
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        return f"{type(error).__name__}: " + " / ".join(dict.fromkeys(lines))[:800]
     finally:
         page.context.close()
 

@@ -13,7 +13,6 @@ from app.dialogue.session import user_text_problem
 from app.dialogue.transcript import AgentSaid, ReplyChunk, Transcript, TurnFailed
 from app.ui import view
 from app.ui.header import without_paths
-from app.ui.streams import settled
 from app.workbench.arena import Arena, Match
 from app.workbench.review_store import SHARED
 
@@ -159,9 +158,8 @@ def build_arena_tab(tab: ArenaTab, concurrency: dict[str, Any]) -> gr.Textbox:
     concurrency = {**concurrency, "show_progress_on": [status]}
     for trigger in (message.submit, send.click):  # said at once; Gradio adds the place in line and the wait
         trigger(lambda: "⏳ Waiting for a free turn: other people's turns run first.", None, status, queue=False)
-    send_to_both = settled(tab.send, len(outputs))
-    runs = [message.submit(send_to_both, [message, match], outputs, **concurrency),
-            send.click(send_to_both, [message, match], outputs, **concurrency)]
+    runs = [message.submit(tab.send, [message, match], outputs, **concurrency),
+            send.click(tab.send, [message, match], outputs, **concurrency)]
     # Gradio annotates `cancels` as dicts, but takes (and documents) the events themselves.
     for starts in (new.click, *(chat.clear for chat in chats)):  # a side's trash icon starts a new match too
         starts(tab.new_match, None, outputs, cancels=runs).then(  # type: ignore[arg-type]

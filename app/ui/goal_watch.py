@@ -19,7 +19,6 @@ from app.simulation.systems import RULES, RULES_LABEL
 from app.simulation.users.agenda import AgendaUser
 from app.ui.demo import ChatPage
 from app.ui.goal_play import GoalPlay
-from app.ui.streams import settled
 
 AGENDA = "agenda"
 USERS = [("agenda user simulator (rule-based, no model)", AGENDA)]  # an LLM user joins once the page can configure one
@@ -80,8 +79,7 @@ class WatchPanel:
         """`outputs` are the page's render outputs: the watched dialogue takes the page."""
         play, app = self.handler.play, self.handler.app
         self.deal.click(play.deal, None, self.choice)
-        watch = settled(self.handler.watch, len(outputs))
-        self.start.click(watch, [self.choice, self.user, self.system, outputs.state], list(outputs),
+        self.start.click(self.handler.watch, [self.choice, self.user, self.system, outputs.state], list(outputs),
                          concurrency_limit=app.settings.remote_concurrency, concurrency_id="watch",
                          show_progress="hidden").then(lambda: gr.update(value="Pause"), None, self.pause,
                                                       queue=False)

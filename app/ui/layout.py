@@ -14,7 +14,6 @@ from app.ui.demo import ChatPage, DemoApp, example_openers
 from app.ui.fork_panel import build_fork_panel, events_of, fork_into_chat, label_at
 from app.ui.goal_play import GoalPanel, GoalPlay
 from app.ui.goal_watch import WatchPanel
-from app.ui.streams import settled
 from app.ui.theme import CSS  # noqa: F401 - app.py takes the page's CSS from here
 from app.ui.workbench import Workbench, build_workbench_tabs
 
@@ -67,8 +66,7 @@ def _forks_into_chat(app: DemoApp, button: gr.Button, picked: list[Any], source:
 def build_ui(app: DemoApp) -> gr.Blocks:
     """The whole page: the chat with its panels, rating and export, goal play and the workbench tabs, wired
     to the app's handlers."""
-    width = len(ChatPage._fields)
-    respond, retry = _on_zero_gpu(settled(app.respond, width)), _on_zero_gpu(settled(app.retry, width))
+    respond, retry = _on_zero_gpu(app.respond), _on_zero_gpu(app.retry)
     limit = turns_at_once(app)
     with gr.Blocks(title="CoALM MultiWOZ demo") as demo:
         state = gr.State(None)

@@ -86,6 +86,28 @@ def test_a_press_mid_turn_leaves_a_usable_page(slow_app, browser, press, viewpor
     assert press_mid_turn(browser, slow_app, press, viewport) is None
 
 
+def test_the_status_line_says_working_for_the_whole_turn(slow_app, browser):
+    """The page's timer (it asks for the model's state 2 s after the page loads) wrote "Ready" over a running turn;
+    a person (and a test) then pressed Done on a half-said reply. Every status the line shows while the reply
+    streams, across that tick, is recorded."""
+    page = open_page(browser, slow_app, {"width": 1440, "height": 900})
+    try:
+        page.evaluate("""() => { window.statuses = []; const line = document.querySelector('#turn-status');
+          new MutationObserver(() => window.statuses.push(line.innerText))
+            .observe(line, {subtree: true, childList: true, characterData: true}); }""")
+        send(page, "old message")
+        wait_for_words(page, "old message")
+        page.wait_for_timeout(3000)  # the timer's tick has come and gone
+        page.click("#stop")
+        page.wait_for_function(READY.replace("Ready", "Stopped"), timeout=10_000)
+        shown = page.evaluate("() => window.statuses")
+        began = next(i for i, text in enumerate(shown) if "working" in text)
+        during = shown[began:next(i for i, text in enumerate(shown) if "Stopped" in text)]
+        assert not [text for text in during if "Ready" in text], shown
+    finally:
+        page.context.close()
+
+
 @pytest.mark.parametrize("viewport", SIZES)
 def test_a_reload_mid_turn_brings_back_the_dialogue_with_what_was_shown(slow_app, browser, viewport):
     page = open_page(browser, slow_app, viewport)
