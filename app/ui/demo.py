@@ -107,6 +107,7 @@ class _LiveTurn:
     ended: threading.Event = field(default_factory=threading.Event)
     watching: bool = False  # a whole dialogue playing (Watch a goal), not one person's turn
     paused: threading.Event = field(default_factory=threading.Event)  # Watch a goal's Pause
+    answered: bool = False  # its last update is on its way: what is left is the handler's own ending
 
 
 class DemoApp:
@@ -275,9 +276,11 @@ class DemoApp:
         return live
 
     def running(self, transcript: Transcript) -> bool:
-        """Whether a turn of this dialogue (or the whole of it, Watch a goal) is running right now."""
+        """Whether a turn of this dialogue (or the whole of it, Watch a goal) is running right now; not once its
+        last update is out (the page says Ready from then on, and Done pressed then must not be refused)."""
         with self._lock:
-            return transcript.id in self._live
+            live = self._live.get(transcript.id)
+        return live is not None and not live.answered
 
     def watching(self, transcript: Transcript) -> bool:
         """Whether this dialogue is playing (Watch a goal) right now."""
@@ -318,7 +321,8 @@ class DemoApp:
                                               note)
             self._save(transcript)
             if live.moved_to is None:  # a message that never ran (Stop, or the model failed while it waited for it
-                yield self.render(transcript, keep_input=unsent)  # to load) goes back into the box, recorded nowhere
+                live.answered = True  # to load) goes back into the box, recorded nowhere
+                yield self.render(transcript, keep_input=unsent)
         except GeneratorExit:  # the page went away (the agent has recorded that the turn stopped)
             self._save(transcript)
             raise

@@ -67,9 +67,10 @@ def test_a_goal_played_through_the_handlers_is_checked_and_stored(tmp_path, raw_
     assert all(isinstance(value, type(gr.skip())) for value in play.done(transcript))
     assert all(isinstance(value, type(gr.skip())) for value in app.model_status(transcript))
     assert VERDICT_KEY not in transcript.meta
-    _every, final = last(turn)
-    assert app.model_status(final[STATE])[0] == final[STATUS]  # once it has ended the timer says what it says
-    checked = play.done(final[STATE])
+    final = next(shown for shown in turn if shown[STATUS] == "✅ Ready")  # the turn's last update; its handler
+    assert app.model_status(final[STATE])[0] == final[STATUS]  # has not ended, but from now on the page is Ready
+    checked = play.done(final[STATE])  # and Done, pressed at once, is not refused
+    assert list(turn) == []
     verdict, saved = checked[VERDICT], checked[STATE]
     assert verdict.startswith("✅ **Goal met.**") and "| attraction |" in verdict
     stored = app.store.transcript(saved.id)
