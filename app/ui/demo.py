@@ -96,6 +96,11 @@ class ChatPage(NamedTuple):
     goal_verdict: Any
     goal_panel: Any  # opened when the dialogue has a goal (a reload brings its card back into view)
 
+    @classmethod
+    def unchanged(cls) -> ChatPage:
+        """The page left as it is (a press refused with a warning, a press answered by another handler)."""
+        return cls(*[gr.skip()] * len(cls._fields))
+
 
 @dataclass
 class _LiveTurn:
@@ -320,8 +325,10 @@ class DemoApp:
                         yield from self._pace(transcript, live, pace_s / 2 if isinstance(event, UserSaid) else pace_s,
                                               note)
             self._save(transcript)
-            if live.moved_to is None:  # a message that never ran (Stop, or the model failed while it waited for it
-                live.answered = True  # to load) goes back into the box, recorded nowhere
+            if live.moved_to is None:
+                live.answered = True  # from here on the turn is over for the page (Done, the timer)
+                # A message that never ran (Stop, or the model failed while it waited for it to load) goes back
+                # into the box, recorded nowhere.
                 yield self.render(transcript, keep_input=unsent)
         except GeneratorExit:  # the page went away (the agent has recorded that the turn stopped)
             self._save(transcript)
@@ -414,7 +421,7 @@ class DemoApp:
                 live.moved_to = fresh
                 live.stop.set()
         if live is not None:
-            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            return ChatPage.unchanged()
         return self.render(fresh)
 
     def restore(self, dialogue_id: str | None, current: Transcript | None = None) -> ChatPage:
@@ -423,7 +430,7 @@ class DemoApp:
         stopped first, so what is shown is what was kept. When the page already holds a dialogue (`current`: the
         person started a goal or sent a message before a slow load was answered), it is left as it is."""
         if current is not None:
-            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            return ChatPage.unchanged()
         transcript = None
         if dialogue_id and self.store is not None:
             with self._lock:

@@ -64,12 +64,12 @@ def label_at(transcript: Transcript | None, number: float | None) -> str:
 
 
 def fork_into_chat(app: DemoApp, parent: Transcript | None, number: float | None, who: str | None,
-                   current: Transcript | None) -> tuple[str, Any, ChatPage | list[Any]]:
+                   current: Transcript | None) -> tuple[str, Any, ChatPage]:
     """Fork `parent` after its event `number` into the Chat tab: its bookings restored, answered from there by the
     page's own model or by the rule-based system (`who`), in place of `current`. The line that says how it went,
     the tabs (the Chat tab opened) and the page; when it cannot be made, the line says why and nothing else
     changes. One handler for the Runs tab, the chat itself and a review item."""
-    unchanged = [gr.skip()] * len(ChatPage._fields)
+    unchanged = ChatPage.unchanged()
     if parent is None or not parent.events:
         return "⚠️ Choose a dialogue with events first.", gr.skip(), unchanged
     # Not shared with the review queue: the replies up to the fork are the parent's, maybe another system's.

@@ -95,10 +95,10 @@ class GoalPlay:
         goal = self.goal_set().goals.get(goal_id or "")
         if goal is None:
             gr.Warning("Pick a goal first (or press Deal me a goal).")
-            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            return ChatPage.unchanged()
         fresh = self.fresh(system, goal)
         if fresh is None:
-            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            return ChatPage.unchanged()
         return self.app.start_over(transcript, fresh)
 
     def done(self, transcript: Transcript | None) -> ChatPage:
@@ -106,17 +106,17 @@ class GoalPlay:
         card. Nothing is checked before anything was said (there would be nothing to save with the verdict)."""
         if transcript is None or transcript.goal is None:
             gr.Warning("Start a goal first: this dialogue has no goal to check.")
-            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            return ChatPage.unchanged()
         if self.app.running(transcript):  # a reply still on its way would be judged half-said
             gr.Warning("The assistant is still answering: press Done once its reply is in (or Stop it first).")
-            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            return ChatPage.unchanged()
         if not transcript.events:
             gr.Warning("Nothing to check yet: chat with the assistant to get the task done, then press Done.")
-            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            return ChatPage.unchanged()
         toolbox = self.app.toolbox
         if toolbox is None:
             gr.Warning("The database is not available, so the goal cannot be checked.")
-            return ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            return ChatPage.unchanged()
         self.judge(transcript)
         return self.app.finish(transcript)  # saves it (with the verdict) in the dialogue store
 

@@ -37,15 +37,15 @@ class GoalWatch:
         goal = self.play.goal_set().goals.get(goal_id or "")
         if goal is None:
             gr.Warning("Pick a goal to watch first (or press Deal me a goal).")
-            yield ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            yield ChatPage.unchanged()
             return
         if self.app.toolbox is None:
             gr.Warning("The database is not available, so no dialogue can be played.")
-            yield ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            yield ChatPage.unchanged()
             return
         fresh = self.play.fresh(system, goal)
         if fresh is None:
-            yield ChatPage(*[gr.skip()] * len(ChatPage._fields))
+            yield ChatPage.unchanged()
             return
         seed = secrets.randbelow(10_000)  # each watch talks a little differently; the seed is kept to replay it
         fresh.meta.update({"user": user or AGENDA, "seed": seed, "watched": True})
